@@ -1,0 +1,74 @@
+//! `header-stamp`: a middleware that adds a header to every response and answers 403 for configured paths.
+//!
+//! ```toml
+//! [plugins.header-stamp.config]
+//! header = "x-served-by"          # default "x-openhost-stamp"
+//! value = "edge-1"                # default "header-stamp"
+//! block_paths = ["/api/secret"]   # exact paths answered with 403 {"code": "blocked"}
+//! ```
+
+use openhost_plugin_api::prelude::*;
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Config {
+    #[serde(default = "default_header")]
+    header: String,
+    #[serde(default = "default_value")]
+    value: String,
+    #[serde(default)]
+    block_paths: Vec<String>,
+}
+
+fn default_header() -> String {
+    "x-openhost-stamp".to_owned()
+}
+
+fn default_value() -> String {
+    "header-stamp".to_owned()
+}
+
+struct HeaderStamp {
+    stamp: Header,
+    block_paths: Vec<String>,
+}
+
+impl Middleware for HeaderStamp {
+    async fn on_request(&self, request: &RequestView<'_>) -> Result<MiddlewareAction, PluginError> {
+        let path = request.path.as_str();
+        if self.block_paths.iter().any(|blocked| blocked == path) {
+            tracing::info!(path, "blocked by configuration");
+            return Ok(MiddlewareAction::Respond(
+                Response::error(403, "blocked", &format!("{path} is blocked on this server"))
+                    .with_header(self.stamp.name.as_str(), self.stamp.value.as_str()),
+            ));
+        }
+        Ok(MiddlewareAction::Continue {
+            add_response_headers: vec![self.stamp.clone()].into(),
+            identity: None.into(),
+        })
+    }
+}
+
+fn init(_host: Host, config: serde_json::Value) -> Result<Components, PluginError> {
+    let config: Config = serde_json::from_value(config).map_err(|e| PluginError::invalid_config(e.to_string()))?;
+    if config.header.is_empty() || !config.header.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        return Err(PluginError::invalid_config(format!(
+            "header `{}` is not a valid header name",
+            config.header
+        )));
+    }
+    tracing::info!(header = %config.header, blocked = config.block_paths.len(), "header-stamp ready");
+    Ok(Components::new().middleware(HeaderStamp {
+        stamp: Header::new(&config.header.to_ascii_lowercase(), &config.value),
+        block_paths: config.block_paths,
+    }))
+}
+
+export_plugin! {
+    name: "header-stamp",
+    description: "Adds a header to every response and blocks configured paths",
+    provides: [Middleware],
+    init: init,
+}

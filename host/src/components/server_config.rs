@@ -1,0 +1,20 @@
+//! The open-source `server_config`: the JSON of `GET /api/options/config` for a single-user host.
+
+use openhost_plugin_api::{PluginError, ServerConfig};
+use serde_json::{Value, json};
+
+/// `{"APP_MODE": "oss", ...}`.
+pub struct OssServerConfig;
+
+impl ServerConfig for OssServerConfig {
+    fn config(&self) -> Result<Value, PluginError> {
+        Ok(json!({
+            "APP_MODE": "oss",
+            "GITHUB_CLIENT_ID": null,
+            "FEATURE_FLAGS": {
+                "ENABLE_BILLING": false,
+                "HIDE_LLM_SETTINGS": false,
+            },
+        }))
+    }
+}

@@ -1,0 +1,290 @@
+//! `plugins.toml`: the host settings and the per-plugin tables, read once at startup (DESIGN.md section 4).
+
+use std::{
+    collections::BTreeMap,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
+
+use serde::Deserialize;
+
+use crate::error::StartupError;
+
+/// Host settings after defaults and command-line overrides are applied; paths are absolute or relative to the
+/// working directory.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file this was read from, for messages.
+    pub path: PathBuf,
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub plugin_dir: PathBuf,
+    pub github_api_url: String,
+    pub cors_origins: Option<Vec<String>>,
+    pub rate_limit_per_sec: u32,
+    pub require_listed: bool,
+    /// Slot name -> the plugin (or `"host"`) that wins it.
+    pub overrides: BTreeMap<String, String>,
+    pub plugins: BTreeMap<String, PluginTable>,
+}
+
+/// One `[plugins.NAME]` table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginTable {
+    /// Absent means enabled (drop-in).
+    pub enabled: Option<bool>,
+    /// A file name in `plugin_dir` (or a path) to load this plugin from, instead of finding it by name.
+    pub file: Option<String>,
+    /// Hex sha256 the library file must have.
+    pub sha256: Option<String>,
+    /// Handed to the plugin's `init` as JSON after `${VAR}` interpolation.
+    #[serde(default)]
+    pub config: Option<toml::Table>,
+}
+
+impl PluginTable {
+    pub fn is_enabled(&self) -> bool {
+        self.enabled.unwrap_or(true)
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    host: RawHost,
+    #[serde(default)]
+    plugins: BTreeMap<String, PluginTable>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHost {
+    listen: Option<String>,
+    data_dir: Option<PathBuf>,
+    plugin_dir: Option<PathBuf>,
+    github_api_url: Option<String>,
+    cors_origins: Option<Vec<String>>,
+    rate_limit_per_sec: Option<u32>,
+    require_listed: Option<bool>,
+    #[serde(default)]
+    overrides: BTreeMap<String, String>,
+}
+
+/// Command-line and environment overrides of `[host]` keys.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
+pub const DEFAULT_GITHUB_API_URL: &str = "https://api.github.com";
+pub const DEFAULT_RATE_LIMIT_PER_SEC: u32 = 10;
+
+impl Config {
+    /// Reads and validates `path`.
+    pub fn load(path: &Path, overrides: &Overrides) -> Result<Config, StartupError> {
+        let text = std::fs::read_to_string(path).map_err(|source| StartupError::ConfigRead {
+            path: path.to_owned(),
+            source,
+        })?;
+        Config::parse(path, &text, overrides)
+    }
+
+    /// Parses config text as if read from `path` (relative paths resolve against its directory).
+    pub fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Config, StartupError> {
+        let invalid = |message: String| StartupError::ConfigInvalid {
+            path: path.to_owned(),
+            message,
+        };
+        let raw: RawFile = toml::from_str(text).map_err(|e| invalid(one_line(&e.to_string())))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let relative_to_file = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
+
+        let listen_text = overrides
+            .listen
+            .clone()
+            .or(raw.host.listen)
+            .unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+        let listen = listen_text.parse().map_err(|_| {
+            invalid(format!(
+                "host.listen `{listen_text}` is not an address like 127.0.0.1:3000"
+            ))
+        })?;
+        let data_dir = match &overrides.data_dir {
+            Some(dir) => dir.clone(),
+            None => relative_to_file(raw.host.data_dir.unwrap_or_else(|| PathBuf::from("data"))),
+        };
+        let plugin_dir = relative_to_file(raw.host.plugin_dir.unwrap_or_else(|| PathBuf::from("plugins")));
+        for slot in raw.host.overrides.keys() {
+            match openhost_plugin_api::Slot::from_name(slot) {
+                Some(s) if s.is_override() => {}
+                _ => {
+                    return Err(invalid(format!(
+                        "host.overrides.{slot}: not an override slot (server_config, user_auth, git_service)"
+                    )));
+                }
+            }
+        }
+        for (name, table) in &raw.plugins {
+            if let Some(pin) = &table.sha256 {
+                if pin.len() != 64 || !pin.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(invalid(format!("plugins.{name}.sha256 must be 64 hex digits")));
+                }
+            }
+        }
+        Ok(Config {
+            path: path.to_owned(),
+            listen,
+            data_dir,
+            plugin_dir,
+            github_api_url: raw
+                .host
+                .github_api_url
+                .unwrap_or_else(|| DEFAULT_GITHUB_API_URL.to_owned())
+                .trim_end_matches('/')
+                .to_owned(),
+            cors_origins: raw.host.cors_origins,
+            rate_limit_per_sec: raw.host.rate_limit_per_sec.unwrap_or(DEFAULT_RATE_LIMIT_PER_SEC),
+            require_listed: raw.host.require_listed.unwrap_or(false),
+            overrides: raw.host.overrides,
+            plugins: raw.plugins,
+        })
+    }
+}
+
+/// toml's errors span several lines with a source excerpt; startup errors are one line.
+fn one_line(message: &str) -> String {
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Converts a plugin's config table to JSON, replacing `${VAR}` in every string at any depth from `lookup`.
+pub fn plugin_config_json(
+    plugin: &str,
+    table: Option<&toml::Table>,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<serde_json::Value, StartupError> {
+    let Some(table) = table else {
+        return Ok(serde_json::Value::Object(Default::default()));
+    };
+    let mut object = serde_json::Map::new();
+    for (key, value) in table {
+        object.insert(key.clone(), toml_to_json(plugin, value, lookup)?);
+    }
+    Ok(serde_json::Value::Object(object))
+}
+
+fn toml_to_json(
+    plugin: &str,
+    value: &toml::Value,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<serde_json::Value, StartupError> {
+    use serde_json::Value as J;
+    Ok(match value {
+        toml::Value::String(s) => J::String(interpolate(plugin, s, lookup)?),
+        toml::Value::Integer(i) => J::from(*i),
+        toml::Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
+        toml::Value::Boolean(b) => J::Bool(*b),
+        toml::Value::Datetime(d) => J::String(d.to_string()),
+        toml::Value::Array(items) => J::Array(
+            items
+                .iter()
+                .map(|item| toml_to_json(plugin, item, lookup))
+                .collect::<Result<_, _>>()?,
+        ),
+        toml::Value::Table(table) => {
+            let mut object = serde_json::Map::new();
+            for (key, value) in table {
+                object.insert(key.clone(), toml_to_json(plugin, value, lookup)?);
+            }
+            J::Object(object)
+        }
+    })
+}
+
+/// Replaces each `${NAME}` (NAME: letters, digits, `_`) with the variable's value. Anything else is literal.
+fn interpolate(plugin: &str, text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, StartupError> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let name_len = after
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(after.len());
+        if name_len > 0 && after[name_len..].starts_with('}') {
+            let var = &after[..name_len];
+            let value = lookup(var).ok_or_else(|| StartupError::UnsetVariable {
+                plugin: plugin.to_owned(),
+                var: var.to_owned(),
+            })?;
+            out.push_str(&value);
+            rest = &after[name_len + 1..];
+        } else {
+            out.push_str("${");
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup(var: &str) -> Option<String> {
+        (var == "SECRET").then(|| "s3cr3t".to_owned())
+    }
+
+    #[test]
+    fn interpolates_at_any_depth_and_names_unset_variables() {
+        let table: toml::Table = toml::from_str(
+            r#"
+            a = "${SECRET}"
+            b = ["x-${SECRET}-y", 3]
+            c = { d = "keep $ and ${ and ${1x" }
+            "#,
+        )
+        .unwrap();
+        let json = plugin_config_json("p", Some(&table), &lookup).unwrap();
+        assert_eq!(json["a"], "s3cr3t");
+        assert_eq!(json["b"][0], "x-s3cr3t-y");
+        assert_eq!(json["b"][1], 3);
+        assert_eq!(json["c"]["d"], "keep $ and ${ and ${1x");
+
+        let table: toml::Table = toml::from_str(r#"x = ["${NOPE}"]"#).unwrap();
+        let err = plugin_config_json("p", Some(&table), &lookup).unwrap_err().to_string();
+        assert!(err.contains("NOPE") && err.contains("plugin `p`"), "{err}");
+    }
+
+    #[test]
+    fn relative_paths_follow_the_config_file_and_flags_win() {
+        let overrides = Overrides {
+            listen: Some("127.0.0.1:0".into()),
+            data_dir: None,
+        };
+        let config = Config::parse(Path::new("/etc/openhost/plugins.toml"), "", &overrides).unwrap();
+        assert_eq!(config.plugin_dir, Path::new("/etc/openhost/plugins"));
+        assert_eq!(config.data_dir, Path::new("/etc/openhost/data"));
+        assert_eq!(config.listen.port(), 0);
+    }
+
+    #[test]
+    fn rejects_unknown_keys_and_bad_pins_in_one_line() {
+        let err = Config::parse(Path::new("p.toml"), "[host]\nlisten_on = 1\n", &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("listen_on") && !err.contains('\n'), "{err}");
+        let err = Config::parse(
+            Path::new("p.toml"),
+            "[plugins.x]\nsha256 = \"zz\"\n",
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("plugins.x.sha256"), "{err}");
+    }
+}

@@ -1,0 +1,108 @@
+//! openhost: the server that serves the coding-agent API and hosts stable-ABI plugins.
+//!
+//! Start-up is [`run`]: read `plugins.toml` ([`config`]), open the store ([`store`]), find, check and initialise
+//! plugins ([`loader`], [`registry`]) handing each its [`services`], then serve HTTP ([`server`], [`api`]) until
+//! SIGINT/SIGTERM, and shut plugins down. The host's own slot implementations live in [`components`].
+
+pub mod api;
+pub mod cli;
+pub mod components;
+pub mod config;
+pub mod error;
+pub mod loader;
+pub mod registry;
+pub mod server;
+pub mod services;
+pub mod store;
+
+use std::{sync::Arc, time::Duration};
+
+use crate::{
+    config::Config,
+    error::StartupError,
+    registry::{HostDeps, Registry},
+    server::App,
+    store::{SledStore, Store},
+};
+
+/// The user agent of the host's outbound HTTP client.
+pub const USER_AGENT: &str = concat!("openhost/", env!("CARGO_PKG_VERSION"));
+
+/// The host's shared HTTP client (rustls).
+pub fn http_client() -> Result<reqwest::Client, StartupError> {
+    reqwest::Client::builder()
+        .user_agent(USER_AGENT)
+        .connect_timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|e| StartupError::Plugin(format!("cannot build the HTTP client: {e}")))
+}
+
+/// Everything `serve` sets up before it accepts connections.
+pub fn build_app(config: Config, runtime: tokio::runtime::Handle) -> Result<App, StartupError> {
+    let store: Arc<dyn Store> = Arc::new(SledStore::open(&config.data_dir).map_err(|e| StartupError::Store {
+        path: config.data_dir.clone(),
+        message: e.to_string(),
+    })?);
+    let deps = HostDeps {
+        store: Arc::clone(&store),
+        http: http_client()?,
+        runtime,
+        env: Box::new(|name| std::env::var(name).ok()),
+    };
+    let registry = Registry::build(&config, &deps)?;
+    Ok(App {
+        config,
+        registry,
+        store,
+    })
+}
+
+/// `openhost serve`: runs until SIGINT or SIGTERM.
+pub async fn run(config: Config) -> Result<(), StartupError> {
+    let listen = config.listen;
+    let app = Arc::new(build_app(config, tokio::runtime::Handle::current())?);
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|source| StartupError::Listen {
+            addr: listen.to_string(),
+            source,
+        })?;
+    let local = listener.local_addr().map_err(|source| StartupError::Listen {
+        addr: listen.to_string(),
+        source,
+    })?;
+    tracing::info!(
+        plugins = app.registry.plugins.iter().filter(|p| p.loaded).count(),
+        "openhost listening on http://{local}"
+    );
+    server::serve(Arc::clone(&app), listener, shutdown_signal()).await;
+    tracing::info!("shutting down");
+    app.registry.shutdown();
+    if let Err(e) = app.store.flush_all() {
+        tracing::error!("final flush of the store failed: {e}");
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(e) => {
+                tracing::warn!("cannot listen for SIGTERM ({e}); only SIGINT stops the server gracefully");
+                let _ = interrupt.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}

@@ -1,0 +1,63 @@
+//! The `openhost` binary: parses the command line, sets up logging, runs the command. Startup errors print one
+//! line on stderr and exit with status 2.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use openhost::cli::{self, Cli, Command, PluginsCommand};
+use tracing_subscriber::EnvFilter;
+
+const CONFIG_ERROR_EXIT: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
+
+    match cli.command {
+        Command::Serve {
+            config,
+            listen,
+            data_dir,
+        } => {
+            let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+                Ok(runtime) => runtime,
+                Err(e) => return fail(format!("cannot start the async runtime: {e}")),
+            };
+            let result = runtime.block_on(async {
+                let config = cli::serve_config(&config, listen, data_dir)?;
+                openhost::run(config).await
+            });
+            match result {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(e.to_string()),
+            }
+        }
+        Command::Plugins {
+            command: PluginsCommand::List { config },
+        } => match cli::list(&config) {
+            Ok(table) => {
+                print!("{table}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e.to_string()),
+        },
+        Command::Plugins {
+            command: PluginsCommand::Check { file },
+        } => match cli::check(&file) {
+            Ok(manifest) => {
+                print!("{manifest}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e),
+        },
+    }
+}
+
+fn fail(message: String) -> ExitCode {
+    eprintln!("openhost: error: {message}");
+    ExitCode::from(CONFIG_ERROR_EXIT)
+}

@@ -1,0 +1,278 @@
+//! The HTTP server: a warp filter that hands every request to [`App::handle`], which runs the middleware chain,
+//! the route, and the chain's response hooks.
+//!
+//! Dynamic routing is the point of a plugin host, so warp's job here is transport and extraction; the route table
+//! is the registry's. Requests are shown to middleware as a borrowed [`RequestView`]: the only per-request
+//! allocations are the header view array and the peer address text.
+
+use std::{convert::Infallible, future::Future, net::SocketAddr, sync::Arc};
+
+use abi_stable::std_types::{ROption, RSlice};
+use bytes::Bytes;
+use openhost_plugin_api::{
+    Header, HeaderChange, HeaderView, Identity, MiddlewareAction, PluginError, RequestView, Response,
+};
+use warp::{
+    Filter,
+    http::{HeaderMap, HeaderValue, Method, StatusCode, header::HeaderName},
+    path::FullPath,
+};
+
+use crate::{
+    api,
+    config::Config,
+    registry::{Owner, Registry, RouteTarget},
+    store::Store,
+};
+
+/// Everything a request handler needs.
+pub struct App {
+    pub config: Config,
+    pub registry: Registry,
+    pub store: Arc<dyn Store>,
+}
+
+/// The warp filter serving `app`.
+pub fn routes(app: Arc<App>) -> impl Filter<Extract = (warp::reply::Response,), Error = Infallible> + Clone {
+    let raw_query = warp::query::raw().or(warp::any().map(String::new)).unify();
+    warp::any()
+        .and(warp::method())
+        .and(warp::path::full())
+        .and(raw_query)
+        .and(warp::header::headers_cloned())
+        .and(warp::addr::remote())
+        .and(warp::body::bytes())
+        .then(
+            move |method: Method,
+                  path: FullPath,
+                  query: String,
+                  headers: HeaderMap,
+                  peer: Option<SocketAddr>,
+                  body: Bytes| {
+                let app = Arc::clone(&app);
+                async move { app.handle(&method, path.as_str(), &query, &headers, peer, &body).await }
+            },
+        )
+        .recover(|rejection: warp::Rejection| async move {
+            tracing::debug!(?rejection, "request rejected before routing");
+            Ok::<_, Infallible>(to_http(Response::error(
+                400,
+                "bad_request",
+                "the request could not be read",
+            )))
+        })
+        .unify()
+}
+
+/// Serves until `shutdown` completes, then finishes in-flight requests.
+pub async fn serve(
+    app: Arc<App>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    warp::serve(routes(app))
+        .incoming(listener)
+        .graceful(shutdown)
+        .run()
+        .await;
+}
+
+impl App {
+    /// Runs one request through the chain and the route.
+    pub async fn handle(
+        &self,
+        method: &Method,
+        path: &str,
+        query: &str,
+        headers: &HeaderMap,
+        peer: Option<SocketAddr>,
+        body: &[u8],
+    ) -> warp::reply::Response {
+        let header_views: Vec<HeaderView<'_>> = headers
+            .iter()
+            .filter_map(|(name, value)| {
+                Some(HeaderView {
+                    name: name.as_str().into(),
+                    value: value.to_str().ok()?.into(),
+                })
+            })
+            .collect();
+        let peer_text = peer.map(|addr| addr.to_string()).unwrap_or_default();
+        let base = RequestView {
+            method: method.as_str().into(),
+            path: path.into(),
+            query: query.into(),
+            headers: RSlice::from_slice(&header_views),
+            peer_addr: peer_text.as_str().into(),
+            identity: ROption::RNone,
+        };
+
+        let mut identity: Option<Identity> = None;
+        let mut added_headers: Vec<Header> = Vec::new();
+        let mut links_run = 0;
+        let mut early: Option<Response> = None;
+        for link in &self.registry.middleware {
+            links_run += 1;
+            let view = RequestView {
+                identity: identity.as_ref().map(Identity::as_view).into(),
+                ..base
+            };
+            match link.object.on_request(view).await.into_result() {
+                Ok(MiddlewareAction::Continue {
+                    add_response_headers,
+                    identity: established,
+                }) => {
+                    added_headers.extend(add_response_headers);
+                    if let ROption::RSome(established) = established {
+                        identity = Some(established);
+                    }
+                }
+                Ok(MiddlewareAction::Respond(response)) => {
+                    early = Some(response);
+                    break;
+                }
+                Err(error) => {
+                    early = Some(self.failure(&link.owner, error));
+                    break;
+                }
+            }
+        }
+
+        let view = RequestView {
+            identity: identity.as_ref().map(Identity::as_view).into(),
+            ..base
+        };
+        let mut response = match early {
+            Some(response) => response,
+            None => self.route(view, body).await,
+        };
+        response.headers.extend(added_headers);
+        self.run_response_hooks(view, &mut response, links_run);
+        to_http(response)
+    }
+
+    async fn route(&self, request: RequestView<'_>, body: &[u8]) -> Response {
+        let path = request.path.as_str();
+        let Some(methods) = self.registry.routes.get(path) else {
+            return Response::error(404, "not_found", &format!("no route for {path}"));
+        };
+        let Some(target) = methods.get(request.method.as_str()) else {
+            let allowed = methods.keys().cloned().collect::<Vec<_>>().join(", ");
+            return Response::error(405, "method_not_allowed", &format!("{path} allows {allowed}"))
+                .with_header("allow", &allowed);
+        };
+        match target {
+            RouteTarget::Host(route) => match api::handle(self, *route, &request, body).await {
+                Ok(response) => response,
+                Err(failure) => self.failure(&Owner::from_name(&failure.owner), failure.error),
+            },
+            RouteTarget::Plugin { owner, handler } => {
+                match handler.handle(request, RSlice::from_slice(body)).await.into_result() {
+                    Ok(response) => response,
+                    Err(error) => self.failure(&Owner::Plugin(owner.clone()), error),
+                }
+            }
+        }
+    }
+
+    /// Lets each middleware that saw the request change the response headers, innermost first.
+    fn run_response_hooks(&self, request: RequestView<'_>, response: &mut Response, links_run: usize) {
+        let mut changes: Vec<HeaderChange> = Vec::new();
+        let mut failed = None;
+        {
+            let views: Vec<HeaderView<'_>> = response
+                .headers
+                .iter()
+                .map(|h| HeaderView {
+                    name: h.name.as_rstr(),
+                    value: h.value.as_rstr(),
+                })
+                .collect();
+            for link in self.registry.middleware[..links_run].iter().rev() {
+                match link
+                    .object
+                    .on_response(request, response.status, RSlice::from_slice(&views))
+                    .into_result()
+                {
+                    Ok(more) => changes.extend(more),
+                    Err(error) => {
+                        failed = Some((link.owner.clone(), error));
+                        break;
+                    }
+                }
+            }
+        }
+        if let Some((owner, error)) = failed {
+            *response = self.failure(&owner, error);
+            return;
+        }
+        for change in changes {
+            apply_header_change(&mut response.headers, change);
+        }
+    }
+
+    /// Turns a slot implementation's error into the response, logging and counting panics.
+    fn failure(&self, owner: &Owner, error: PluginError) -> Response {
+        let who = owner.name();
+        match error {
+            PluginError::Http { status, code, message } if (400..=599).contains(&status) => {
+                Response::error(status, code.as_str(), message.as_str())
+            }
+            PluginError::Panicked(message) => {
+                tracing::error!(plugin = who, "plugin panicked: {message}");
+                self.registry.record_panic(who);
+                Response::error(
+                    500,
+                    "plugin_failed",
+                    &format!("plugin `{who}` failed while handling this request"),
+                )
+            }
+            other => {
+                tracing::error!(plugin = who, "plugin failed: {other}");
+                Response::error(
+                    500,
+                    "plugin_failed",
+                    &format!("plugin `{who}` failed while handling this request"),
+                )
+            }
+        }
+    }
+}
+
+impl Owner {
+    fn from_name(name: &str) -> Owner {
+        match name {
+            "host" => Owner::Host,
+            plugin => Owner::Plugin(plugin.to_owned()),
+        }
+    }
+}
+
+fn apply_header_change(headers: &mut abi_stable::std_types::RVec<Header>, change: HeaderChange) {
+    match change {
+        HeaderChange::Set(header) => {
+            headers.retain(|h| !h.name.as_str().eq_ignore_ascii_case(header.name.as_str()));
+            headers.push(header);
+        }
+        HeaderChange::Append(header) => headers.push(header),
+        HeaderChange::Remove(name) => headers.retain(|h| !h.name.as_str().eq_ignore_ascii_case(name.as_str())),
+    }
+}
+
+/// Converts a response into warp's. A header a plugin made that HTTP cannot carry is dropped with a warning.
+pub fn to_http(response: Response) -> warp::reply::Response {
+    let mut out = warp::reply::Response::new(response.body.into_vec().into());
+    *out.status_mut() = StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    for header in response.headers {
+        match (
+            HeaderName::from_bytes(header.name.as_bytes()),
+            HeaderValue::from_str(header.value.as_str()),
+        ) {
+            (Ok(name), Ok(value)) => {
+                out.headers_mut().append(name, value);
+            }
+            _ => tracing::warn!(header = %header.name, "dropping a response header that is not valid HTTP"),
+        }
+    }
+    out
+}

@@ -1,0 +1,209 @@
+//! The host side of `HostServices`: what each plugin gets at `init`.
+//!
+//! Every future handed to a plugin is context-free (DESIGN.md 3.5): I/O that needs tokio (HTTP, timers, flushes)
+//! is spawned on the host's runtime right here, and the returned future only awaits the join handle. Store reads
+//! and writes are synchronous sled calls and complete before the future is even returned.
+
+use std::{sync::Arc, time::Duration};
+
+use abi_stable::{
+    prefix_type::PrefixTypeTrait,
+    sabi_types::RRef,
+    std_types::{ROption, RResult, RStr, RString, RVec},
+};
+use async_ffi::{FfiFuture, FutureExt};
+use openhost_plugin_api::{
+    Header, HostServices, HostServicesRef, HttpRequest, HttpResponse, KvEntry, LogLevel, PluginError,
+    host::{HostContext, HostContextRef},
+};
+
+use crate::store::{Namespace, StoreError};
+
+/// Default timeout of a plugin's outbound HTTP request.
+const DEFAULT_HTTP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What the host keeps for one plugin; lives for the rest of the process, like the plugin library.
+pub struct PluginContext {
+    pub name: String,
+    pub kv: Arc<dyn Namespace>,
+    pub http: reqwest::Client,
+    pub runtime: tokio::runtime::Handle,
+}
+
+/// Builds the services table for one plugin. Leaks the context on purpose: plugins are never unloaded.
+pub fn host_services(context: PluginContext) -> HostServicesRef {
+    let context: &'static PluginContext = Box::leak(Box::new(context));
+    // SAFETY: `HostContext` is an opaque stand-in; only `context_of` below reads the pointer, as `PluginContext`.
+    let context_ref = unsafe { RRef::from_raw(context as *const PluginContext as *const HostContext) };
+    HostServices {
+        context: context_ref,
+        max_log_level: current_max_level(),
+        log,
+        kv_get,
+        kv_put,
+        kv_delete,
+        kv_compare_and_swap,
+        kv_scan_prefix,
+        kv_flush,
+        http,
+        sleep,
+    }
+    .leak_into_prefix()
+}
+
+fn context_of(ctx: HostContextRef) -> &'static PluginContext {
+    // SAFETY: every `HostContextRef` the host hands out was made from a leaked `PluginContext` in `host_services`.
+    unsafe { &*(ctx.as_ptr() as *const PluginContext) }
+}
+
+fn current_max_level() -> LogLevel {
+    use tracing::level_filters::LevelFilter;
+    match LevelFilter::current() {
+        LevelFilter::TRACE => LogLevel::Trace,
+        LevelFilter::DEBUG => LogLevel::Debug,
+        LevelFilter::INFO => LogLevel::Info,
+        LevelFilter::WARN => LogLevel::Warn,
+        _ => LogLevel::Error,
+    }
+}
+
+extern "C" fn log(ctx: HostContextRef, level: LogLevel, target: RStr<'_>, message: RStr<'_>) {
+    let plugin = context_of(ctx).name.as_str();
+    let (source, message) = (target.as_str(), message.as_str());
+    match level {
+        LogLevel::Error => tracing::error!(target: "openhost::plugin", plugin, source, "{message}"),
+        LogLevel::Warn => tracing::warn!(target: "openhost::plugin", plugin, source, "{message}"),
+        LogLevel::Info => tracing::info!(target: "openhost::plugin", plugin, source, "{message}"),
+        LogLevel::Debug => tracing::debug!(target: "openhost::plugin", plugin, source, "{message}"),
+        LogLevel::Trace => tracing::trace!(target: "openhost::plugin", plugin, source, "{message}"),
+    }
+}
+
+fn store_error(e: StoreError) -> PluginError {
+    PluginError::Host(RString::from(e.to_string()))
+}
+
+fn ready<T: Send + 'static>(result: Result<T, StoreError>) -> FfiFuture<RResult<T, PluginError>> {
+    let result = RResult::from(result.map_err(store_error));
+    async move { result }.into_ffi()
+}
+
+extern "C" fn kv_get(ctx: HostContextRef, key: RVec<u8>) -> FfiFuture<RResult<ROption<RVec<u8>>, PluginError>> {
+    ready(context_of(ctx).kv.get(&key).map(|v| ROption::from(v.map(RVec::from))))
+}
+
+extern "C" fn kv_put(ctx: HostContextRef, key: RVec<u8>, value: RVec<u8>) -> FfiFuture<RResult<(), PluginError>> {
+    ready(context_of(ctx).kv.put(&key, &value))
+}
+
+extern "C" fn kv_delete(ctx: HostContextRef, key: RVec<u8>) -> FfiFuture<RResult<bool, PluginError>> {
+    ready(context_of(ctx).kv.delete(&key))
+}
+
+extern "C" fn kv_compare_and_swap(
+    ctx: HostContextRef,
+    key: RVec<u8>,
+    expected: ROption<RVec<u8>>,
+    new: ROption<RVec<u8>>,
+) -> FfiFuture<RResult<bool, PluginError>> {
+    let expected = expected.as_ref().map(|v| v.as_slice()).into_option();
+    let new = new.as_ref().map(|v| v.as_slice()).into_option();
+    ready(context_of(ctx).kv.compare_and_swap(&key, expected, new))
+}
+
+extern "C" fn kv_scan_prefix(
+    ctx: HostContextRef,
+    prefix: RVec<u8>,
+    limit: u32,
+) -> FfiFuture<RResult<RVec<KvEntry>, PluginError>> {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    ready(context_of(ctx).kv.scan_prefix(&prefix, limit).map(|entries| {
+        entries
+            .into_iter()
+            .map(|(key, value)| KvEntry {
+                key: key.into(),
+                value: value.into(),
+            })
+            .collect()
+    }))
+}
+
+extern "C" fn kv_flush(ctx: HostContextRef) -> FfiFuture<RResult<(), PluginError>> {
+    let context = context_of(ctx);
+    let task = context.runtime.spawn(context.kv.flush());
+    async move {
+        match task.await {
+            Ok(result) => RResult::from(result.map_err(store_error)),
+            Err(_) => RResult::RErr(PluginError::Host("the flush task was cancelled".into())),
+        }
+    }
+    .into_ffi()
+}
+
+extern "C" fn http(ctx: HostContextRef, request: HttpRequest) -> FfiFuture<RResult<HttpResponse, PluginError>> {
+    let context = context_of(ctx);
+    let task = context.runtime.spawn(send(context.http.clone(), request));
+    async move {
+        match task.await {
+            Ok(result) => RResult::from(result),
+            Err(_) => RResult::RErr(PluginError::Host("the HTTP task was cancelled".into())),
+        }
+    }
+    .into_ffi()
+}
+
+/// The text of an error and its causes, e.g. "error sending request: connection refused".
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+async fn send(client: reqwest::Client, request: HttpRequest) -> Result<HttpResponse, PluginError> {
+    let method = reqwest::Method::from_bytes(request.method.as_bytes())
+        .map_err(|_| PluginError::other(format!("`{}` is not an HTTP method", request.method)))?;
+    let timeout = match request.timeout_ms {
+        0 => DEFAULT_HTTP_TIMEOUT,
+        ms => Duration::from_millis(ms),
+    };
+    let mut builder = client.request(method, request.url.as_str()).timeout(timeout);
+    for header in &request.headers {
+        builder = builder.header(header.name.as_str(), header.value.as_str());
+    }
+    if !request.body.is_empty() {
+        builder = builder.body(request.body.into_vec());
+    }
+    // `without_url`: a URL may carry a secret in its query, and errors end up in logs.
+    let failed = |e: reqwest::Error| PluginError::Host(error_chain(&e.without_url()).into());
+    let response = builder.send().await.map_err(failed)?;
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .filter_map(|(name, value)| Some(Header::new(name.as_str(), value.to_str().ok()?)))
+        .collect();
+    let body = response.bytes().await.map_err(failed)?;
+    Ok(HttpResponse {
+        status,
+        headers,
+        body: body.to_vec().into(),
+    })
+}
+
+extern "C" fn sleep(ctx: HostContextRef, millis: u64) -> FfiFuture<()> {
+    let task = context_of(ctx)
+        .runtime
+        .spawn(tokio::time::sleep(Duration::from_millis(millis)));
+    async move {
+        let _ = task.await;
+    }
+    .into_ffi()
+}

@@ -1,0 +1,155 @@
+//! Persistent state behind a small trait, so that a shared store can replace the embedded sled database later
+//! (DESIGN.md section 9). One namespace (sled tree) per owner: `settings`, and `plugin/<name>` for each plugin.
+//!
+//! Reads and writes are synchronous: sled serves them from its page cache without blocking on the disk. What
+//! makes a write durable is [`Namespace::flush`], which is async and must complete before a 2xx reports the write.
+
+use std::{future::Future, path::Path, pin::Pin, sync::Arc};
+
+/// A store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("storage error: {0}")]
+    Backend(String),
+}
+
+impl From<sled::Error> for StoreError {
+    fn from(e: sled::Error) -> Self {
+        StoreError::Backend(e.to_string())
+    }
+}
+
+/// Key-value pairs, in key order.
+pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
+pub type FlushFuture = Pin<Box<dyn Future<Output = Result<(), StoreError>> + Send>>;
+
+/// An ordered key-value namespace.
+pub trait Namespace: Send + Sync {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+    fn put(&self, key: &[u8], value: &[u8]) -> Result<(), StoreError>;
+    /// `true` if the key existed.
+    fn delete(&self, key: &[u8]) -> Result<bool, StoreError>;
+    /// Sets `key` to `new` (absent on `None`) if it currently equals `expected` (absent on `None`).
+    fn compare_and_swap(&self, key: &[u8], expected: Option<&[u8]>, new: Option<&[u8]>) -> Result<bool, StoreError>;
+    fn scan_prefix(&self, prefix: &[u8], limit: usize) -> Result<Entries, StoreError>;
+    /// Makes every earlier write durable.
+    fn flush(&self) -> FlushFuture;
+}
+
+/// A database of namespaces.
+pub trait Store: Send + Sync {
+    fn namespace(&self, name: &str) -> Result<Arc<dyn Namespace>, StoreError>;
+    /// Flushes everything; used at shutdown.
+    fn flush_all(&self) -> Result<(), StoreError>;
+}
+
+/// The embedded default: one sled database in `data_dir`.
+pub struct SledStore {
+    db: sled::Db,
+}
+
+impl SledStore {
+    /// Opens (or creates) the database. A second process on the same directory, or a damaged database, is an
+    /// error here with sled's reason, not a panic later.
+    pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let db = sled::Config::new().path(dir).open().map_err(|e| match e {
+            // sled reports a held lock as an `Other` I/O error whose text says so.
+            sled::Error::Io(io)
+                if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("could not acquire lock") =>
+            {
+                StoreError::Backend(
+                    "the database is locked: another openhost process is using this data directory".to_owned(),
+                )
+            }
+            other => StoreError::from(other),
+        })?;
+        Ok(SledStore { db })
+    }
+}
+
+impl Store for SledStore {
+    fn namespace(&self, name: &str) -> Result<Arc<dyn Namespace>, StoreError> {
+        Ok(Arc::new(SledNamespace {
+            tree: self.db.open_tree(name)?,
+        }))
+    }
+
+    fn flush_all(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+}
+
+struct SledNamespace {
+    tree: sled::Tree,
+}
+
+impl Namespace for SledNamespace {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.tree.get(key)?.map(|v| v.to_vec()))
+    }
+
+    fn put(&self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        self.tree.insert(key, value)?;
+        Ok(())
+    }
+
+    fn delete(&self, key: &[u8]) -> Result<bool, StoreError> {
+        Ok(self.tree.remove(key)?.is_some())
+    }
+
+    fn compare_and_swap(&self, key: &[u8], expected: Option<&[u8]>, new: Option<&[u8]>) -> Result<bool, StoreError> {
+        Ok(self.tree.compare_and_swap(key, expected, new)?.is_ok())
+    }
+
+    fn scan_prefix(&self, prefix: &[u8], limit: usize) -> Result<Entries, StoreError> {
+        self.tree
+            .scan_prefix(prefix)
+            .take(limit)
+            .map(|entry| {
+                let (key, value) = entry?;
+                Ok((key.to_vec(), value.to_vec()))
+            })
+            .collect()
+    }
+
+    fn flush(&self) -> FlushFuture {
+        let tree = self.tree.clone();
+        Box::pin(async move {
+            tree.flush_async().await?;
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn namespaces_are_separate_and_cas_is_atomic() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        let a = store.namespace("plugin/a").unwrap();
+        let b = store.namespace("plugin/b").unwrap();
+        a.put(b"k", b"1").unwrap();
+        assert_eq!(b.get(b"k").unwrap(), None);
+        assert!(!a.compare_and_swap(b"k", Some(b"2"), Some(b"3")).unwrap());
+        assert!(a.compare_and_swap(b"k", Some(b"1"), Some(b"3")).unwrap());
+        assert!(a.compare_and_swap(b"new", None, Some(b"x")).unwrap());
+        assert_eq!(a.scan_prefix(b"", 10).unwrap().len(), 2);
+        assert_eq!(a.scan_prefix(b"", 1).unwrap().len(), 1);
+        assert!(a.delete(b"k").unwrap());
+        assert!(!a.delete(b"k").unwrap());
+    }
+
+    #[test]
+    fn a_locked_database_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let _first = SledStore::open(dir.path()).unwrap();
+        let err = SledStore::open(dir.path()).err().unwrap().to_string();
+        assert!(err.contains("locked"), "{err}");
+    }
+}

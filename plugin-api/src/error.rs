@@ -1,0 +1,50 @@
+//! The one error type that crosses the plugin boundary.
+
+use abi_stable::{std_types::RString, StableAbi};
+
+/// What a plugin call can fail with. It is `#[repr(u8)]` and ABI-stable: the host turns each variant into a log
+/// line and, on request paths, into an HTTP error `{"error", "code"}`.
+#[repr(u8)]
+#[derive(StableAbi, Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PluginError {
+    /// The plugin panicked; the SDK caught it inside the plugin before it could reach the boundary.
+    #[error("plugin panicked: {0}")]
+    Panicked(RString),
+    /// The configuration handed to `init` is missing a key or has a bad value.
+    #[error("invalid plugin config: {0}")]
+    InvalidConfig(RString),
+    /// A deliberate HTTP answer: the host sends `status` with `{"error": message, "code": code}`.
+    #[error("{message}")]
+    Http {
+        status: u16,
+        code: RString,
+        message: RString,
+    },
+    /// A host service (key-value store, outbound HTTP) failed.
+    #[error("host service failed: {0}")]
+    Host(RString),
+    /// Anything else, as a human sentence.
+    #[error("{0}")]
+    Other(RString),
+}
+
+impl PluginError {
+    /// A deliberate HTTP error answer.
+    pub fn http(status: u16, code: &str, message: impl Into<String>) -> Self {
+        PluginError::Http {
+            status,
+            code: code.into(),
+            message: RString::from(message.into()),
+        }
+    }
+
+    /// An invalid-configuration error naming what is wrong.
+    pub fn invalid_config(message: impl Into<String>) -> Self {
+        PluginError::InvalidConfig(RString::from(message.into()))
+    }
+
+    /// A free-form failure.
+    pub fn other(message: impl Into<String>) -> Self {
+        PluginError::Other(RString::from(message.into()))
+    }
+}

@@ -1,0 +1,208 @@
+//! What the host lends a plugin: logging, a namespaced key-value store, outbound HTTP and sleep.
+//!
+//! [`HostServices`] is the wire form, a prefix type the host owns: fields can be appended in later versions and a
+//! plugin built against an older prefix simply never sees them. [`Host`] is the SDK form a plugin author uses.
+//! Every future here is made by the host and is context-free: the host runs the I/O on its own runtime and the
+//! future only waits for the result, so it can be awaited from plugin code without a tokio of its own.
+
+use abi_stable::{
+    sabi_types::RRef,
+    std_types::{ROption, RResult, RStr, RString, RVec},
+    StableAbi,
+};
+use async_ffi::FfiFuture;
+
+use crate::{Header, PluginError};
+
+/// The host's per-plugin state, opaque to the plugin. Only the host casts it back to its real type.
+#[repr(C)]
+#[derive(StableAbi)]
+pub struct HostContext {
+    _opaque: [u8; 0],
+}
+
+/// A reference to the host's per-plugin state; passed back to every host service call.
+pub type HostContextRef = RRef<'static, HostContext>;
+
+/// Log severity, most severe first.
+#[repr(u8)]
+#[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    Error = 1,
+    Warn = 2,
+    Info = 3,
+    Debug = 4,
+    Trace = 5,
+}
+
+/// A key and its value, from a prefix scan.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, PartialEq, Eq)]
+pub struct KvEntry {
+    pub key: RVec<u8>,
+    pub value: RVec<u8>,
+}
+
+/// An outbound HTTP request, executed by the host's HTTP client.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, PartialEq, Eq)]
+pub struct HttpRequest {
+    /// Upper-case method.
+    pub method: RString,
+    pub url: RString,
+    pub headers: RVec<Header>,
+    pub body: RVec<u8>,
+    /// 0 means the host's default.
+    pub timeout_ms: u64,
+}
+
+/// The answer to an [`HttpRequest`]. Any status is an `Ok`; transport failures are errors.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: RVec<Header>,
+    pub body: RVec<u8>,
+}
+
+impl HttpResponse {
+    /// The first value of a header, by case-insensitive name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|h| h.name.as_str().eq_ignore_ascii_case(name))
+            .map(|h| h.value.as_str())
+    }
+}
+
+type Ctx = HostContextRef;
+type KvKey = RVec<u8>;
+
+/// The host services table handed to `init`.
+#[repr(C)]
+#[derive(StableAbi)]
+#[sabi(kind(Prefix(prefix_ref = HostServicesRef)))]
+#[sabi(missing_field(option))]
+pub struct HostServices {
+    pub context: Ctx,
+    /// The most verbose level the host will print; the plugin need not format anything finer.
+    pub max_log_level: LogLevel,
+    pub log: extern "C" fn(Ctx, LogLevel, RStr<'_>, RStr<'_>),
+    pub kv_get: extern "C" fn(Ctx, KvKey) -> FfiFuture<RResult<ROption<RVec<u8>>, PluginError>>,
+    /// Stores a value. Durable once `kv_flush` completes.
+    pub kv_put: extern "C" fn(Ctx, KvKey, RVec<u8>) -> FfiFuture<RResult<(), PluginError>>,
+    /// Removes a key; `true` if it existed.
+    pub kv_delete: extern "C" fn(Ctx, KvKey) -> FfiFuture<RResult<bool, PluginError>>,
+    /// Sets `key` to `new` (or removes it on `RNone`) only if it currently equals `expected` (`RNone`: absent).
+    /// `true` if the swap happened.
+    pub kv_compare_and_swap:
+        extern "C" fn(Ctx, KvKey, ROption<RVec<u8>>, ROption<RVec<u8>>) -> FfiFuture<RResult<bool, PluginError>>,
+    /// Up to `limit` entries whose key starts with the prefix, in key order.
+    pub kv_scan_prefix: extern "C" fn(Ctx, KvKey, u32) -> FfiFuture<RResult<RVec<KvEntry>, PluginError>>,
+    /// Makes every earlier write of this plugin durable.
+    pub kv_flush: extern "C" fn(Ctx) -> FfiFuture<RResult<(), PluginError>>,
+    pub http: extern "C" fn(Ctx, HttpRequest) -> FfiFuture<RResult<HttpResponse, PluginError>>,
+    #[sabi(last_prefix_field)]
+    pub sleep: extern "C" fn(Ctx, u64) -> FfiFuture<()>,
+}
+
+/// The SDK handle to the host services: cheap to clone, usable from any thread and any future.
+#[derive(Clone, Copy)]
+pub struct Host {
+    services: HostServicesRef,
+}
+
+impl std::fmt::Debug for Host {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Host").finish_non_exhaustive()
+    }
+}
+
+impl Host {
+    /// Wraps the table the host passed to `init`.
+    pub fn new(services: HostServicesRef) -> Self {
+        Host { services }
+    }
+
+    /// The wire form, e.g. to hand to a library that speaks the ABI itself.
+    pub fn services(&self) -> HostServicesRef {
+        self.services
+    }
+
+    fn ctx(&self) -> Ctx {
+        self.services.context()
+    }
+
+    /// The most verbose level the host prints.
+    pub fn max_log_level(&self) -> LogLevel {
+        self.services.max_log_level()
+    }
+
+    /// Writes one line to the host's log, tagged with this plugin's name. Prefer `tracing` macros: the SDK
+    /// forwards them here.
+    pub fn log(&self, level: LogLevel, target: &str, message: &str) {
+        (self.services.log())(self.ctx(), level, target.into(), message.into())
+    }
+
+    /// Reads a key of this plugin's namespace.
+    pub async fn kv_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, PluginError> {
+        let value = (self.services.kv_get())(self.ctx(), key.to_vec().into())
+            .await
+            .into_result()?;
+        Ok(value.into_option().map(RVec::into_vec))
+    }
+
+    /// Writes a key; call [`Host::kv_flush`] before reporting success to a client.
+    pub async fn kv_put(&self, key: &[u8], value: &[u8]) -> Result<(), PluginError> {
+        (self.services.kv_put())(self.ctx(), key.to_vec().into(), value.to_vec().into())
+            .await
+            .into_result()
+    }
+
+    /// Deletes a key; `true` if it existed.
+    pub async fn kv_delete(&self, key: &[u8]) -> Result<bool, PluginError> {
+        (self.services.kv_delete())(self.ctx(), key.to_vec().into())
+            .await
+            .into_result()
+    }
+
+    /// Atomically replaces `expected` with `new` (`None` on either side: absent); `true` if it did.
+    pub async fn kv_compare_and_swap(
+        &self,
+        key: &[u8],
+        expected: Option<&[u8]>,
+        new: Option<&[u8]>,
+    ) -> Result<bool, PluginError> {
+        let to_wire = |v: Option<&[u8]>| ROption::from(v.map(|v| RVec::from(v.to_vec())));
+        (self.services.kv_compare_and_swap())(self.ctx(), key.to_vec().into(), to_wire(expected), to_wire(new))
+            .await
+            .into_result()
+    }
+
+    /// Up to `limit` entries whose key starts with `prefix`, in key order.
+    pub async fn kv_scan_prefix(&self, prefix: &[u8], limit: u32) -> Result<Vec<(Vec<u8>, Vec<u8>)>, PluginError> {
+        let entries = (self.services.kv_scan_prefix())(self.ctx(), prefix.to_vec().into(), limit)
+            .await
+            .into_result()?;
+        Ok(entries
+            .into_iter()
+            .map(|e| (e.key.into_vec(), e.value.into_vec()))
+            .collect())
+    }
+
+    /// Makes every earlier write of this plugin durable.
+    pub async fn kv_flush(&self) -> Result<(), PluginError> {
+        (self.services.kv_flush())(self.ctx()).await.into_result()
+    }
+
+    /// Sends an HTTP request through the host's client. Any status is `Ok`.
+    pub async fn http(&self, request: HttpRequest) -> Result<HttpResponse, PluginError> {
+        (self.services.http())(self.ctx(), request).await.into_result()
+    }
+
+    /// Waits, on the host's timer.
+    pub async fn sleep(&self, duration: std::time::Duration) {
+        let millis = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
+        (self.services.sleep())(self.ctx(), millis).await
+    }
+}

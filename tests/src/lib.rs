@@ -1,0 +1,317 @@
+//! The end-to-end test harness: builds the workspace once, starts the real `openhost` binary on a loopback port
+//! with a temporary `plugins.toml`, `plugin_dir` and `data_dir`, and collects its log output.
+//!
+//! Tests load real plugin libraries built from this workspace: [`build_workspace`] runs `cargo build --workspace`
+//! (cargo releases its build lock before it runs tests), then [`library`] finds a crate's `.so` in the target
+//! directory.
+
+use std::{
+    io::{BufRead, BufReader},
+    path::{Path, PathBuf},
+    process::{Child, Command, ExitStatus, Stdio},
+    sync::{Arc, Mutex, OnceLock, mpsc},
+    time::{Duration, Instant},
+};
+
+/// How long a host may take to start or stop.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .expect("tests/ lives inside the workspace")
+}
+
+/// `target/debug` (or whatever profile directory the running test binary sits in).
+pub fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current test executable");
+    // target/<profile>/deps/<test binary>
+    exe.parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .expect("test binary lives in target/<profile>/deps")
+}
+
+/// Builds the host and every plugin crate once per test binary.
+pub fn build_workspace() {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let profile = profile_dir();
+        let mut command = Command::new(cargo);
+        command
+            .current_dir(workspace_root())
+            .args(["build", "--workspace", "--exclude", "openhost-tests"]);
+        if profile.file_name().is_some_and(|n| n == "release") {
+            command.arg("--release");
+        }
+        let status = command.status().expect("run cargo build");
+        assert!(status.success(), "cargo build --workspace failed");
+    });
+}
+
+/// The path of the `openhost` binary.
+pub fn host_binary() -> PathBuf {
+    build_workspace();
+    profile_dir().join(format!("openhost{}", std::env::consts::EXE_SUFFIX))
+}
+
+/// The shared library built from workspace crate `crate_name` (e.g. `fixture-panicky`).
+pub fn library(crate_name: &str) -> PathBuf {
+    build_workspace();
+    let stem = crate_name.replace('-', "_");
+    let file = format!("{}{stem}{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX);
+    let path = profile_dir().join(file);
+    assert!(path.exists(), "{} was not built", path.display());
+    path
+}
+
+/// Hex sha256 of a file.
+pub fn sha256(path: &Path) -> String {
+    let bytes = std::fs::read(path).expect("read file to hash");
+    hex::encode(ring::digest::digest(&ring::digest::SHA256, &bytes))
+}
+
+/// A temporary directory with `plugins/`, `data/` and a `plugins.toml`.
+pub struct Site {
+    pub dir: tempfile::TempDir,
+}
+
+impl Default for Site {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Site {
+    pub fn new() -> Site {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir_all(dir.path().join("plugins")).expect("plugins dir");
+        Site { dir }
+    }
+
+    pub fn plugin_dir(&self) -> PathBuf {
+        self.dir.path().join("plugins")
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("plugins.toml")
+    }
+
+    /// Copies the library of workspace crate `crate_name` into `plugins/`; returns the copy.
+    pub fn add_plugin(&self, crate_name: &str) -> PathBuf {
+        let source = library(crate_name);
+        let target = self.plugin_dir().join(source.file_name().expect("library file name"));
+        std::fs::copy(&source, &target).expect("copy plugin library");
+        target
+    }
+
+    /// Writes a file into `plugins/`.
+    pub fn add_file(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let target = self.plugin_dir().join(name);
+        std::fs::write(&target, bytes).expect("write file");
+        target
+    }
+
+    /// Writes `plugins.toml`: a `[host]` table listening on an ephemeral loopback port, then `rest`.
+    pub fn write_config(&self, rest: &str) {
+        let text = format!("[host]\nlisten = \"127.0.0.1:0\"\ndata_dir = \"data\"\nplugin_dir = \"plugins\"\n{rest}\n");
+        std::fs::write(self.config_path(), text).expect("write plugins.toml");
+    }
+
+    fn command(&self, env: &[(&str, &str)]) -> Command {
+        let mut command = Command::new(host_binary());
+        command
+            .current_dir(self.dir.path())
+            .env("RUST_LOG", "info")
+            .env_remove("OPENHOST_LISTEN")
+            .env_remove("OPENHOST_DATA_DIR")
+            .args(["serve", "--config"])
+            .arg(self.config_path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        command
+    }
+
+    /// Starts the host and waits until it listens. Panics with its output if it exits instead.
+    pub fn start(&self) -> Host {
+        self.start_with_env(&[])
+    }
+
+    /// [`Site::start`] with extra environment variables.
+    pub fn start_with_env(&self, env: &[(&str, &str)]) -> Host {
+        match self.try_start(env) {
+            Ok(host) => host,
+            Err(failure) => panic!("host did not start ({:?}):\n{}", failure.status, failure.stderr),
+        }
+    }
+
+    /// Starts the host, returning how it failed if it exits before listening.
+    pub fn try_start(&self, env: &[(&str, &str)]) -> Result<Host, StartFailure> {
+        let mut child = self.command(env).spawn().expect("spawn openhost");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let logs = Arc::new(Mutex::new(String::new()));
+        let (listening_tx, listening_rx) = mpsc::channel();
+        let sink = Arc::clone(&logs);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some(addr) = line.split("listening on http://").nth(1) {
+                    let addr = addr.split_whitespace().next().unwrap_or_default().to_owned();
+                    let _ = listening_tx.send(addr);
+                }
+                let mut text = sink.lock().expect("log buffer");
+                text.push_str(&line);
+                text.push('\n');
+            }
+        });
+        let deadline = Instant::now() + STARTUP_TIMEOUT;
+        loop {
+            if let Ok(addr) = listening_rx.recv_timeout(Duration::from_millis(20)) {
+                return Ok(Host {
+                    child,
+                    base_url: format!("http://{addr}"),
+                    logs,
+                });
+            }
+            if let Some(status) = child.try_wait().expect("poll host") {
+                // Let the reader thread drain what the process wrote before it exited.
+                std::thread::sleep(Duration::from_millis(100));
+                let stderr = logs.lock().expect("log buffer").clone();
+                return Err(StartFailure { status, stderr });
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!(
+                    "host did not listen within {STARTUP_TIMEOUT:?}:\n{}",
+                    logs.lock().expect("logs")
+                );
+            }
+        }
+    }
+
+    /// Runs the host expecting it to refuse to start.
+    pub fn expect_startup_failure(&self, env: &[(&str, &str)]) -> StartFailure {
+        match self.try_start(env) {
+            Ok(host) => panic!("host started but should not have:\n{}", host.logs()),
+            Err(failure) => failure,
+        }
+    }
+
+    /// Runs `openhost ARGS...` to completion in this site's directory.
+    pub fn cli(&self, args: &[&str]) -> (ExitStatus, String, String) {
+        let output = Command::new(host_binary())
+            .current_dir(self.dir.path())
+            .env("RUST_LOG", "warn")
+            .args(args)
+            .output()
+            .expect("run openhost");
+        (
+            output.status,
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+}
+
+/// A host that exited before it listened.
+#[derive(Debug)]
+pub struct StartFailure {
+    pub status: ExitStatus,
+    pub stderr: String,
+}
+
+impl StartFailure {
+    /// The one `openhost: error: ...` line, asserting there is exactly one.
+    pub fn error_line(&self) -> String {
+        let lines: Vec<&str> = self
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("openhost: error:"))
+            .collect();
+        assert_eq!(lines.len(), 1, "expected one error line, got:\n{}", self.stderr);
+        lines[0].to_owned()
+    }
+}
+
+/// A running host; killed when dropped.
+pub struct Host {
+    child: Child,
+    pub base_url: String,
+    logs: Arc<Mutex<String>>,
+}
+
+impl Host {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// Everything the host logged so far.
+    pub fn logs(&self) -> String {
+        self.logs.lock().expect("log buffer").clone()
+    }
+
+    /// Waits until the log contains `needle`, or panics after `timeout`.
+    pub fn wait_for_log(&self, needle: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let logs = self.logs();
+            if logs.contains(needle) {
+                return logs;
+            }
+            assert!(Instant::now() < deadline, "log never contained {needle:?}:\n{logs}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Sends SIGTERM and waits for a clean exit; returns the full log.
+    pub fn stop(mut self) -> (ExitStatus, String) {
+        let pid = self.child.id().to_string();
+        let status = Command::new("kill").args(["-TERM", &pid]).status().expect("run kill");
+        assert!(status.success(), "kill -TERM failed");
+        let deadline = Instant::now() + STARTUP_TIMEOUT;
+        let exit = loop {
+            if let Some(exit) = self.child.try_wait().expect("poll host") {
+                break exit;
+            }
+            assert!(Instant::now() < deadline, "host did not stop:\n{}", self.logs());
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        std::thread::sleep(Duration::from_millis(100));
+        (exit, self.logs())
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A blocking HTTP client for tests.
+pub fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("http client")
+}
+
+/// GETs a URL and returns status, headers and the body as JSON (Null if not JSON).
+pub fn get_json(url: &str) -> (u16, reqwest::header::HeaderMap, serde_json::Value) {
+    let response = client().get(url).send().expect("GET");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().expect("body");
+    (
+        status,
+        headers,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+    )
+}
