@@ -13,7 +13,7 @@ use abi_stable::{
 };
 use async_ffi::{FfiFuture, FutureExt};
 use openhost_plugin_api::{
-    Header, HostServices, HostServicesRef, HttpRequest, HttpResponse, KvEntry, LogLevel, PluginError,
+    Header, HostServices, HostServicesRef, HttpRequest, KvEntry, LogLevel, PluginError, Response,
     host::{HostContext, HostContextRef},
 };
 
@@ -140,7 +140,7 @@ extern "C" fn kv_flush(ctx: HostContextRef) -> FfiFuture<RResult<(), PluginError
     .into_ffi()
 }
 
-extern "C" fn http(ctx: HostContextRef, request: HttpRequest) -> FfiFuture<RResult<HttpResponse, PluginError>> {
+extern "C" fn http(ctx: HostContextRef, request: HttpRequest) -> FfiFuture<RResult<Response, PluginError>> {
     let context = context_of(ctx);
     let task = context.runtime.spawn(send(context.http.clone(), request));
     async move {
@@ -167,7 +167,7 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
-async fn send(client: reqwest::Client, request: HttpRequest) -> Result<HttpResponse, PluginError> {
+async fn send(client: reqwest::Client, request: HttpRequest) -> Result<Response, PluginError> {
     let method = reqwest::Method::from_bytes(request.method.as_bytes())
         .map_err(|_| PluginError::other(format!("`{}` is not an HTTP method", request.method)))?;
     let timeout = match request.timeout_ms {
@@ -191,7 +191,7 @@ async fn send(client: reqwest::Client, request: HttpRequest) -> Result<HttpRespo
         .filter_map(|(name, value)| Some(Header::new(name.as_str(), value.to_str().ok()?)))
         .collect();
     let body = response.bytes().await.map_err(failed)?;
-    Ok(HttpResponse {
+    Ok(Response {
         status,
         headers,
         body: body.to_vec().into(),

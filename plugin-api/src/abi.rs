@@ -216,7 +216,7 @@ impl Header {
     }
 }
 
-/// A complete HTTP response made by a plugin.
+/// A complete HTTP response: one a plugin answers with, or one the host's HTTP service received.
 #[repr(C)]
 #[derive(StableAbi, Debug, Clone, PartialEq, Eq)]
 pub struct Response {
@@ -226,6 +226,14 @@ pub struct Response {
 }
 
 impl Response {
+    /// The first value of a header, by case-insensitive name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|h| h.name.as_str().eq_ignore_ascii_case(name))
+            .map(|h| h.value.as_str())
+    }
+
     /// A JSON response.
     pub fn json(status: u16, value: &serde_json::Value) -> Self {
         Response {

@@ -6,11 +6,13 @@ use std::{
     any::Any,
     future::Future,
     panic::{catch_unwind, AssertUnwindSafe},
+    pin::Pin,
+    task::{Context, Poll},
 };
 
 use abi_stable::std_types::{RResult, RString};
 use async_ffi::BorrowingFfiFuture;
-use futures_util::FutureExt;
+use pin_project_lite::pin_project;
 
 use crate::PluginError;
 
@@ -45,11 +47,47 @@ where
     Fut: Future<Output = Result<T, PluginError>> + Send + 'a,
     T: 'a,
 {
-    let guarded = AssertUnwindSafe(async move { make().await }).catch_unwind();
-    BorrowingFfiFuture::new(async move {
-        match guarded.await {
-            Ok(result) => result.into(),
-            Err(payload) => RResult::RErr(panicked(payload)),
-        }
+    BorrowingFfiFuture::new(Guarded {
+        make: Some(make),
+        future: None,
     })
+}
+
+pin_project! {
+    /// A future built lazily by `make` and polled under `catch_unwind`. One state machine, no nested async
+    /// blocks: this sits on every plugin call, so it is kept lean (see docs/benchmarks.md).
+    struct Guarded<F, Fut> {
+        make: Option<F>,
+        #[pin]
+        future: Option<Fut>,
+    }
+}
+
+impl<T, F, Fut> Future for Guarded<F, Fut>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<T, PluginError>>,
+{
+    type Output = RResult<T, PluginError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        let polled = catch_unwind(AssertUnwindSafe(|| {
+            if let Some(make) = this.make.take() {
+                this.future.set(Some(make()));
+            }
+            match this.future.as_mut().as_pin_mut() {
+                Some(future) => future.poll(cx),
+                None => Poll::Ready(Err(PluginError::other("a plugin future was polled after it completed"))),
+            }
+        }));
+        let output = match polled {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(result)) => result,
+            Err(payload) => Err(panicked(payload)),
+        };
+        // The finished (or panicked) future is dropped now, under the guard too: its destructor is plugin code.
+        let _ = catch_unwind(AssertUnwindSafe(|| this.future.set(None)));
+        Poll::Ready(output.into())
+    }
 }

@@ -12,7 +12,7 @@ use abi_stable::{
 };
 use async_ffi::FfiFuture;
 
-use crate::{Header, PluginError};
+use crate::{Header, PluginError, Response};
 
 /// The host's per-plugin state, opaque to the plugin. Only the host casts it back to its real type.
 #[repr(C)]
@@ -56,25 +56,6 @@ pub struct HttpRequest {
     pub timeout_ms: u64,
 }
 
-/// The answer to an [`HttpRequest`]. Any status is an `Ok`; transport failures are errors.
-#[repr(C)]
-#[derive(StableAbi, Debug, Clone, PartialEq, Eq)]
-pub struct HttpResponse {
-    pub status: u16,
-    pub headers: RVec<Header>,
-    pub body: RVec<u8>,
-}
-
-impl HttpResponse {
-    /// The first value of a header, by case-insensitive name.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|h| h.name.as_str().eq_ignore_ascii_case(name))
-            .map(|h| h.value.as_str())
-    }
-}
-
 type Ctx = HostContextRef;
 type KvKey = RVec<u8>;
 
@@ -101,7 +82,8 @@ pub struct HostServices {
     pub kv_scan_prefix: extern "C" fn(Ctx, KvKey, u32) -> FfiFuture<RResult<RVec<KvEntry>, PluginError>>,
     /// Makes every earlier write of this plugin durable.
     pub kv_flush: extern "C" fn(Ctx) -> FfiFuture<RResult<(), PluginError>>,
-    pub http: extern "C" fn(Ctx, HttpRequest) -> FfiFuture<RResult<HttpResponse, PluginError>>,
+    /// Sends a request; any status is `ROk`, transport failures are `RErr`.
+    pub http: extern "C" fn(Ctx, HttpRequest) -> FfiFuture<RResult<Response, PluginError>>,
     #[sabi(last_prefix_field)]
     pub sleep: extern "C" fn(Ctx, u64) -> FfiFuture<()>,
 }
@@ -196,7 +178,7 @@ impl Host {
     }
 
     /// Sends an HTTP request through the host's client. Any status is `Ok`.
-    pub async fn http(&self, request: HttpRequest) -> Result<HttpResponse, PluginError> {
+    pub async fn http(&self, request: HttpRequest) -> Result<Response, PluginError> {
         (self.services.http())(self.ctx(), request).await.into_result()
     }
 

@@ -38,7 +38,7 @@ pub mod sdk;
 
 pub use abi::*;
 pub use error::PluginError;
-pub use host::{Host, HostServices, HostServicesRef, HttpRequest, HttpResponse, KvEntry, LogLevel};
+pub use host::{Host, HostServices, HostServicesRef, HttpRequest, KvEntry, LogLevel};
 pub use sdk::{Components, GitService, Middleware, Routes, ServerConfig, UserAuth};
 
 #[doc(hidden)]
@@ -55,8 +55,8 @@ pub mod prelude {
         export_plugin,
         types::{ROption, RResult, RSlice, RStr, RString, RVec},
         Components, GitOperation, GitRequest, GitService, Header, HeaderChange, HeaderView, Host, HttpRequest,
-        HttpResponse, Identity, IdentityView, LogLevel, Middleware, MiddlewareAction, PluginError, RequestView,
-        Response, RouteSpec, Routes, ServerConfig, Slot, UserAuth,
+        Identity, IdentityView, LogLevel, Middleware, MiddlewareAction, PluginError, RequestView, Response, RouteSpec,
+        Routes, ServerConfig, Slot, UserAuth,
     };
 }
 
