@@ -237,27 +237,43 @@ pub fn open(file: &LibraryFile, declaration: &Declaration) -> Result<OpenedPlugi
     Ok(OpenedPlugin { module, manifest })
 }
 
-/// abi_stable's layout report runs to hundreds of lines; this keeps the first line that says what differs.
+/// abi_stable's layout report runs to hundreds of lines. This pulls out the type that differs and the first
+/// difference: `type `PluginMod`: mismatched package (expected `openhost-plugin-api`, found `x`)`.
 fn layout_summary(details: &str) -> String {
-    let interesting = details
-        .lines()
-        .map(str::trim)
-        .find(|line| {
-            let lower = line.to_ascii_lowercase();
-            lower.contains("expected") || lower.contains("found") || lower.contains("mismatch")
-        })
-        .or_else(|| details.lines().map(str::trim).find(|line| !line.is_empty()))
-        .unwrap_or("layout mismatch");
-    let mut summary = interesting.to_owned();
-    if summary.len() > 240 {
-        let mut cut = 240;
-        while !summary.is_char_boundary(cut) {
+    let lines: Vec<&str> = details.lines().map(str::trim).collect();
+    let next_after = |marker: &str| {
+        let start = lines.iter().position(|line| *line == marker)?;
+        lines[start + 1..].iter().find(|line| !line.is_empty()).copied()
+    };
+    let type_name = lines
+        .iter()
+        .position(|line| *line == "Layout of expected type:")
+        .and_then(|start| lines[start + 1..].iter().find_map(|line| line.strip_prefix("type:")));
+    let difference = lines.iter().find_map(|line| line.strip_prefix("Error:"));
+    let summary = match (type_name, difference) {
+        (Some(type_name), Some(difference)) => format!(
+            "type `{type_name}`: {difference} (expected `{}`, found `{}`)",
+            next_after("Expected:").unwrap_or("?"),
+            next_after("Found:").unwrap_or("?")
+        ),
+        _ => lines
+            .iter()
+            .find(|line| !line.is_empty())
+            .map_or_else(|| "layout mismatch".to_owned(), |line| (*line).to_owned()),
+    };
+    truncate(summary, 240)
+}
+
+fn truncate(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut cut = max;
+        while !text.is_char_boundary(cut) {
             cut -= 1;
         }
-        summary.truncate(cut);
-        summary.push('…');
+        text.truncate(cut);
+        text.push('…');
     }
-    summary
+    text
 }
 
 /// Collapses a multi-line message into one line.

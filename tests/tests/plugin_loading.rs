@@ -121,6 +121,29 @@ fn a_plugin_built_for_another_abi_is_refused_in_one_line() {
 }
 
 #[test]
+fn a_plugin_with_another_interface_layout_is_refused_in_one_line() {
+    let site = Site::new();
+    site.add_plugin("fixture-bad-layout");
+    site.write_config("");
+    let failure = site.expect_startup_failure(&[]);
+    assert_eq!(failure.status.code(), Some(2));
+    let line = failure.error_line();
+    assert!(
+        line.contains("libfixture_bad_layout.so") && line.contains("plugin `bad-layout`"),
+        "{line}"
+    );
+    assert!(
+        line.contains("interface layout") && line.contains("rebuild it"),
+        "{line}"
+    );
+    assert!(
+        line.contains("type `PluginMod`: mismatched package"),
+        "names the type and the difference: {line}"
+    );
+    assert!(line.len() < 600, "one short line, not abi_stable's full report: {line}");
+}
+
+#[test]
 fn a_missing_enabled_plugin_stops_startup_naming_it() {
     let site = Site::new();
     site.write_config("[plugins.ghost]\nenabled = true\n");
@@ -331,5 +354,60 @@ fn the_cli_lists_and_checks_plugins() {
     assert!(
         stderr.contains("libgarbage.so") && stderr.contains("not a loadable shared library"),
         "{stderr}"
+    );
+}
+
+#[test]
+fn middleware_runs_in_ascending_order_with_ties_broken_by_name() {
+    let site = Site::new();
+    site.add_plugin("openhost-example-header-stamp");
+    site.add_plugin("fixture-panicky");
+    site.write_config("[plugins.header-stamp.config]\norder = 500\nblock_paths = [\"/panic\"]\n");
+    let host = site.start();
+    let (_, _, plugins) = get_json(&host.url("/api/plugins"));
+    let names: Vec<&str> = plugins["slots"]["middleware"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["header-stamp", "panicky"], "tie at 500, by name");
+    // header-stamp runs first and answers before panicky can panic.
+    let (status, _, body) = get_json(&host.url("/panic"));
+    assert_eq!((status, body["code"].as_str()), (403, Some("blocked")));
+    drop(host);
+
+    site.write_config("[plugins.header-stamp.config]\norder = 900\nblock_paths = [\"/panic\"]\n");
+    let host = site.start();
+    let (_, _, plugins) = get_json(&host.url("/api/plugins"));
+    assert_eq!(plugins["slots"]["middleware"][0]["name"], "panicky");
+    assert_eq!(plugins["slots"]["middleware"][1]["order"], 900);
+    // panicky (500) now runs before header-stamp (900) and panics before the block can answer.
+    let (status, _, body) = get_json(&host.url("/panic"));
+    assert_eq!((status, body["code"].as_str()), (500, Some("plugin_failed")));
+}
+
+#[test]
+fn a_plugin_route_colliding_with_the_host_stops_startup() {
+    let site = Site::new();
+    site.add_plugin("fixture-panicky");
+    site.write_config("[plugins.panicky.config]\nextra_routes = [\"GET /healthz\"]\n");
+    let failure = site.expect_startup_failure(&[]);
+    assert_eq!(failure.status.code(), Some(2));
+    let line = failure.error_line();
+    assert!(
+        line.contains("GET /healthz") && line.contains("`panicky`") && line.contains("the host"),
+        "{line}"
+    );
+
+    // A new method on a host path is not a collision, and the plugin serves it.
+    site.write_config("[plugins.panicky.config]\nextra_routes = [\"POST /healthz\"]\n");
+    let host = site.start();
+    let (_, _, plugins) = get_json(&host.url("/api/plugins"));
+    let routes = plugins["slots"]["routes"].as_array().unwrap();
+    assert!(
+        routes
+            .iter()
+            .any(|r| r["method"] == "POST" && r["path"] == "/healthz" && r["owner"] == "panicky")
     );
 }

@@ -5,6 +5,7 @@
 //! header = "x-served-by"          # default "x-openhost-stamp"
 //! value = "edge-1"                # default "header-stamp"
 //! block_paths = ["/api/secret"]   # exact paths answered with 403 {"code": "blocked"}
+//! order = 500                     # position in the middleware chain (ascending), default 500
 //! ```
 
 use openhost_plugin_api::prelude::*;
@@ -19,6 +20,12 @@ struct Config {
     value: String,
     #[serde(default)]
     block_paths: Vec<String>,
+    #[serde(default = "default_order")]
+    order: i32,
+}
+
+fn default_order() -> i32 {
+    openhost_plugin_api::DEFAULT_MIDDLEWARE_ORDER
 }
 
 fn default_header() -> String {
@@ -32,9 +39,14 @@ fn default_value() -> String {
 struct HeaderStamp {
     stamp: Header,
     block_paths: Vec<String>,
+    order: i32,
 }
 
 impl Middleware for HeaderStamp {
+    fn order(&self) -> i32 {
+        self.order
+    }
+
     async fn on_request(&self, request: &RequestView<'_>) -> Result<MiddlewareAction, PluginError> {
         let path = request.path.as_str();
         if self.block_paths.iter().any(|blocked| blocked == path) {
@@ -63,6 +75,7 @@ fn init(_host: Host, config: serde_json::Value) -> Result<Components, PluginErro
     Ok(Components::new().middleware(HeaderStamp {
         stamp: Header::new(&config.header.to_ascii_lowercase(), &config.value),
         block_paths: config.block_paths,
+        order: config.order,
     }))
 }
 
