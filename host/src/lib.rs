@@ -10,18 +10,22 @@ pub mod components;
 pub mod config;
 pub mod error;
 pub mod loader;
+pub mod middleware;
 pub mod registry;
 pub mod server;
 pub mod services;
+pub mod settings;
 pub mod store;
 
 use std::{sync::Arc, time::Duration};
 
 use crate::{
+    components::HostComponents,
     config::Config,
     error::StartupError,
     registry::{HostDeps, Registry},
     server::App,
+    settings::SettingsStore,
     store::{SledStore, Store},
 };
 
@@ -43,17 +47,26 @@ pub fn build_app(config: Config, runtime: tokio::runtime::Handle) -> Result<App,
         path: config.data_dir.clone(),
         message: e.to_string(),
     })?);
+    let store_error = |e: store::StoreError| StartupError::Store {
+        path: config.data_dir.clone(),
+        message: e.to_string(),
+    };
+    let settings = SettingsStore::new(store.namespace("settings").map_err(store_error)?);
+    let http = http_client()?;
     let deps = HostDeps {
         store: Arc::clone(&store),
-        http: http_client()?,
+        http: http.clone(),
         runtime,
         env: Box::new(|name| std::env::var(name).ok()),
     };
-    let registry = Registry::build(&config, &deps)?;
+    let defaults = HostComponents::new(&config.github_api_url, http.clone(), settings.clone());
+    let registry = Registry::build(&config, &deps, defaults, middleware::builtins(&config))?;
     Ok(App {
         config,
         registry,
         store,
+        settings,
+        http,
     })
 }
 

@@ -16,13 +16,13 @@ use std::{
 
 use openhost_plugin_api::{
     GitServiceObject, MiddlewareObject, PluginInstance, PluginModRef, RoutesObject, ServerConfigObject, Slot,
-    UserAuthObject, sdk,
+    UserAuthObject,
 };
 use serde_json::{Value, json};
 
 use crate::{
     api::HostRoute,
-    components::{server_config::OssServerConfig, user_auth::LocalUser},
+    components::HostComponents,
     config::{Config, PluginTable, plugin_config_json},
     error::StartupError,
     loader::{self, Declaration, LibraryFile, Probe},
@@ -50,6 +50,15 @@ impl Owner {
 pub struct Active<T> {
     pub owner: Owner,
     pub object: T,
+}
+
+impl<T> Active<T> {
+    fn host(object: T) -> Active<T> {
+        Active {
+            owner: Owner::Host,
+            object,
+        }
+    }
 }
 
 /// One link of the middleware chain.
@@ -98,7 +107,7 @@ pub struct Registry {
     pub plugins: Vec<PluginRecord>,
     pub server_config: Active<ServerConfigObject>,
     pub user_auth: Active<UserAuthObject>,
-    pub git_service: Option<Active<GitServiceObject>>,
+    pub git_service: Active<GitServiceObject>,
     pub middleware: Vec<ChainLink>,
     /// Path -> method -> target.
     pub routes: BTreeMap<String, BTreeMap<String, RouteTarget>>,
@@ -258,8 +267,14 @@ impl PluginRecord {
 }
 
 impl Registry {
-    /// Discovers, checks and initialises the plugins, then resolves every slot.
-    pub fn build(config: &Config, deps: &HostDeps) -> Result<Registry, StartupError> {
+    /// Discovers, checks and initialises the plugins, then resolves every slot against the host's own
+    /// components and built-in middleware.
+    pub fn build(
+        config: &Config,
+        deps: &HostDeps,
+        defaults: HostComponents,
+        builtins: Vec<ChainLink>,
+    ) -> Result<Registry, StartupError> {
         let libraries = find_libraries(config)?;
         for (name, table) in &config.plugins {
             if table.is_enabled() && !libraries.contains_key(name) {
@@ -326,27 +341,24 @@ impl Registry {
                 instance,
             });
         }
-        Registry::resolve(config, records, initialised)
+        Registry::resolve(config, records, initialised, defaults, builtins)
     }
 
     fn resolve(
         config: &Config,
         plugins: Vec<PluginRecord>,
         mut initialised: Vec<Initialised>,
+        defaults: HostComponents,
+        builtins: Vec<ChainLink>,
     ) -> Result<Registry, StartupError> {
         let server_config = resolve_override(config, Slot::ServerConfig, &mut initialised, |i| i.server_config.take())?
-            .unwrap_or_else(|| Active {
-                owner: Owner::Host,
-                object: sdk::server_config_object(OssServerConfig),
-            });
+            .unwrap_or_else(|| Active::host(defaults.server_config));
         let user_auth = resolve_override(config, Slot::UserAuth, &mut initialised, |i| i.user_auth.take())?
-            .unwrap_or_else(|| Active {
-                owner: Owner::Host,
-                object: sdk::user_auth_object(LocalUser),
-            });
-        let git_service = resolve_override(config, Slot::GitService, &mut initialised, |i| i.git_service.take())?;
+            .unwrap_or_else(|| Active::host(defaults.user_auth));
+        let git_service = resolve_override(config, Slot::GitService, &mut initialised, |i| i.git_service.take())?
+            .unwrap_or_else(|| Active::host(defaults.git_service));
 
-        let mut middleware: Vec<ChainLink> = Vec::new();
+        let mut middleware: Vec<ChainLink> = builtins;
         let mut routes: BTreeMap<String, BTreeMap<String, RouteTarget>> = BTreeMap::new();
         for (method, path, route) in HostRoute::ALL {
             routes
@@ -444,7 +456,7 @@ impl Registry {
             "slots": {
                 "server_config": self.server_config.owner.name(),
                 "user_auth": self.user_auth.owner.name(),
-                "git_service": self.git_service.as_ref().map(|a| a.owner.name()),
+                "git_service": self.git_service.owner.name(),
                 "middleware": self.middleware.iter().map(|link| json!({
                     "name": link.name, "owner": link.owner.name(), "order": link.order,
                 })).collect::<Vec<_>>(),

@@ -3,12 +3,15 @@
 //!
 //! Dynamic routing is the point of a plugin host, so warp's job here is transport and extraction; the route table
 //! is the registry's. Requests are shown to middleware as a borrowed [`RequestView`]: the only per-request
-//! allocations are the header view array and the peer address text.
+//! allocations are the header view array and the peer address text. The body is read only after the chain has
+//! let the request through, and only up to [`MAX_BODY_BYTES`] (413 beyond), so that a rejected or oversized
+//! request costs no memory and still gets the chain's headers (request id, CORS).
 
 use std::{convert::Infallible, future::Future, net::SocketAddr, sync::Arc};
 
 use abi_stable::std_types::{ROption, RSlice};
-use bytes::Bytes;
+use bytes::Buf;
+use futures_util::{Stream, StreamExt};
 use openhost_plugin_api::{
     Header, HeaderChange, HeaderView, Identity, MiddlewareAction, PluginError, RequestView, Response,
 };
@@ -22,14 +25,23 @@ use crate::{
     api,
     config::Config,
     registry::{Owner, Registry, RouteTarget},
+    settings::SettingsStore,
     store::Store,
 };
+
+/// Request bodies larger than this are answered with 413.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// How much of an oversized body is read and dropped before the 413, so that a client still sending it reads
+/// the answer instead of a reset connection. Larger bodies get the 413 at once.
+const MAX_DRAINED_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Everything a request handler needs.
 pub struct App {
     pub config: Config,
     pub registry: Registry,
     pub store: Arc<dyn Store>,
+    pub settings: SettingsStore,
+    pub http: reqwest::Client,
 }
 
 /// The warp filter serving `app`.
@@ -41,16 +53,11 @@ pub fn routes(app: Arc<App>) -> impl Filter<Extract = (warp::reply::Response,), 
         .and(raw_query)
         .and(warp::header::headers_cloned())
         .and(warp::addr::remote())
-        .and(warp::body::bytes())
+        .and(warp::body::stream())
         .then(
-            move |method: Method,
-                  path: FullPath,
-                  query: String,
-                  headers: HeaderMap,
-                  peer: Option<SocketAddr>,
-                  body: Bytes| {
+            move |method: Method, path: FullPath, query: String, headers: HeaderMap, peer: Option<SocketAddr>, body| {
                 let app = Arc::clone(&app);
-                async move { app.handle(&method, path.as_str(), &query, &headers, peer, &body).await }
+                async move { app.handle(&method, path.as_str(), &query, &headers, peer, body).await }
             },
         )
         .recover(|rejection: warp::Rejection| async move {
@@ -79,14 +86,14 @@ pub async fn serve(
 
 impl App {
     /// Runs one request through the chain and the route.
-    pub async fn handle(
+    pub async fn handle<B: Buf>(
         &self,
         method: &Method,
         path: &str,
         query: &str,
         headers: &HeaderMap,
         peer: Option<SocketAddr>,
-        body: &[u8],
+        body: impl Stream<Item = Result<B, warp::Error>>,
     ) -> warp::reply::Response {
         let header_views: Vec<HeaderView<'_>> = headers
             .iter()
@@ -144,14 +151,19 @@ impl App {
         };
         let mut response = match early {
             Some(response) => response,
-            None => self.route(view, body).await,
+            None => self.route(view, headers, body).await,
         };
         response.headers.extend(added_headers);
         self.run_response_hooks(view, &mut response, links_run);
         to_http(response)
     }
 
-    async fn route(&self, request: RequestView<'_>, body: &[u8]) -> Response {
+    async fn route<B: Buf>(
+        &self,
+        request: RequestView<'_>,
+        headers: &HeaderMap,
+        body: impl Stream<Item = Result<B, warp::Error>>,
+    ) -> Response {
         let path = request.path.as_str();
         let Some(methods) = self.registry.routes.get(path) else {
             return Response::error(404, "not_found", &format!("no route for {path}"));
@@ -161,13 +173,35 @@ impl App {
             return Response::error(405, "method_not_allowed", &format!("{path} allows {allowed}"))
                 .with_header("allow", &allowed);
         };
+        let declared_length = headers
+            .get("content-length")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if let Some(length) = declared_length.filter(|length| *length > MAX_BODY_BYTES as u64) {
+            if length <= MAX_DRAINED_BYTES {
+                drain(body).await;
+            }
+            return body_too_large();
+        }
+        let wants_body = match target {
+            RouteTarget::Host(route) => route.takes_body(),
+            RouteTarget::Plugin { .. } => true,
+        };
+        let body = if wants_body {
+            match read_body(body, MAX_BODY_BYTES).await {
+                Ok(body) => body,
+                Err(response) => return response,
+            }
+        } else {
+            Vec::new()
+        };
         match target {
-            RouteTarget::Host(route) => match api::handle(self, *route, &request, body).await {
+            RouteTarget::Host(route) => match api::handle(self, *route, &request, &body).await {
                 Ok(response) => response,
-                Err(failure) => self.failure(&Owner::from_name(&failure.owner), failure.error),
+                Err(failure) => self.failure(&failure.owner, *failure.error),
             },
             RouteTarget::Plugin { owner, handler } => {
-                match handler.handle(request, RSlice::from_slice(body)).await.into_result() {
+                match handler.handle(request, RSlice::from_slice(&body)).await.into_result() {
                     Ok(response) => response,
                     Err(error) => self.failure(&Owner::Plugin(owner.clone()), error),
                 }
@@ -215,8 +249,15 @@ impl App {
     fn failure(&self, owner: &Owner, error: PluginError) -> Response {
         let who = owner.name();
         match error {
-            PluginError::Http { status, code, message } if (400..=599).contains(&status) => {
-                Response::error(status, code.as_str(), message.as_str())
+            PluginError::Http {
+                status,
+                code,
+                message,
+                headers,
+            } if (400..=599).contains(&status) => {
+                let mut response = Response::error(status, code.as_str(), message.as_str());
+                response.headers.extend(headers);
+                response
             }
             PluginError::Panicked(message) => {
                 tracing::error!(plugin = who, "plugin panicked: {message}");
@@ -239,13 +280,47 @@ impl App {
     }
 }
 
-impl Owner {
-    fn from_name(name: &str) -> Owner {
-        match name {
-            "host" => Owner::Host,
-            plugin => Owner::Plugin(plugin.to_owned()),
+fn body_too_large() -> Response {
+    Response::error(
+        413,
+        "payload_too_large",
+        &format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
+    )
+}
+
+/// Reads and drops what is left of a refused body, up to [`MAX_DRAINED_BYTES`].
+async fn drain<B: Buf>(body: impl Stream<Item = Result<B, warp::Error>>) {
+    let mut body = std::pin::pin!(body);
+    let mut drained = 0u64;
+    while let Some(Ok(chunk)) = body.next().await {
+        drained += chunk.remaining() as u64;
+        if drained > MAX_DRAINED_BYTES {
+            break;
         }
     }
+}
+
+/// Reads a body, refusing it as soon as it grows past `limit` (a chunked body declares no length).
+async fn read_body<B: Buf>(
+    body: impl Stream<Item = Result<B, warp::Error>>,
+    limit: usize,
+) -> Result<Vec<u8>, Response> {
+    let mut body = std::pin::pin!(body);
+    let mut bytes = Vec::new();
+    while let Some(chunk) = body.next().await {
+        let mut chunk = chunk.map_err(|_| Response::error(400, "bad_request", "the request body could not be read"))?;
+        if bytes.len() + chunk.remaining() > limit {
+            drain(body).await;
+            return Err(body_too_large());
+        }
+        while chunk.has_remaining() {
+            let part = chunk.chunk();
+            bytes.extend_from_slice(part);
+            let read = part.len();
+            chunk.advance(read);
+        }
+    }
+    Ok(bytes)
 }
 
 fn apply_header_change(headers: &mut abi_stable::std_types::RVec<Header>, change: HeaderChange) {

@@ -1,6 +1,11 @@
 //! The one error type that crosses the plugin boundary.
 
-use abi_stable::{std_types::RString, StableAbi};
+use abi_stable::{
+    std_types::{RString, RVec},
+    StableAbi,
+};
+
+use crate::Header;
 
 /// What a plugin call can fail with. It is `#[repr(u8)]` and ABI-stable: the host turns each variant into a log
 /// line and, on request paths, into an HTTP error `{"error", "code"}`.
@@ -13,12 +18,14 @@ pub enum PluginError {
     /// The configuration handed to `init` is missing a key or has a bad value.
     #[error("invalid plugin config: {0}")]
     InvalidConfig(RString),
-    /// A deliberate HTTP answer: the host sends `status` with `{"error": message, "code": code}`.
+    /// A deliberate HTTP answer: the host sends `status` with `{"error": message, "code": code}` and `headers`
+    /// (e.g. `retry-after`).
     #[error("{message}")]
     Http {
         status: u16,
         code: RString,
         message: RString,
+        headers: RVec<Header>,
     },
     /// A host service (key-value store, outbound HTTP) failed.
     #[error("host service failed: {0}")]
@@ -35,6 +42,7 @@ impl PluginError {
             status,
             code: code.into(),
             message: RString::from(message.into()),
+            headers: RVec::new(),
         }
     }
 

@@ -3,7 +3,9 @@
 //!
 //! Tests load real plugin libraries built from this workspace: [`build_workspace`] runs `cargo build --workspace`
 //! (cargo releases its build lock before it runs tests), then [`library`] finds a crate's `.so` in the target
-//! directory.
+//! directory. [`fake_github`] stands in for GitHub.
+
+pub mod fake_github;
 
 use std::{
     io::{BufRead, BufReader},
@@ -270,6 +272,13 @@ impl Host {
         }
     }
 
+    /// Kills the process with SIGKILL, as a crash would, and waits for it.
+    pub fn kill_hard(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.logs()
+    }
+
     /// Sends SIGTERM and waits for a clean exit; returns the full log.
     pub fn stop(mut self) -> (ExitStatus, String) {
         let pid = self.child.id().to_string();
@@ -303,9 +312,12 @@ pub fn client() -> reqwest::blocking::Client {
         .expect("http client")
 }
 
-/// GETs a URL and returns status, headers and the body as JSON (Null if not JSON).
-pub fn get_json(url: &str) -> (u16, reqwest::header::HeaderMap, serde_json::Value) {
-    let response = client().get(url).send().expect("GET");
+/// Status, headers and body (as JSON; `Null` if not JSON) of an answer.
+pub type Answer = (u16, reqwest::header::HeaderMap, serde_json::Value);
+
+/// Sends a request and reads the answer.
+pub fn send(request: reqwest::blocking::RequestBuilder) -> Answer {
+    let response = request.send().expect("send request");
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let text = response.text().expect("body");
@@ -314,4 +326,14 @@ pub fn get_json(url: &str) -> (u16, reqwest::header::HeaderMap, serde_json::Valu
         headers,
         serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
     )
+}
+
+/// GETs a URL.
+pub fn get_json(url: &str) -> Answer {
+    send(client().get(url))
+}
+
+/// POSTs a JSON body.
+pub fn post_json(url: &str, body: &serde_json::Value) -> Answer {
+    send(client().post(url).json(body))
 }

@@ -1,0 +1,30 @@
+//! `Cache-Control: no-store` on every `/api/*` response: they are per-user and may carry settings.
+
+use openhost_plugin_api::{Header, HeaderChange, HeaderView, Middleware, MiddlewareAction, PluginError, RequestView};
+
+const ORDER: i32 = 900;
+
+pub struct CacheControl;
+
+impl Middleware for CacheControl {
+    fn order(&self) -> i32 {
+        ORDER
+    }
+
+    async fn on_request(&self, _request: &RequestView<'_>) -> Result<MiddlewareAction, PluginError> {
+        Ok(MiddlewareAction::next())
+    }
+
+    fn on_response(
+        &self,
+        request: &RequestView<'_>,
+        _status: u16,
+        _headers: &[HeaderView<'_>],
+    ) -> Result<Vec<HeaderChange>, PluginError> {
+        if request.path.as_str().starts_with("/api/") {
+            Ok(vec![HeaderChange::Set(Header::new("cache-control", "no-store"))])
+        } else {
+            Ok(Vec::new())
+        }
+    }
+}

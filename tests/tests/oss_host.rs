@@ -1,0 +1,519 @@
+//! The open-source host against the fake GitHub: every route of DESIGN.md section 6 (OSS column), the built-in
+//! middleware, durability, and that no secret reaches the log.
+
+use std::time::Duration;
+
+use openhost_tests::{
+    Answer, Host, Site, client,
+    fake_github::{FakeGithub, Faults, PAT},
+    get_json, post_json, send,
+};
+use serde_json::{Value, json};
+
+const LLM_KEY: &str = "sk-test-llm-key-must-not-leak-0123456789";
+
+/// A host whose git service talks to `fake`; `extra` goes into `[host]` (rate limit off unless it says so).
+fn start_host(site: &Site, fake: &FakeGithub, extra: &str) -> Host {
+    let rate = if extra.contains("rate_limit_per_sec") {
+        ""
+    } else {
+        "rate_limit_per_sec = 0\n"
+    };
+    site.write_config(&format!("github_api_url = \"{}\"\n{rate}{extra}", fake.base_url));
+    site.start()
+}
+
+fn store_pat(host: &Host) {
+    let (status, _, body) = post_json(
+        &host.url("/api/add-git-providers"),
+        &json!({"provider_tokens": {"github": {"token": PAT, "host": null}}}),
+    );
+    assert_eq!(status, 200, "{body}");
+}
+
+fn assert_error(answer: &Answer, status: u16, code: &str) {
+    assert_eq!(answer.0, status, "{}", answer.2);
+    assert_eq!(answer.2["code"], code, "{}", answer.2);
+    assert!(
+        answer.2["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{}",
+        answer.2
+    );
+}
+
+#[test]
+fn settings_are_stored_partially_updated_and_secrets_never_returned() {
+    let fake = FakeGithub::start(3);
+    let site = Site::new();
+    let host = start_host(&site, &fake, "");
+
+    assert_error(&get_json(&host.url("/api/settings")), 404, "settings_not_found");
+    let (status, _, body) = post_json(
+        &host.url("/api/settings"),
+        &json!({"language": "en", "llm_model": "claude", "llm_api_key": LLM_KEY, "confirmation_mode": true}),
+    );
+    assert_eq!((status, body["message"].as_str()), (200, Some("Settings stored")));
+    let (status, _, body) = post_json(
+        &host.url("/api/settings"),
+        &json!({"language": "de", "llm_model": null}),
+    );
+    assert_eq!(status, 200, "{body}");
+
+    let (status, headers, settings) = get_json(&host.url("/api/settings"));
+    assert_eq!(status, 200);
+    assert_eq!(settings["language"], "de");
+    assert_eq!(settings["llm_model"], "claude", "null keeps the old value");
+    assert_eq!(settings["confirmation_mode"], true);
+    assert_eq!(settings["llm_api_key"], Value::Null);
+    assert_eq!(settings["llm_api_key_set"], true);
+    assert_eq!(settings["provider_tokens_set"], json!({}));
+    assert_eq!(headers["cache-control"], "no-store");
+
+    // What GET returned can be posted back.
+    assert_eq!(post_json(&host.url("/api/settings"), &settings).0, 200);
+    let answer = post_json(&host.url("/api/settings"), &json!({"colour": "red"}));
+    assert_error(&answer, 400, "invalid_settings");
+    assert!(answer.2["error"].as_str().unwrap().contains("colour"));
+    let answer = post_json(
+        &host.url("/api/settings"),
+        &json!({"confirmation_mode": "yes", "language": "fr"}),
+    );
+    assert_error(&answer, 400, "invalid_settings");
+    assert!(answer.2["error"].as_str().unwrap().contains("confirmation_mode"));
+    let answer = send(client().post(host.url("/api/settings")).body("{not json"));
+    assert_error(&answer, 400, "invalid_settings");
+    assert_eq!(
+        get_json(&host.url("/api/settings")).2["language"],
+        "de",
+        "rejected updates change nothing"
+    );
+}
+
+#[test]
+fn a_pat_is_verified_with_github_before_it_is_stored() {
+    let fake = FakeGithub::start(3);
+    let site = Site::new();
+    let host = start_host(&site, &fake, "");
+
+    assert_error(&get_json(&host.url("/api/user/info")), 401, "git_token_missing");
+    let answer = post_json(
+        &host.url("/api/add-git-providers"),
+        &json!({"provider_tokens": {"github": {"token": "ghp_wrong", "host": null}}}),
+    );
+    assert_error(&answer, 401, "git_token_invalid");
+    assert_eq!(fake.calls("GET /user"), 1);
+    assert_error(&get_json(&host.url("/api/settings")), 404, "settings_not_found");
+    for bad in [
+        json!({}),
+        json!({"provider_tokens": {"gitlab": {"token": "x"}}}),
+        json!({"provider_tokens": {"github": {"token": ""}}}),
+        json!({"provider_tokens": {"github": {"token": "x", "host": "evil.example/path"}}}),
+    ] {
+        assert_error(
+            &post_json(&host.url("/api/add-git-providers"), &bad),
+            400,
+            "invalid_request",
+        );
+    }
+
+    store_pat(&host);
+    assert_eq!(
+        get_json(&host.url("/api/settings")).2["provider_tokens_set"],
+        json!({"github": null})
+    );
+    let (status, _, user) = get_json(&host.url("/api/user/info"));
+    assert_eq!(status, 200, "{user}");
+    assert_eq!(
+        user,
+        json!({"id": 4242, "login": "octocat", "name": "The Octocat", "email": "octocat@example.com", "avatar_url": "https://avatars.githubusercontent.com/u/4242?v=4"})
+    );
+
+    let (status, _, body) = send(client().post(host.url("/api/unset-provider-tokens")));
+    assert_eq!(status, 200, "{body}");
+    assert_error(&get_json(&host.url("/api/user/info")), 401, "git_token_missing");
+    assert_eq!(get_json(&host.url("/api/settings")).2["provider_tokens_set"], json!({}));
+}
+
+#[test]
+fn repositories_paginate_over_more_than_a_hundred() {
+    let fake = FakeGithub::start(150);
+    let site = Site::new();
+    let host = start_host(&site, &fake, "");
+    store_pat(&host);
+
+    let mut seen = Vec::new();
+    let mut page = Some(1);
+    while let Some(current) = page {
+        let (status, _, body) = get_json(&host.url(&format!(
+            "/api/user/repositories?sort=pushed&page={current}&per_page=100"
+        )));
+        assert_eq!(status, 200, "{body}");
+        let items = body["items"].as_array().unwrap();
+        seen.extend(items.iter().map(|r| r["full_name"].as_str().unwrap().to_owned()));
+        page = body["next_page"].as_u64();
+        assert!(seen.len() <= 152, "pagination must end");
+    }
+    assert_eq!(seen.len(), 152, "150 own + 2 organisation repositories");
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 152, "each repository once");
+    assert_eq!(fake.calls("GET /user/repos"), 2);
+
+    let (_, _, first) = get_json(&host.url("/api/user/repositories?sort=pushed&per_page=30"));
+    assert_eq!(first["items"].as_array().unwrap().len(), 30);
+    assert_eq!(first["next_page"], 2);
+    let item = &first["items"][0];
+    assert_eq!(item["full_name"], "octocat/repo-000", "newest push first");
+    for key in [
+        "id",
+        "private",
+        "default_branch",
+        "pushed_at",
+        "stargazers_count",
+        "owner_type",
+        "git_provider",
+    ] {
+        assert!(item.get(key).is_some(), "repository item has {key}: {item}");
+    }
+    assert_error(
+        &get_json(&host.url("/api/user/repositories?per_page=500")),
+        400,
+        "invalid_request",
+    );
+    assert_error(
+        &get_json(&host.url("/api/user/repositories?sort=stars")),
+        400,
+        "invalid_request",
+    );
+}
+
+#[test]
+fn search_branches_and_installations() {
+    let fake = FakeGithub::start(20);
+    let site = Site::new();
+    let host = start_host(&site, &fake, "");
+    store_pat(&host);
+
+    let (status, _, body) = get_json(&host.url("/api/user/search/repositories?query=repo-01&per_page=5"));
+    assert_eq!(status, 200, "{body}");
+    let names: Vec<&str> = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["full_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 5);
+    assert!(names.iter().all(|n| n.contains("repo-01")), "{names:?}");
+    assert_eq!(body["next_page"], 2);
+    assert_error(
+        &get_json(&host.url("/api/user/search/repositories")),
+        400,
+        "invalid_request",
+    );
+
+    let (status, _, body) = get_json(&host.url("/api/user/repository/branches?repository=octocat/repo-000"));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["items"].as_array().unwrap().len(), 30);
+    assert_eq!(body["items"][0]["name"], "main");
+    assert_eq!(body["next_page"], 2);
+    let (_, _, last) = get_json(&host.url("/api/user/repository/branches?repository=octocat/repo-000&page=2"));
+    assert_eq!(last["items"].as_array().unwrap().len(), 15);
+    assert_eq!(last["next_page"], Value::Null);
+    assert_error(
+        &get_json(&host.url("/api/user/repository/branches?repository=octocat/nope")),
+        404,
+        "not_found",
+    );
+    assert_error(
+        &get_json(&host.url("/api/user/repository/branches?repository=nope")),
+        400,
+        "invalid_request",
+    );
+
+    // GitHub lists installations only for GitHub App user tokens; a PAT is refused, and we say so.
+    assert_error(&get_json(&host.url("/api/user/installations")), 403, "git_forbidden");
+}
+
+#[test]
+fn github_failures_map_to_documented_answers() {
+    let fake = FakeGithub::start(3);
+    let site = Site::new();
+    let host = start_host(&site, &fake, "");
+    store_pat(&host);
+
+    fake.set_faults(Faults {
+        rate_limited: true,
+        ..Faults::default()
+    });
+    let answer = get_json(&host.url("/api/user/info"));
+    assert_error(&answer, 429, "git_rate_limited");
+    let retry: u64 = answer.1["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((3590..=3600).contains(&retry), "until x-ratelimit-reset: {retry}");
+
+    fake.set_faults(Faults {
+        secondary_rate_limited: true,
+        ..Faults::default()
+    });
+    let answer = get_json(&host.url("/api/user/repositories"));
+    assert_error(&answer, 429, "git_rate_limited");
+    assert_eq!(answer.1["retry-after"], "30");
+
+    fake.set_faults(Faults {
+        server_errors: 1,
+        ..Faults::default()
+    });
+    assert_error(&get_json(&host.url("/api/user/info")), 502, "git_provider_unavailable");
+    assert_eq!(get_json(&host.url("/api/user/info")).0, 200, "the next call succeeds");
+
+    fake.revoke_all(4242);
+    assert_error(&get_json(&host.url("/api/user/info")), 401, "git_token_invalid");
+    drop(host);
+
+    // GitHub unreachable: a closed port.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    site.write_config(&format!(
+        "github_api_url = \"http://{closed}\"\nrate_limit_per_sec = 0\n"
+    ));
+    let host = site.start();
+    let answer = get_json(&host.url("/api/user/info"));
+    assert_error(&answer, 502, "git_provider_unavailable");
+}
+
+#[test]
+fn authenticate_logout_and_unknown_routes() {
+    let fake = FakeGithub::start(1);
+    let site = Site::new();
+    let host = start_host(&site, &fake, "");
+    let (status, _, body) = send(client().post(host.url("/api/authenticate")));
+    assert_eq!((status, body["message"].as_str()), (200, Some("User authenticated")));
+    assert_eq!(send(client().post(host.url("/api/logout"))).0, 200);
+    assert_error(&get_json(&host.url("/api/nope")), 404, "not_found");
+    assert_error(&get_json(&host.url("/api/logout")), 405, "method_not_allowed");
+}
+
+#[test]
+fn every_response_carries_a_request_id() {
+    let fake = FakeGithub::start(1);
+    let site = Site::new();
+    let host = start_host(&site, &fake, "");
+    let (_, headers, _) = get_json(&host.url("/healthz"));
+    let generated = headers["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(generated.len(), 32);
+    let (_, headers, _) = send(
+        client()
+            .get(host.url("/api/nope"))
+            .header("x-request-id", "trace-abc.123"),
+    );
+    assert_eq!(
+        headers["x-request-id"], "trace-abc.123",
+        "a well-formed id is kept, even on errors"
+    );
+    let (_, headers, _) = send(
+        client()
+            .get(host.url("/healthz"))
+            .header("x-request-id", "bad id with spaces"),
+    );
+    assert_ne!(headers["x-request-id"], "bad id with spaces");
+
+    let (_, _, plugins) = get_json(&host.url("/api/plugins"));
+    let chain: Vec<(&str, i64)> = plugins["slots"]["middleware"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["name"].as_str().unwrap(), m["order"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(
+        chain,
+        [("request-id", 0), ("cors", 200), ("cache-control", 900)],
+        "limiter off here"
+    );
+    assert_eq!(plugins["slots"]["git_service"], "host");
+}
+
+#[test]
+fn a_burst_from_one_address_is_rate_limited() {
+    let fake = FakeGithub::start(1);
+    let site = Site::new();
+    let host = start_host(&site, &fake, "rate_limit_per_sec = 10\n");
+    let http = client();
+    let answers: Vec<Answer> = (0..60).map(|_| send(http.get(host.url("/healthz")))).collect();
+    let limited: Vec<&Answer> = answers.iter().filter(|a| a.0 == 429).collect();
+    assert!(!limited.is_empty(), "60 requests at once exceed a burst of 20");
+    assert!(answers.iter().take(20).all(|a| a.0 == 200), "the burst of 20 passes");
+    let first = limited[0];
+    assert_eq!(first.2["code"], "rate_limited");
+    let retry: u64 = first.1["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=2).contains(&retry), "{retry}");
+    assert!(first.1.get("x-request-id").is_some());
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(get_json(&host.url("/healthz")).0, 200, "tokens refill");
+}
+
+#[test]
+fn bodies_over_one_mebibyte_get_413() {
+    let fake = FakeGithub::start(1);
+    let site = Site::new();
+    let host = start_host(&site, &fake, "");
+    let big = "x".repeat(2 * 1024 * 1024);
+    let answer = send(
+        client()
+            .post(host.url("/api/settings"))
+            .header("content-type", "application/json")
+            .body(big.clone()),
+    );
+    assert_error(&answer, 413, "payload_too_large");
+    assert!(answer.1.get("x-request-id").is_some());
+    // Without a Content-Length (chunked), the limit holds while reading.
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = (0..64).map(|_| Ok(vec![b' '; 32 * 1024])).collect();
+    let body = reqwest::blocking::Body::new(ChunkedReader::new(chunks));
+    let answer = send(client().post(host.url("/api/settings")).body(body));
+    assert_error(&answer, 413, "payload_too_large");
+    assert_eq!(post_json(&host.url("/api/settings"), &json!({"language": "en"})).0, 200);
+}
+
+/// A reader without a known length, so reqwest sends the body chunked.
+struct ChunkedReader {
+    chunks: std::vec::IntoIter<Result<Vec<u8>, std::io::Error>>,
+    current: std::io::Cursor<Vec<u8>>,
+}
+
+impl ChunkedReader {
+    fn new(chunks: Vec<Result<Vec<u8>, std::io::Error>>) -> Self {
+        ChunkedReader {
+            chunks: chunks.into_iter(),
+            current: std::io::Cursor::new(Vec::new()),
+        }
+    }
+}
+
+impl std::io::Read for ChunkedReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            let read = self.current.read(buf)?;
+            if read > 0 {
+                return Ok(read);
+            }
+            match self.chunks.next() {
+                Some(chunk) => self.current = std::io::Cursor::new(chunk?),
+                None => return Ok(0),
+            }
+        }
+    }
+}
+
+#[test]
+fn cors_allows_local_origins_and_decorates_errors() {
+    let fake = FakeGithub::start(1);
+    let site = Site::new();
+    let host = start_host(&site, &fake, "");
+    let (status, headers, _) = send(
+        client()
+            .get(host.url("/api/nope"))
+            .header("origin", "http://localhost:3001"),
+    );
+    assert_eq!(status, 404);
+    assert_eq!(
+        headers["access-control-allow-origin"], "http://localhost:3001",
+        "errors carry CORS headers"
+    );
+    assert_eq!(headers["access-control-allow-credentials"], "true");
+    let (status, headers, _) = send(
+        client()
+            .request(reqwest::Method::OPTIONS, host.url("/api/settings"))
+            .header("origin", "http://127.0.0.1:5173")
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type"),
+    );
+    assert_eq!(status, 204);
+    assert!(
+        headers["access-control-allow-methods"]
+            .to_str()
+            .unwrap()
+            .contains("POST")
+    );
+    assert_eq!(headers["access-control-allow-headers"], "content-type");
+    let (_, headers, _) = send(
+        client()
+            .get(host.url("/healthz"))
+            .header("origin", "https://evil.example"),
+    );
+    assert!(headers.get("access-control-allow-origin").is_none());
+    drop(host);
+
+    let host = start_host(&site, &fake, "cors_origins = [\"https://app.example.com\"]\n");
+    let (_, headers, _) = send(
+        client()
+            .get(host.url("/healthz"))
+            .header("origin", "https://app.example.com"),
+    );
+    assert_eq!(headers["access-control-allow-origin"], "https://app.example.com");
+    let (_, headers, _) = send(
+        client()
+            .get(host.url("/healthz"))
+            .header("origin", "http://localhost:3001"),
+    );
+    assert!(
+        headers.get("access-control-allow-origin").is_none(),
+        "the list replaces the default"
+    );
+}
+
+#[test]
+fn settings_survive_a_restart_and_a_kill_right_after_the_200() {
+    let fake = FakeGithub::start(1);
+    let site = Site::new();
+    let host = start_host(&site, &fake, "");
+    assert_eq!(post_json(&host.url("/api/settings"), &json!({"language": "pt"})).0, 200);
+    let (status, _) = host.stop();
+    assert!(status.success());
+    let mut host = start_host(&site, &fake, "");
+    assert_eq!(get_json(&host.url("/api/settings")).2["language"], "pt");
+
+    for round in 0..3 {
+        let value = format!("kill-{round}");
+        assert_eq!(
+            post_json(&host.url("/api/settings"), &json!({"git_user_name": value})).0,
+            200
+        );
+        let logs = host.kill_hard();
+        assert!(!logs.contains("panicked"), "{logs}");
+        host = start_host(&site, &fake, "");
+        assert_eq!(get_json(&host.url("/api/settings")).2["git_user_name"], value.as_str());
+    }
+}
+
+#[test]
+fn no_token_or_secret_reaches_the_log() {
+    let fake = FakeGithub::start(5);
+    let site = Site::new();
+    site.write_config(&format!(
+        "github_api_url = \"{}\"\nrate_limit_per_sec = 0\n",
+        fake.base_url
+    ));
+    let host = site.start_with_env(&[("RUST_LOG", "debug")]);
+    store_pat(&host);
+    post_json(&host.url("/api/settings"), &json!({"llm_api_key": LLM_KEY}));
+    let wrong = "ghp_wrong_token_that_must_not_leak_either";
+    post_json(
+        &host.url("/api/add-git-providers"),
+        &json!({"provider_tokens": {"github": {"token": wrong}}}),
+    );
+    get_json(&host.url("/api/user/repositories"));
+    get_json(&host.url("/api/settings"));
+    fake.set_faults(Faults {
+        server_errors: 1,
+        ..Faults::default()
+    });
+    get_json(&host.url("/api/user/info"));
+    let (_, logs) = host.stop();
+    assert!(logs.lines().count() > 5, "debug logging was on:\n{logs}");
+    for secret in [PAT, LLM_KEY, wrong] {
+        assert!(!logs.contains(secret), "secret in the log:\n{logs}");
+    }
+    let data = site.dir.path().join("data");
+    assert!(data.exists());
+}
