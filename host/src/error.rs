@@ -16,6 +16,8 @@ pub enum StartupError {
     Plugin(String),
     #[error("cannot open the database in {path}: {message}")]
     Store { path: PathBuf, message: String },
+    #[error("cannot register for SIGINT/SIGTERM: {0}")]
+    Signals(std::io::Error),
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: String, source: std::io::Error },
 }

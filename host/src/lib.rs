@@ -84,11 +84,12 @@ pub async fn run(config: Config) -> Result<(), StartupError> {
         addr: listen.to_string(),
         source,
     })?;
+    let shutdown = shutdown_signal()?;
     tracing::info!(
         plugins = app.registry.plugins.iter().filter(|p| p.loaded).count(),
         "openhost listening on http://{local}"
     );
-    server::serve(Arc::clone(&app), listener, shutdown_signal()).await;
+    server::serve(Arc::clone(&app), listener, shutdown).await;
     tracing::info!("shutting down");
     app.registry.shutdown();
     if let Err(e) = app.store.flush_all() {
@@ -97,25 +98,25 @@ pub async fn run(config: Config) -> Result<(), StartupError> {
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
+/// Registers for SIGINT and SIGTERM now (before the server reports that it listens, so a signal sent right
+/// after that line is never missed) and returns a future that completes on the first of them.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()> + Send + 'static, StartupError> {
     #[cfg(unix)]
     {
-        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(signal) => signal,
-            Err(e) => {
-                tracing::warn!("cannot listen for SIGTERM ({e}); only SIGINT stops the server gracefully");
-                let _ = interrupt.await;
-                return;
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt()).map_err(StartupError::Signals)?;
+        let mut terminate = signal(SignalKind::terminate()).map_err(StartupError::Signals)?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
             }
-        };
-        tokio::select! {
-            _ = interrupt => {}
-            _ = terminate.recv() => {}
-        }
+        })
     }
     #[cfg(not(unix))]
     {
-        let _ = interrupt.await;
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }

@@ -26,11 +26,14 @@ pub trait Middleware: Send + Sync + 'static {
         DEFAULT_MIDDLEWARE_ORDER
     }
 
-    /// Decide about a request: continue (maybe adding response headers or an identity) or answer it.
+    /// Decide about a request: continue (maybe adding response headers or an identity) or answer it. The
+    /// default continues, for middleware that only changes responses.
     fn on_request(
         &self,
-        request: &RequestView<'_>,
-    ) -> impl Future<Output = Result<MiddlewareAction, PluginError>> + Send;
+        _request: &RequestView<'_>,
+    ) -> impl Future<Output = Result<MiddlewareAction, PluginError>> + Send {
+        async { Ok(MiddlewareAction::next()) }
+    }
 
     /// Change the headers of the final response (e.g. re-issue a cookie). Runs for every response.
     fn on_response(

@@ -1,6 +1,6 @@
 //! `Cache-Control: no-store` on every `/api/*` response: they are per-user and may carry settings.
 
-use openhost_plugin_api::{Header, HeaderChange, HeaderView, Middleware, MiddlewareAction, PluginError, RequestView};
+use openhost_plugin_api::{Header, HeaderChange, HeaderView, Middleware, PluginError, RequestView};
 
 const ORDER: i32 = 900;
 
@@ -9,10 +9,6 @@ pub struct CacheControl;
 impl Middleware for CacheControl {
     fn order(&self) -> i32 {
         ORDER
-    }
-
-    async fn on_request(&self, _request: &RequestView<'_>) -> Result<MiddlewareAction, PluginError> {
-        Ok(MiddlewareAction::next())
     }
 
     fn on_response(
