@@ -63,6 +63,10 @@ impl SledStore {
                     "the database is locked: another openhost process is using this data directory".to_owned(),
                 )
             }
+            sled::Error::Corruption { .. } => StoreError::Backend(
+                "the database is corrupted: sled cannot read its files (restore the data directory from a backup)"
+                    .to_owned(),
+            ),
             other => StoreError::from(other),
         })?;
         Ok(SledStore { db })

@@ -517,3 +517,20 @@ fn no_token_or_secret_reaches_the_log() {
     let data = site.dir.path().join("data");
     assert!(data.exists());
 }
+
+#[test]
+fn a_corrupted_database_is_a_clear_startup_error() {
+    let fake = FakeGithub::start(1);
+    let site = Site::new();
+    let host = start_host(&site, &fake, "");
+    assert_eq!(post_json(&host.url("/api/settings"), &json!({"language": "en"})).0, 200);
+    host.stop();
+    std::fs::write(site.dir.path().join("data").join("conf"), b"not sled's configuration").unwrap();
+    let failure = site.expect_startup_failure(&[]);
+    assert_eq!(failure.status.code(), Some(2));
+    let line = failure.error_line();
+    assert!(
+        line.contains("cannot open the database") && line.contains("corrupted"),
+        "{line}"
+    );
+}
