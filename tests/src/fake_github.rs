@@ -121,6 +121,7 @@ struct Inner {
     access_token_lifetime: u64,
     refresh_token_lifetime: u64,
     calls: BTreeMap<String, u64>,
+    issued: Vec<String>,
 }
 
 type Shared = Arc<Mutex<Inner>>;
@@ -252,6 +253,16 @@ impl FakeGithub {
         inner.refresh_tokens.retain(|_, t| t.user_id != user_id);
     }
 
+    /// Revokes the access tokens of `user_id` but keeps refresh tokens (GitHub answers 401 until a refresh).
+    pub fn revoke_access_tokens(&self, user_id: u64) {
+        self.inner().tokens.retain(|_, t| t.user_id != user_id);
+    }
+
+    /// Every access and refresh token issued so far (to prove none of them was stored or logged).
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.inner().issued.clone()
+    }
+
     /// Whether an access token is currently accepted.
     pub fn token_is_valid(&self, token: &str) -> bool {
         self.inner().token(token).is_some()
@@ -349,6 +360,7 @@ impl Inner {
             access_token_lifetime: 28_800,
             refresh_token_lifetime: 15_897_600,
             calls: BTreeMap::new(),
+            issued: Vec::new(),
         }
     }
 
@@ -361,6 +373,8 @@ impl Inner {
     fn issue_tokens(&mut self, user_id: u64) -> Value {
         let access = random_token("ghu_");
         let refresh = random_token("ghr_");
+        self.issued.push(access.clone());
+        self.issued.push(refresh.clone());
         let issued = now();
         self.tokens.insert(
             access.clone(),

@@ -119,7 +119,13 @@ impl Site {
 
     /// Writes `plugins.toml`: a `[host]` table listening on an ephemeral loopback port, then `rest`.
     pub fn write_config(&self, rest: &str) {
-        let text = format!("[host]\nlisten = \"127.0.0.1:0\"\ndata_dir = \"data\"\nplugin_dir = \"plugins\"\n{rest}\n");
+        self.write_config_on(0, rest);
+    }
+
+    /// [`Site::write_config`] listening on `port` (for a `public_url` that must be known in advance).
+    pub fn write_config_on(&self, port: u16, rest: &str) {
+        let text =
+            format!("[host]\nlisten = \"127.0.0.1:{port}\"\ndata_dir = \"data\"\nplugin_dir = \"plugins\"\n{rest}\n");
         std::fs::write(self.config_path(), text).expect("write plugins.toml");
     }
 
@@ -302,6 +308,23 @@ impl Drop for Host {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A loopback port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("ephemeral port")
+        .port()
+}
+
+/// A client that does not follow redirects, as a test of a redirect flow needs.
+pub fn manual_client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("http client")
 }
 
 /// A blocking HTTP client for tests.

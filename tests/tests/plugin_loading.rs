@@ -317,21 +317,6 @@ fn require_listed_refuses_unlisted_libraries() {
 }
 
 #[test]
-fn the_enterprise_plugin_validates_its_config() {
-    let site = Site::new();
-    site.add_plugin("openhost-enterprise");
-    site.write_config("[plugins.enterprise.config]\nno_such_key = 1\n");
-    let failure = site.expect_startup_failure(&[]);
-    let line = failure.error_line();
-    assert!(line.contains("enterprise") && line.contains("no_such_key"), "{line}");
-
-    site.write_config("[plugins.enterprise]\nenabled = true\n");
-    let host = site.start();
-    let (_, _, plugins) = get_json(&host.url("/api/plugins"));
-    assert_eq!(plugin(&plugins, "enterprise")["loaded"], true);
-}
-
-#[test]
 fn the_cli_lists_and_checks_plugins() {
     let site = Site::new();
     let stamp = site.add_plugin("openhost-example-header-stamp");

@@ -1,42 +1,212 @@
-//! The enterprise plugin: turns the single-user host into a multi-user SaaS server, only by overriding and
-//! stacking onto host slots (DESIGN.md section 7).
+//! The enterprise plugin: turns the single-user host into a multi-user SaaS server (DESIGN.md section 7), only by
+//! overriding host slots (`server_config`, `user_auth`, `git_service`) and stacking onto them (a middleware that
+//! requires a session on `/api/*`, and the OAuth routes).
 //!
-//! This is its foundation: the manifest and an `init` that validates its configuration. It provides no slot yet;
-//! login, sessions, the token store and the SaaS git service and config are added on top of it.
+//! Modules: [`config`] (validated settings), [`keys`] (HKDF-derived cookie MAC and token encryption keys),
+//! [`session`] (signed cookie + server-side record), [`tokens`] (encrypted token store), [`oauth`] (GitHub App
+//! login), [`git_service`] (tokens refreshed single-flight, repositories from installations).
+
+pub mod config;
+pub mod git_service;
+pub mod keys;
+pub mod oauth;
+pub mod session;
+pub mod tokens;
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{SystemTime, UNIX_EPOCH},
+};
 
 use openhost_plugin_api::prelude::*;
+use serde_json::{Value, json};
 
-/// Every key `[plugins.enterprise.config]` may hold (DESIGN.md section 7).
-const KNOWN_KEYS: &[&str] = &[
-    "github_client_id",
-    "github_client_secret",
-    "public_url",
-    "secret_key",
-    "previous_secret_keys",
-    "github_web_url",
-    "github_api_url",
-    "app_slug",
-    "session_ttl_secs",
-    "refresh_margin_secs",
-];
+use crate::{
+    config::EnterpriseConfig,
+    git_service::SaasGitService,
+    keys::Keyring,
+    oauth::{GithubOAuthClient, OAuthRoutes, oauth_client},
+    session::{COOKIE, SessionError, Sessions},
+    tokens::TokenStore,
+};
 
-fn init(_host: Host, config: serde_json::Value) -> Result<Components, PluginError> {
-    let serde_json::Value::Object(table) = config else {
-        return Err(PluginError::invalid_config("the config must be a table"));
-    };
-    if let Some(unknown) = table.keys().find(|key| !KNOWN_KEYS.contains(&key.as_str())) {
-        return Err(PluginError::invalid_config(format!(
-            "unknown key `{unknown}` (known: {})",
-            KNOWN_KEYS.join(", ")
-        )));
+pub const USER_AGENT: &str = concat!("openhost-enterprise/", env!("CARGO_PKG_VERSION"));
+/// Position in the middleware chain: after CORS (200), so its 401s carry CORS headers.
+const MIDDLEWARE_ORDER: i32 = 300;
+/// Routes whose job OAuth does in SaaS mode.
+const MANAGED_TOKEN_PATHS: &[&str] = &["/api/add-git-providers", "/api/unset-provider-tokens"];
+
+/// Unix time in seconds.
+pub fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// The API answer for an error, for the places that must add headers to it.
+pub fn error_response(error: &PluginError) -> Response {
+    match error {
+        PluginError::Http {
+            status,
+            code,
+            message,
+            headers,
+        } => {
+            let mut response = Response::error(*status, code.as_str(), message.as_str());
+            response.headers.extend(headers.iter().cloned());
+            response
+        }
+        other => Response::error(500, "plugin_failed", &other.to_string()),
     }
-    tracing::info!("enterprise plugin initialised");
-    Ok(Components::new())
+}
+
+/// Everything the plugin's components share.
+pub struct Enterprise {
+    pub host: Host,
+    pub config: EnterpriseConfig,
+    pub keys: Arc<Keyring>,
+    pub oauth: GithubOAuthClient,
+    pub tokens: TokenStore,
+    pub sessions: Sessions,
+    refresh_locks: Mutex<HashMap<String, Arc<futures_util::lock::Mutex<()>>>>,
+}
+
+/// Requires a valid session on `/api/*` (except `/api/options/config`), establishes the identity, re-issues the
+/// cookie past half-life, ends the session on logout, and refuses PAT management.
+struct SessionGate {
+    enterprise: Arc<Enterprise>,
+}
+
+impl Middleware for SessionGate {
+    fn order(&self) -> i32 {
+        MIDDLEWARE_ORDER
+    }
+
+    async fn on_request(&self, request: &RequestView<'_>) -> Result<MiddlewareAction, PluginError> {
+        let path = request.path.as_str();
+        let method = request.method.as_str();
+        if method == "OPTIONS" || !path.starts_with("/api/") || path == "/api/options/config" {
+            return Ok(MiddlewareAction::next());
+        }
+        let sessions = &self.enterprise.sessions;
+        let session = match sessions.authenticate(request.cookie(COOKIE)).await {
+            Ok(session) => session,
+            Err(SessionError::Store(error)) => return Err(error),
+            Err(error) => {
+                let (code, message) = error.code().unwrap_or(("invalid_session", "sign in again"));
+                let mut response = Response::error(401, code, message);
+                if !matches!(error, SessionError::NoCredentials) {
+                    response
+                        .headers
+                        .push(Header::new("set-cookie", &sessions.cookie_header(None)));
+                }
+                return Ok(MiddlewareAction::Respond(response));
+            }
+        };
+        if MANAGED_TOKEN_PATHS.contains(&path) {
+            return Ok(MiddlewareAction::Respond(Response::error(
+                400,
+                "provider_tokens_managed",
+                "GitHub tokens come from the GitHub sign-in on this server",
+            )));
+        }
+        let uid = session.identity.user_id.to_string();
+        let mut headers = Vec::new();
+        if method == "POST" && path == "/api/logout" {
+            if sessions.revoke(&session.sid, &uid).await? {
+                self.enterprise.tokens.delete(&uid).await?;
+            }
+            tracing::info!(user = %uid, "signed out");
+            headers.push(Header::new("set-cookie", &sessions.cookie_header(None)));
+        } else if let Some(cookie) = session.reissued {
+            headers.push(Header::new("set-cookie", &cookie));
+        }
+        Ok(MiddlewareAction::Continue {
+            add_response_headers: headers.into(),
+            identity: Some(session.identity).into(),
+        })
+    }
+}
+
+/// `user_auth` override: the identity of a valid session cookie.
+struct SessionAuth {
+    enterprise: Arc<Enterprise>,
+}
+
+impl UserAuth for SessionAuth {
+    async fn identify(&self, request: &RequestView<'_>) -> Result<Option<Identity>, PluginError> {
+        match self.enterprise.sessions.authenticate(request.cookie(COOKIE)).await {
+            Ok(session) => Ok(Some(session.identity)),
+            Err(SessionError::Store(error)) => Err(error),
+            Err(_) => Ok(None),
+        }
+    }
+}
+
+/// `server_config` override: the SaaS configuration.
+struct SaasConfig {
+    enterprise: Arc<Enterprise>,
+}
+
+impl ServerConfig for SaasConfig {
+    fn config(&self) -> Result<Value, PluginError> {
+        let config = &self.enterprise.config;
+        Ok(json!({
+            "APP_MODE": "saas",
+            "GITHUB_CLIENT_ID": config.github_client_id,
+            "APP_SLUG": config.app_slug,
+            "PROVIDERS_CONFIGURED": ["github"],
+            "FEATURE_FLAGS": {
+                "ENABLE_BILLING": false,
+                "HIDE_LLM_SETTINGS": false,
+            },
+        }))
+    }
+}
+
+fn init(host: Host, config: Value) -> Result<Components, PluginError> {
+    let config = EnterpriseConfig::from_json(&config).map_err(PluginError::invalid_config)?;
+    let oauth = oauth_client(&config).map_err(PluginError::invalid_config)?;
+    let keys = Arc::new(Keyring::new(&config.secret_key, &config.previous_secret_keys));
+    let sessions = Sessions::new(
+        host,
+        Arc::clone(&keys),
+        config.session_ttl_secs,
+        config.secure_cookies(),
+    );
+    let enterprise = Arc::new(Enterprise {
+        host,
+        tokens: TokenStore::new(host, Arc::clone(&keys)),
+        sessions,
+        keys,
+        oauth,
+        config,
+        refresh_locks: Mutex::new(HashMap::new()),
+    });
+    tracing::info!(
+        public_url = %enterprise.config.public_url,
+        github = %enterprise.config.github_web_url,
+        previous_keys = enterprise.config.previous_secret_keys.len(),
+        "enterprise plugin initialised"
+    );
+    Ok(Components::new()
+        .middleware(SessionGate {
+            enterprise: Arc::clone(&enterprise),
+        })
+        .routes(OAuthRoutes {
+            enterprise: Arc::clone(&enterprise),
+        })
+        .server_config(SaasConfig {
+            enterprise: Arc::clone(&enterprise),
+        })
+        .user_auth(SessionAuth {
+            enterprise: Arc::clone(&enterprise),
+        })
+        .git_service(SaasGitService { enterprise }))
 }
 
 export_plugin! {
     name: "enterprise",
     description: "GitHub App OAuth login, signed sessions, rotating tokens and SaaS config",
-    provides: [],
+    provides: [Middleware, Routes, ServerConfig, UserAuth, GitService],
     init: init,
 }

@@ -1,0 +1,227 @@
+//! `[plugins.enterprise.config]` (DESIGN.md section 7), validated at `init`: every missing or invalid key is
+//! reported, in one line, and the plugin refuses to start.
+
+use base64::Engine as _;
+use serde_json::{Map, Value};
+
+pub const DEFAULT_SESSION_TTL_SECS: u64 = 7 * 24 * 3600;
+pub const DEFAULT_REFRESH_MARGIN_SECS: u64 = 300;
+const MIN_SECRET_KEY_BYTES: usize = 32;
+
+/// The validated configuration. `Debug` is not derived: it holds the client secret and keys.
+pub struct EnterpriseConfig {
+    pub github_client_id: String,
+    pub github_client_secret: String,
+    /// Without a trailing slash.
+    pub public_url: String,
+    pub secret_key: Vec<u8>,
+    pub previous_secret_keys: Vec<Vec<u8>>,
+    pub github_web_url: String,
+    pub github_api_url: String,
+    pub app_slug: Option<String>,
+    pub session_ttl_secs: u64,
+    pub refresh_margin_secs: u64,
+}
+
+const KNOWN_KEYS: &[&str] = &[
+    "github_client_id",
+    "github_client_secret",
+    "public_url",
+    "secret_key",
+    "previous_secret_keys",
+    "github_web_url",
+    "github_api_url",
+    "app_slug",
+    "session_ttl_secs",
+    "refresh_margin_secs",
+];
+
+/// Decodes a key in standard or URL-safe base64, padded or not.
+pub fn decode_key(text: &str) -> Option<Vec<u8>> {
+    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+    let trimmed = text.trim().trim_end_matches('=');
+    STANDARD_NO_PAD
+        .decode(trimmed)
+        .or_else(|_| URL_SAFE_NO_PAD.decode(trimmed))
+        .ok()
+}
+
+/// A secret key's bytes, or the problem with it.
+fn key_bytes(key: &str, text: &str) -> Result<Vec<u8>, String> {
+    match decode_key(text) {
+        Some(bytes) if bytes.len() >= MIN_SECRET_KEY_BYTES => Ok(bytes),
+        Some(bytes) => Err(format!(
+            "`{key}` decodes to {} bytes; at least {MIN_SECRET_KEY_BYTES} are needed",
+            bytes.len()
+        )),
+        None => Err(format!("`{key}` is not base64")),
+    }
+}
+
+fn is_http_url(text: &str) -> bool {
+    (text.starts_with("http://") || text.starts_with("https://"))
+        && text.len() > "https://".len()
+        && !text.contains(char::is_whitespace)
+}
+
+impl EnterpriseConfig {
+    /// Parses and validates; the error lists every problem.
+    pub fn from_json(config: &Value) -> Result<EnterpriseConfig, String> {
+        let empty = Map::new();
+        let table = config.as_object().unwrap_or(&empty);
+        let mut problems: Vec<String> = table
+            .keys()
+            .filter(|key| !KNOWN_KEYS.contains(&key.as_str()))
+            .map(|key| format!("unknown key `{key}`"))
+            .collect();
+
+        let mut text = |key: &str, required: bool| -> Option<String> {
+            match table.get(key) {
+                Some(Value::String(value)) if !value.trim().is_empty() => Some(value.trim().to_owned()),
+                Some(Value::String(_)) | None | Some(Value::Null) => {
+                    if required {
+                        problems.push(format!("`{key}` is required"));
+                    }
+                    None
+                }
+                Some(_) => {
+                    problems.push(format!("`{key}` must be a string"));
+                    None
+                }
+            }
+        };
+        let client_id = text("github_client_id", true);
+        let client_secret = text("github_client_secret", true);
+        let public_url = text("public_url", true);
+        let secret_key = text("secret_key", true);
+        let web_url = text("github_web_url", false).unwrap_or_else(|| "https://github.com".to_owned());
+        let api_url = text("github_api_url", false).unwrap_or_else(|| "https://api.github.com".to_owned());
+        let app_slug = text("app_slug", false);
+
+        for (key, url) in [
+            ("public_url", public_url.as_deref()),
+            ("github_web_url", Some(&web_url)),
+            ("github_api_url", Some(&api_url)),
+        ] {
+            if let Some(url) = url.filter(|url| !is_http_url(url)) {
+                problems.push(format!("`{key}` must be an http:// or https:// URL, not `{url}`"));
+            }
+        }
+        let secret_key = secret_key.and_then(|text| key_bytes("secret_key", &text).map_err(|p| problems.push(p)).ok());
+        let mut previous = Vec::new();
+        match table.get("previous_secret_keys") {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(items)) => {
+                for (i, item) in items.iter().enumerate() {
+                    let key = format!("previous_secret_keys[{i}]");
+                    match item
+                        .as_str()
+                        .ok_or_else(|| format!("`{key}` must be a string"))
+                        .and_then(|t| key_bytes(&key, t))
+                    {
+                        Ok(bytes) => previous.push(bytes),
+                        Err(problem) => problems.push(problem),
+                    }
+                }
+            }
+            Some(_) => problems.push("`previous_secret_keys` must be an array of strings".to_owned()),
+        }
+        let mut seconds = |key: &str, default: u64| match table.get(key) {
+            None | Some(Value::Null) => default,
+            Some(value) => match value.as_u64() {
+                Some(n) => n,
+                None => {
+                    problems.push(format!("`{key}` must be a whole number of seconds"));
+                    default
+                }
+            },
+        };
+        let session_ttl_secs = seconds("session_ttl_secs", DEFAULT_SESSION_TTL_SECS);
+        let refresh_margin_secs = seconds("refresh_margin_secs", DEFAULT_REFRESH_MARGIN_SECS);
+        if session_ttl_secs == 0 {
+            problems.push("`session_ttl_secs` must be more than 0".to_owned());
+        }
+
+        match (client_id, client_secret, public_url, secret_key) {
+            (Some(github_client_id), Some(github_client_secret), Some(public_url), Some(secret_key))
+                if problems.is_empty() =>
+            {
+                Ok(EnterpriseConfig {
+                    github_client_id,
+                    github_client_secret,
+                    public_url: public_url.trim_end_matches('/').to_owned(),
+                    secret_key,
+                    previous_secret_keys: previous,
+                    github_web_url: web_url.trim_end_matches('/').to_owned(),
+                    github_api_url: api_url.trim_end_matches('/').to_owned(),
+                    app_slug,
+                    session_ttl_secs,
+                    refresh_margin_secs,
+                })
+            }
+            _ => Err(problems.join("; ")),
+        }
+    }
+
+    /// Cookies get `Secure` unless the server is plain http on a loopback name.
+    pub fn secure_cookies(&self) -> bool {
+        let Some(rest) = self.public_url.strip_prefix("http://") else {
+            return true;
+        };
+        let host = rest.split('/').next().unwrap_or_default();
+        let name = if host.starts_with('[') {
+            host.split(']').next().map(|h| format!("{h}]")).unwrap_or_default()
+        } else {
+            host.split(':').next().unwrap_or_default().to_owned()
+        };
+        !matches!(name.as_str(), "localhost" | "127.0.0.1" | "[::1]")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY";
+
+    #[test]
+    fn reports_every_problem_in_one_line() {
+        let err = EnterpriseConfig::from_json(&json!({"secret_key": "c2hvcnQ=", "public_url": "ftp://x", "oops": 1}))
+            .err()
+            .unwrap();
+        for needle in [
+            "github_client_id",
+            "github_client_secret",
+            "public_url",
+            "secret_key` decodes to 5 bytes",
+            "unknown key `oops`",
+        ] {
+            assert!(err.contains(needle), "{needle} in {err}");
+        }
+        assert!(!err.contains('\n'));
+    }
+
+    #[test]
+    fn accepts_both_base64_alphabets_and_knows_when_cookies_are_secure() {
+        let config = |url: &str, key: &str| {
+            EnterpriseConfig::from_json(&json!({
+                "github_client_id": "id", "github_client_secret": "s", "public_url": url, "secret_key": key,
+            }))
+        };
+        let padded = format!("{KEY}=");
+        assert!(config("https://a.example", &padded).is_ok());
+        assert_eq!(
+            decode_key(&"+/v7".repeat(11)),
+            decode_key(&"-_v7".repeat(11)),
+            "both alphabets"
+        );
+        assert_eq!(decode_key(&"-_v7".repeat(11)).map(|k| k.len()), Some(33));
+        assert!(config("https://a.example", KEY).unwrap().secure_cookies());
+        assert!(!config("http://127.0.0.1:3000/", KEY).unwrap().secure_cookies());
+        assert!(!config("http://localhost", KEY).unwrap().secure_cookies());
+        assert!(!config("http://[::1]:8080", KEY).unwrap().secure_cookies());
+        assert!(config("http://app.example", KEY).unwrap().secure_cookies());
+        assert!(config("http://localhost.evil.example", KEY).unwrap().secure_cookies());
+    }
+}

@@ -1,0 +1,185 @@
+//! The SaaS git service (overrides `git_service`): the token comes from the token store, is refreshed before it
+//! expires, and repositories come from the user's installations of the GitHub App.
+//!
+//! GitHub rotates refresh tokens: using one invalidates it and the access token issued with it. So a refresh is
+//! single-flight per user: one runs, the others wait for it and then re-read the store; the new pair is durable
+//! before anyone uses it. A 401 from GitHub causes at most one forced refresh and one retry. A refresh token
+//! GitHub rejects (or one past its expiry) ends the user's tokens and sessions: 401 `reauth_required`.
+
+use std::sync::Arc;
+
+use oauth2::{RefreshToken, RequestTokenError};
+use openhost_github::{GitError, GitQuery};
+use openhost_plugin_api::{GitRequest, GitService, Header, IdentityView, PluginError};
+use serde_json::{Value, json};
+
+use crate::{
+    Enterprise, now,
+    oauth::{HostHttp, stored_tokens, token_error},
+    tokens::StoredTokens,
+};
+
+/// Repository pages walk the installations one after another: page `k * STRIDE + n` is page `n` of the
+/// `k`-th installation. Clients only follow `next_page`, so the numbering is theirs to ignore.
+const PAGES_PER_INSTALLATION: u32 = 1000;
+/// Installations read per request, at 100 a page.
+const MAX_INSTALLATION_PAGES: u32 = 10;
+
+pub struct SaasGitService {
+    pub enterprise: Arc<Enterprise>,
+}
+
+impl GitService for SaasGitService {
+    async fn call(&self, identity: &IdentityView<'_>, request: &GitRequest<'_>) -> Result<Value, PluginError> {
+        let params = request.params.iter().map(|p| (p.name.as_str(), p.value.as_str()));
+        let query = GitQuery::from_params(request.operation, params)?;
+        let uid = identity.user_id.as_str();
+        match query {
+            GitQuery::Repositories { page, per_page, .. } => {
+                self.enterprise.installation_repositories(uid, page, per_page).await
+            }
+            other => self.enterprise.api(uid, &other).await,
+        }
+    }
+}
+
+impl Enterprise {
+    /// One API call for `uid` with a fresh token; a 401 is retried once after a forced refresh.
+    pub async fn api(&self, uid: &str, query: &GitQuery) -> Result<Value, PluginError> {
+        let token = self.access_token(uid, None).await?;
+        match self.github_get(&token, query).await {
+            Err(GitError::TokenInvalid) => {
+                tracing::info!(user = uid, "GitHub rejected the access token; refreshing once");
+                let token = self.access_token(uid, Some(&token)).await?;
+                Ok(self.github_get(&token, query).await?)
+            }
+            result => Ok(result?),
+        }
+    }
+
+    /// A usable access token: the stored one, or a refreshed one if it expires within the margin or is the
+    /// token GitHub just `rejected`.
+    async fn access_token(&self, uid: &str, rejected: Option<&str>) -> Result<String, PluginError> {
+        let margin = self.config.refresh_margin_secs;
+        let stale = |tokens: &StoredTokens| {
+            rejected == Some(tokens.access_token.as_str())
+                || tokens.access_expires_at.is_some_and(|expiry| expiry <= now() + margin)
+        };
+        match self.tokens.load(uid).await? {
+            Some(tokens) if !stale(&tokens) => return Ok(tokens.access_token),
+            Some(_) => {}
+            None => return Err(self.reauth(uid).await),
+        }
+        let lock = self.refresh_lock(uid);
+        let _single_flight = lock.lock().await;
+        match self.tokens.load(uid).await? {
+            Some(tokens) if !stale(&tokens) => Ok(tokens.access_token),
+            Some(tokens) => self.refresh(uid, tokens).await,
+            None => Err(self.reauth(uid).await),
+        }
+    }
+
+    /// The per-user refresh lock. Locks nobody holds are dropped as new ones are made.
+    fn refresh_lock(&self, uid: &str) -> Arc<futures_util::lock::Mutex<()>> {
+        let mut locks = self
+            .refresh_locks
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        locks.retain(|_, lock| Arc::strong_count(lock) > 1);
+        Arc::clone(locks.entry(uid.to_owned()).or_default())
+    }
+
+    async fn refresh(&self, uid: &str, old: StoredTokens) -> Result<String, PluginError> {
+        let usable = old.refresh_expires_at.is_none_or(|expiry| expiry > now());
+        let Some(refresh_token) = old.refresh_token.clone().filter(|_| usable) else {
+            return Err(self.reauth(uid).await);
+        };
+        let response = self
+            .oauth
+            .exchange_refresh_token(&RefreshToken::new(refresh_token))
+            .request_async(&HostHttp(self.host))
+            .await;
+        match response {
+            Ok(response) => {
+                let mut fresh = stored_tokens(&response);
+                if fresh.refresh_token.is_none() {
+                    fresh.refresh_token = old.refresh_token;
+                    fresh.refresh_expires_at = old.refresh_expires_at;
+                }
+                self.tokens.save(uid, &fresh).await?;
+                tracing::info!(user = uid, "refreshed the GitHub tokens");
+                Ok(fresh.access_token)
+            }
+            Err(RequestTokenError::ServerResponse(response)) => {
+                tracing::info!(user = uid, error = %response.error(), "GitHub refused the refresh token");
+                Err(self.reauth(uid).await)
+            }
+            Err(other) => Err(token_error(other, "reauth_required")),
+        }
+    }
+
+    /// Ends the user's tokens and sessions; the answer tells the client to sign in again.
+    async fn reauth(&self, uid: &str) -> PluginError {
+        if let Err(e) = self.tokens.delete(uid).await {
+            tracing::error!(user = uid, "deleting tokens failed: {e}");
+        }
+        if let Err(e) = self.sessions.revoke_all(uid).await {
+            tracing::error!(user = uid, "ending sessions failed: {e}");
+        }
+        PluginError::Http {
+            status: 401,
+            code: "reauth_required".into(),
+            message: "GitHub access has ended; sign in again".into(),
+            headers: vec![Header::new("set-cookie", &self.sessions.cookie_header(None))].into(),
+        }
+    }
+
+    async fn installation_ids(&self, uid: &str) -> Result<Vec<u64>, PluginError> {
+        let mut ids = Vec::new();
+        let mut page = Some(1);
+        while let Some(current) = page.filter(|p| *p <= MAX_INSTALLATION_PAGES) {
+            let list = self
+                .api(
+                    uid,
+                    &GitQuery::Installations {
+                        page: current,
+                        per_page: 100,
+                    },
+                )
+                .await?;
+            ids.extend(
+                list["items"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|i| i["id"].as_u64()),
+            );
+            page = list["next_page"].as_u64().and_then(|p| u32::try_from(p).ok());
+        }
+        Ok(ids)
+    }
+
+    /// `GET /api/user/repositories` in SaaS: the repositories of each installation, one after another.
+    async fn installation_repositories(&self, uid: &str, page: u32, per_page: u32) -> Result<Value, PluginError> {
+        let installations = self.installation_ids(uid).await?;
+        let index = ((page - 1) / PAGES_PER_INSTALLATION) as usize;
+        let inner_page = (page - 1) % PAGES_PER_INSTALLATION + 1;
+        let Some(&installation_id) = installations.get(index) else {
+            return Ok(json!({"items": [], "next_page": null}));
+        };
+        let query = GitQuery::InstallationRepositories {
+            installation_id,
+            page: inner_page,
+            per_page,
+        };
+        let mut result = self.api(uid, &query).await?;
+        let base = index as u32 * PAGES_PER_INSTALLATION;
+        let next = match result["next_page"].as_u64().and_then(|n| u32::try_from(n).ok()) {
+            Some(next) if next <= PAGES_PER_INSTALLATION => Some(base + next),
+            _ if index + 1 < installations.len() => Some(base + PAGES_PER_INSTALLATION + 1),
+            _ => None,
+        };
+        result["next_page"] = json!(next);
+        Ok(result)
+    }
+}

@@ -1,0 +1,389 @@
+//! GitHub App OAuth: the oauth2 client over the host's HTTP service, and the two routes of the web flow
+//! (`/oauth/github/login`, `/oauth/github/callback`, DESIGN.md section 7).
+
+use std::{future::Future, pin::Pin, sync::Arc};
+
+use oauth2::{
+    AsyncHttpClient, AuthType, AuthUrl, AuthorizationCode, Client, ClientId, ClientSecret, CsrfToken, EndpointNotSet,
+    EndpointSet, ExtraTokenFields, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError,
+    StandardRevocableToken, StandardTokenResponse, TokenResponse, TokenUrl,
+    basic::{BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse, BasicTokenType},
+};
+use openhost_github::{GitQuery, interpret, request_headers};
+use openhost_plugin_api::{Header, Host, HttpRequest, PluginError, RequestView, Response, RouteSpec, Routes};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use subtle::ConstantTimeEq;
+
+use crate::{Enterprise, USER_AGENT, config::EnterpriseConfig, now, tokens::StoredTokens};
+
+pub const LOGIN_PATH: &str = "/oauth/github/login";
+pub const CALLBACK_PATH: &str = "/oauth/github/callback";
+const STATE_COOKIE: &str = "openhost_oauth_state";
+const STATE_TYPE: &str = "oauth_state";
+const STATE_TTL_SECS: u64 = 600;
+const HTTP_TIMEOUT_MS: u64 = 15_000;
+
+/// GitHub's token response: the standard fields plus `refresh_token_expires_in`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GithubTokenFields {
+    #[serde(default)]
+    pub refresh_token_expires_in: Option<u64>,
+}
+
+impl ExtraTokenFields for GithubTokenFields {}
+
+pub type GithubTokenResponse = StandardTokenResponse<GithubTokenFields, BasicTokenType>;
+
+pub type GithubOAuthClient = Client<
+    BasicErrorResponse,
+    GithubTokenResponse,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointSet,
+>;
+
+/// The OAuth client for the configured GitHub App; the secret goes in the request body, as GitHub expects.
+pub fn oauth_client(config: &EnterpriseConfig) -> Result<GithubOAuthClient, String> {
+    let web = &config.github_web_url;
+    Ok(Client::new(ClientId::new(config.github_client_id.clone()))
+        .set_client_secret(ClientSecret::new(config.github_client_secret.clone()))
+        .set_auth_uri(AuthUrl::new(format!("{web}/login/oauth/authorize")).map_err(|e| format!("github_web_url: {e}"))?)
+        .set_token_uri(
+            TokenUrl::new(format!("{web}/login/oauth/access_token")).map_err(|e| format!("github_web_url: {e}"))?,
+        )
+        .set_redirect_uri(
+            RedirectUrl::new(format!("{}{CALLBACK_PATH}", config.public_url))
+                .map_err(|e| format!("public_url: {e}"))?,
+        )
+        .set_auth_type(AuthType::RequestBody))
+}
+
+/// The host's HTTP service as oauth2's HTTP client.
+pub struct HostHttp(pub Host);
+
+/// A transport failure of the host's HTTP service.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct TransportError(String);
+
+impl<'c> AsyncHttpClient<'c> for HostHttp {
+    type Error = TransportError;
+    type Future = Pin<Box<dyn Future<Output = Result<oauth2::HttpResponse, TransportError>> + Send + 'c>>;
+
+    fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
+        Box::pin(async move {
+            let (parts, body) = request.into_parts();
+            let headers = parts
+                .headers
+                .iter()
+                .filter_map(|(name, value)| Some(Header::new(name.as_str(), value.to_str().ok()?)))
+                .collect();
+            let response = self
+                .0
+                .http(HttpRequest {
+                    method: parts.method.as_str().into(),
+                    url: parts.uri.to_string().into(),
+                    headers,
+                    body: body.into(),
+                    timeout_ms: HTTP_TIMEOUT_MS,
+                })
+                .await
+                .map_err(|e| TransportError(e.to_string()))?;
+            let status = github_error_status(response.status, &response.body);
+            let mut builder = oauth2::http::Response::builder().status(status);
+            for header in response.headers.iter() {
+                builder = builder.header(header.name.as_str(), header.value.as_str());
+            }
+            builder
+                .body(response.body.into_vec())
+                .map_err(|e| TransportError(e.to_string()))
+        })
+    }
+}
+
+/// GitHub answers token errors with HTTP 200 and `{"error": ...}`; oauth2 would then fail to parse a token. Such
+/// an answer is reported as the 400 it is, so oauth2 parses it as an error response.
+fn github_error_status(status: u16, body: &[u8]) -> u16 {
+    if status != 200 {
+        return status;
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(json) if json.get("error").is_some() && json.get("access_token").is_none() => 400,
+        _ => status,
+    }
+}
+
+/// What the token endpoint gave, as stored.
+pub fn stored_tokens(response: &GithubTokenResponse) -> StoredTokens {
+    let issued = now();
+    StoredTokens {
+        access_token: response.access_token().secret().clone(),
+        access_expires_at: response.expires_in().map(|d| issued + d.as_secs()),
+        refresh_token: response.refresh_token().map(|t| t.secret().clone()),
+        refresh_expires_at: response.extra_fields().refresh_token_expires_in.map(|s| issued + s),
+    }
+}
+
+/// An OAuth failure as the API answers it.
+pub fn token_error(error: RequestTokenError<TransportError, BasicErrorResponse>, rejected_code: &str) -> PluginError {
+    match error {
+        RequestTokenError::ServerResponse(response) => {
+            tracing::info!(error = %response.error(), "GitHub rejected the grant");
+            PluginError::http(401, rejected_code, "GitHub rejected the grant; sign in again")
+        }
+        RequestTokenError::Request(transport) => {
+            tracing::warn!("GitHub's token endpoint is unreachable: {transport}");
+            PluginError::http(502, "git_provider_unavailable", "GitHub cannot be reached")
+        }
+        RequestTokenError::Parse(..) | RequestTokenError::Other(_) => PluginError::http(
+            502,
+            "git_provider_unavailable",
+            "GitHub sent an unexpected token response",
+        ),
+    }
+}
+
+/// The post-login redirect: a relative path starting with one `/` followed by neither `/` nor `\`, without
+/// control characters. Anything else becomes `/` (no open redirect).
+pub fn safe_redirect(target: Option<&str>) -> String {
+    let Some(target) = target else { return "/".to_owned() };
+    let mut chars = target.chars();
+    let safe =
+        chars.next() == Some('/') && !matches!(chars.next(), Some('/' | '\\')) && !target.chars().any(char::is_control);
+    if safe { target.to_owned() } else { "/".to_owned() }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct StateClaims {
+    typ: String,
+    state: String,
+    verifier: String,
+    redirect: String,
+    exp: u64,
+}
+
+fn query_param(request: &RequestView<'_>, name: &str) -> Option<String> {
+    form_urlencoded::parse(request.query.as_str().as_bytes())
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
+}
+
+/// `/oauth/github/login` and `/oauth/github/callback`.
+pub struct OAuthRoutes {
+    pub enterprise: Arc<Enterprise>,
+}
+
+impl OAuthRoutes {
+    fn state_cookie(&self, value: Option<&str>) -> String {
+        let (value, max_age) = value.map_or(("", 0), |v| (v, STATE_TTL_SECS));
+        let secure = if self.enterprise.config.secure_cookies() {
+            "; Secure"
+        } else {
+            ""
+        };
+        format!("{STATE_COOKIE}={value}; Path=/oauth/github; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}")
+    }
+
+    fn login(&self, request: &RequestView<'_>) -> Result<Response, PluginError> {
+        let enterprise = &self.enterprise;
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let (url, state) = enterprise
+            .oauth
+            .authorize_url(CsrfToken::new_random)
+            .set_pkce_challenge(challenge)
+            .url();
+        let claims = StateClaims {
+            typ: STATE_TYPE.to_owned(),
+            state: state.secret().clone(),
+            verifier: verifier.secret().clone(),
+            redirect: safe_redirect(query_param(request, "redirect").as_deref()),
+            exp: now() + STATE_TTL_SECS,
+        };
+        let payload = serde_json::to_vec(&claims).map_err(|e| PluginError::other(e.to_string()))?;
+        let cookie = enterprise.keys.sign(&payload);
+        Ok(Response {
+            status: 302,
+            headers: vec![
+                Header::new("location", url.as_str()),
+                Header::new("set-cookie", &self.state_cookie(Some(&cookie))),
+            ]
+            .into(),
+            body: Vec::new().into(),
+        })
+    }
+
+    async fn callback(&self, request: &RequestView<'_>) -> Result<Response, PluginError> {
+        let enterprise = &self.enterprise;
+        let clear_state = Header::new("set-cookie", &self.state_cookie(None));
+        let fail = |status: u16, code: &str, message: &str| {
+            Ok(Response::error(status, code, message)
+                .with_header(clear_state.name.as_str(), clear_state.value.as_str()))
+        };
+        if query_param(request, "error").is_some() {
+            return fail(401, "oauth_denied", "the GitHub sign-in was cancelled or denied");
+        }
+        let claims = request
+            .cookie(STATE_COOKIE)
+            .and_then(|cookie| enterprise.keys.verify(cookie))
+            .and_then(|payload| serde_json::from_slice::<StateClaims>(&payload).ok())
+            .filter(|claims| claims.typ == STATE_TYPE && claims.exp > now());
+        let state = query_param(request, "state");
+        let (Some(claims), Some(state)) = (claims, state) else {
+            return fail(
+                400,
+                "oauth_state_invalid",
+                "the sign-in state is missing or expired; start again",
+            );
+        };
+        if !bool::from(claims.state.as_bytes().ct_eq(state.as_bytes())) {
+            return fail(
+                400,
+                "oauth_state_invalid",
+                "the sign-in state does not match; start again",
+            );
+        }
+        // Single use: the first callback with this state claims it.
+        let used_key = format!("oauth-state/{}", claims.state);
+        let expiry = claims.exp.to_string();
+        if !enterprise
+            .host
+            .kv_compare_and_swap(used_key.as_bytes(), None, Some(expiry.as_bytes()))
+            .await?
+        {
+            return fail(
+                400,
+                "oauth_state_invalid",
+                "this sign-in was already completed; start again",
+            );
+        }
+        let Some(code) = query_param(request, "code") else {
+            return fail(400, "oauth_state_invalid", "GitHub sent no code; start again");
+        };
+
+        let http = HostHttp(enterprise.host);
+        let response = enterprise
+            .oauth
+            .exchange_code(AuthorizationCode::new(code))
+            .set_pkce_verifier(PkceCodeVerifier::new(claims.verifier))
+            .request_async(&http)
+            .await;
+        let tokens = match response {
+            Ok(response) => stored_tokens(&response),
+            Err(error) => {
+                let error = token_error(error, "oauth_code_rejected");
+                let mut response = crate::error_response(&error);
+                response.headers.push(clear_state);
+                return Ok(response);
+            }
+        };
+        let user = enterprise.github_user(&tokens.access_token).await?;
+        let uid = format!("github:{}", user.0);
+        enterprise.tokens.save(&uid, &tokens).await?;
+        let session = enterprise.sessions.create(&uid, &user.1).await?;
+        tracing::info!(user = %uid, login = %user.1, "signed in");
+        Ok(Response {
+            status: 302,
+            headers: vec![
+                Header::new("location", &claims.redirect),
+                Header::new("set-cookie", &enterprise.sessions.cookie_header(Some(&session))),
+                clear_state,
+            ]
+            .into(),
+            body: Vec::new().into(),
+        })
+    }
+}
+
+impl Routes for OAuthRoutes {
+    fn routes(&self) -> Vec<RouteSpec> {
+        [LOGIN_PATH, CALLBACK_PATH]
+            .into_iter()
+            .map(|path| RouteSpec {
+                method: "GET".into(),
+                path: path.into(),
+            })
+            .collect()
+    }
+
+    async fn handle(&self, request: &RequestView<'_>, _body: &[u8]) -> Result<Response, PluginError> {
+        match request.path.as_str() {
+            LOGIN_PATH => self.login(request),
+            _ => self.callback(request).await,
+        }
+    }
+}
+
+impl Enterprise {
+    /// `GET /user` with a fresh access token: the numeric id and the login.
+    pub async fn github_user(&self, access_token: &str) -> Result<(u64, String), PluginError> {
+        let user = self.github_get(access_token, &GitQuery::UserInfo).await?;
+        match (user["id"].as_u64(), user["login"].as_str()) {
+            (Some(id), Some(login)) => Ok((id, login.to_owned())),
+            _ => Err(PluginError::http(
+                502,
+                "git_provider_unavailable",
+                "GitHub sent a user without an id",
+            )),
+        }
+    }
+
+    /// One GitHub API GET through the host's HTTP service.
+    pub async fn github_get(&self, access_token: &str, query: &GitQuery) -> Result<Value, openhost_github::GitError> {
+        let headers = request_headers(access_token, USER_AGENT)
+            .into_iter()
+            .map(|(name, value)| Header::new(name, &value))
+            .collect();
+        let response = self
+            .host
+            .http(HttpRequest {
+                method: "GET".into(),
+                url: format!("{}{}", self.config.github_api_url, query.path_and_query()).into(),
+                headers,
+                body: Vec::new().into(),
+                timeout_ms: HTTP_TIMEOUT_MS,
+            })
+            .await
+            .map_err(|e| openhost_github::GitError::Unavailable(e.to_string()))?;
+        interpret(
+            query,
+            response.status,
+            |name| response.header(name),
+            &response.body,
+            now(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_relative_redirects_survive() {
+        assert_eq!(safe_redirect(Some("/app?x=1")), "/app?x=1");
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "app",
+            "/a\r\nb",
+            "",
+        ] {
+            assert_eq!(safe_redirect(Some(bad)), "/", "{bad:?}");
+        }
+        assert_eq!(safe_redirect(None), "/");
+    }
+
+    #[test]
+    fn github_200_errors_become_400() {
+        assert_eq!(github_error_status(200, br#"{"error":"bad_verification_code"}"#), 400);
+        assert_eq!(github_error_status(200, br#"{"access_token":"x"}"#), 200);
+        assert_eq!(github_error_status(500, b""), 500);
+    }
+}

@@ -1,0 +1,602 @@
+//! The enterprise plugin, loaded from its real `.so` by the real host, against the fake GitHub: the OAuth flow,
+//! sessions, token refresh and rotation, and the way back to the open-source host.
+
+use std::{collections::BTreeMap, path::Path, time::Duration};
+
+use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+use openhost_tests::{
+    Answer, Host, Site,
+    fake_github::{CLIENT_ID, CLIENT_SECRET, FakeGithub, Faults},
+    free_port, manual_client, send,
+};
+use reqwest::blocking::RequestBuilder;
+use serde_json::{Value, json};
+
+/// 32 bytes, base64 (URL-safe, unpadded) — the same key in two spellings below proves both are accepted.
+const SECRET_KEY: &str = "c2VjcmV0LWtleS1mb3Itb3Blbmhvc3QtdGVzdHMtMDE";
+const NEXT_KEY: &str = "bmV4dC1rZXktZm9yLW9wZW5ob3N0LXRlc3RzLTAxMjM0NTY3";
+
+struct Saas {
+    site: Site,
+    fake: FakeGithub,
+    port: u16,
+}
+
+impl Saas {
+    fn new(repos: usize) -> Saas {
+        let site = Site::new();
+        site.add_plugin("openhost-enterprise");
+        Saas {
+            site,
+            fake: FakeGithub::start(repos),
+            port: free_port(),
+        }
+    }
+
+    /// Writes the config (plugin on, `extra` appended to its config table) and starts the host.
+    fn start(&self, extra: &str) -> Host {
+        self.start_with(true, extra, &[])
+    }
+
+    fn start_with(&self, enabled: bool, extra: &str, env: &[(&str, &str)]) -> Host {
+        let fake = &self.fake.base_url;
+        self.site.write_config_on(
+            self.port,
+            &format!(
+                r#"github_api_url = "{fake}"
+rate_limit_per_sec = 0
+[plugins.enterprise]
+enabled = {enabled}
+[plugins.enterprise.config]
+github_client_id = "{CLIENT_ID}"
+github_client_secret = "${{TEST_GITHUB_CLIENT_SECRET}}"
+public_url = "http://127.0.0.1:{port}"
+secret_key = "${{TEST_SECRET_KEY}}"
+github_web_url = "{fake}"
+github_api_url = "{fake}"
+app_slug = "openhost-test"
+{extra}
+"#,
+                port = self.port
+            ),
+        );
+        let mut all_env = vec![
+            ("TEST_GITHUB_CLIENT_SECRET", CLIENT_SECRET),
+            ("TEST_SECRET_KEY", SECRET_KEY),
+        ];
+        all_env.extend_from_slice(env);
+        self.site.start_with_env(&all_env)
+    }
+}
+
+/// `Set-Cookie` headers of an answer, by cookie name: (value, attributes).
+fn set_cookies(answer: &Answer) -> BTreeMap<String, (String, String)> {
+    answer
+        .1
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|cookie| {
+            let (pair, attributes) = cookie.split_once(';').unwrap_or((cookie, ""));
+            let (name, value) = pair.split_once('=')?;
+            Some((name.to_owned(), (value.to_owned(), attributes.trim().to_owned())))
+        })
+        .collect()
+}
+
+fn location(answer: &Answer) -> String {
+    answer.1["location"].to_str().unwrap().to_owned()
+}
+
+/// The steps of one sign-in, kept for replay tests.
+struct Login {
+    state_cookie: String,
+    callback_url: String,
+    answer: Answer,
+}
+
+impl Login {
+    fn session(&self) -> String {
+        let cookies = set_cookies(&self.answer);
+        cookies
+            .get("openhost_session")
+            .map(|(v, _)| v.clone())
+            .unwrap_or_else(|| panic!("no session cookie: {:?}", self.answer))
+    }
+}
+
+/// Starts a sign-in and lets the fake GitHub approve it: (state cookie, callback URL).
+fn authorize(host: &Host, redirect: &str) -> (String, String) {
+    let http = manual_client();
+    let start = send(http.get(host.url(&format!("/oauth/github/login?redirect={redirect}"))));
+    assert_eq!(start.0, 302, "{:?}", start.2);
+    let state = set_cookies(&start)
+        .get("openhost_oauth_state")
+        .expect("state cookie")
+        .0
+        .clone();
+    let authorize_url = location(&start);
+    assert!(authorize_url.contains("code_challenge=") && authorize_url.contains("code_challenge_method=S256"));
+    let approved = send(http.get(&authorize_url));
+    assert_eq!(approved.0, 302);
+    (state, location(&approved))
+}
+
+fn callback(state_cookie: &str, callback_url: &str) -> Answer {
+    send(
+        manual_client()
+            .get(callback_url)
+            .header("cookie", format!("openhost_oauth_state={state_cookie}")),
+    )
+}
+
+fn login(host: &Host, redirect: &str) -> Login {
+    let (state_cookie, callback_url) = authorize(host, redirect);
+    let answer = callback(&state_cookie, &callback_url);
+    assert_eq!(answer.0, 302, "{:?}", answer.2);
+    Login {
+        state_cookie,
+        callback_url,
+        answer,
+    }
+}
+
+fn with_session(request: RequestBuilder, session: &str) -> RequestBuilder {
+    request.header("cookie", format!("openhost_session={session}"))
+}
+
+fn get(host: &Host, path: &str, session: &str) -> Answer {
+    send(with_session(manual_client().get(host.url(path)), session))
+}
+
+fn assert_error(answer: &Answer, status: u16, code: &str) {
+    assert_eq!(
+        (answer.0, answer.2["code"].as_str()),
+        (status, Some(code)),
+        "{}",
+        answer.2
+    );
+}
+
+#[test]
+fn a_user_signs_in_uses_the_api_and_signs_out() {
+    let saas = Saas::new(25);
+    let host = saas.start("");
+    let signed_in = login(&host, "/app/settings");
+    assert_eq!(location(&signed_in.answer), "/app/settings");
+    let cookies = set_cookies(&signed_in.answer);
+    let (_, attributes) = &cookies["openhost_session"];
+    for flag in ["Path=/", "HttpOnly", "SameSite=Lax", "Max-Age=604800"] {
+        assert!(attributes.contains(flag), "{flag} in {attributes}");
+    }
+    assert!(!attributes.contains("Secure"), "plain http on 127.0.0.1: {attributes}");
+    assert!(
+        cookies["openhost_oauth_state"].1.contains("Max-Age=0"),
+        "state cookie cleared"
+    );
+    let session = signed_in.session();
+    assert_eq!(saas.fake.calls("POST /login/oauth/access_token (code)"), 1);
+
+    let (status, _, user) = get(&host, "/api/user/info", &session);
+    assert_eq!(
+        (status, user["login"].as_str(), user["id"].as_u64()),
+        (200, Some("octocat"), Some(4242))
+    );
+
+    assert_error(&get(&host, "/api/settings", &session), 404, "settings_not_found");
+    let stored =
+        send(with_session(manual_client().post(host.url("/api/settings")), &session).json(&json!({"language": "fi"})));
+    assert_eq!(stored.0, 200);
+    assert_eq!(get(&host, "/api/settings", &session).2["language"], "fi");
+    assert_error(
+        &send(manual_client().get(host.url("/api/settings"))),
+        401,
+        "no_credentials",
+    );
+    let managed =
+        send(with_session(manual_client().post(host.url("/api/add-git-providers")), &session).json(&json!({})));
+    assert_error(&managed, 400, "provider_tokens_managed");
+    assert_eq!(
+        send(with_session(
+            manual_client().post(host.url("/api/authenticate")),
+            &session
+        ))
+        .0,
+        200
+    );
+
+    let (status, _, config) = send(manual_client().get(host.url("/api/options/config")));
+    assert_eq!(status, 200, "options/config needs no session");
+    assert_eq!(config["APP_MODE"], "saas");
+    assert_eq!(config["GITHUB_CLIENT_ID"], CLIENT_ID);
+    assert_eq!(config["APP_SLUG"], "openhost-test");
+    assert_eq!(config["PROVIDERS_CONFIGURED"], json!(["github"]));
+    let (_, _, plugins) = get(&host, "/api/plugins", &session);
+    for slot in ["server_config", "user_auth", "git_service"] {
+        assert_eq!(plugins["slots"][slot], "enterprise", "{slot}");
+    }
+    assert_error(
+        &send(manual_client().get(host.url("/api/plugins"))),
+        401,
+        "no_credentials",
+    );
+
+    // Repositories come from the installations, one after another; following next_page yields each once.
+    let mut names = Vec::new();
+    let mut page = Some(1);
+    while let Some(current) = page {
+        let (status, _, body) = get(
+            &host,
+            &format!("/api/user/repositories?per_page=10&page={current}"),
+            &session,
+        );
+        assert_eq!(status, 200, "{body}");
+        names.extend(
+            body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["full_name"].as_str().unwrap().to_owned()),
+        );
+        page = body["next_page"].as_u64();
+        assert!(names.len() <= 27);
+    }
+    let mut unique = names.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(
+        (names.len(), unique.len()),
+        (27, 27),
+        "25 own + 2 acme repositories: {names:?}"
+    );
+    let (status, _, installations) = get(&host, "/api/user/installations", &session);
+    assert_eq!(status, 200);
+    assert_eq!(
+        installations["items"][1],
+        json!({"id": 2, "account": {"login": "acme", "type": "Organization"}})
+    );
+
+    let copied = session.clone();
+    let out = send(with_session(manual_client().post(host.url("/api/logout")), &session));
+    assert_eq!(out.0, 200);
+    assert!(
+        set_cookies(&out)["openhost_session"].1.contains("Max-Age=0"),
+        "cookie cleared"
+    );
+    let reused = get(&host, "/api/settings", &copied);
+    assert_error(&reused, 401, "invalid_session");
+    assert!(
+        set_cookies(&reused)["openhost_session"].1.contains("Max-Age=0"),
+        "a bad cookie is cleared"
+    );
+}
+
+#[test]
+fn state_is_checked_single_use_and_codes_cannot_be_replayed() {
+    let saas = Saas::new(1);
+    let host = saas.start("");
+    let first = login(&host, "/");
+    // The same callback again: its state was used.
+    assert_error(
+        &callback(&first.state_cookie, &first.callback_url),
+        400,
+        "oauth_state_invalid",
+    );
+    // A fresh sign-in whose callback carries the first, already redeemed code.
+    let (state_cookie, fresh_url) = authorize(&host, "/");
+    let fresh_state = fresh_url.split("state=").nth(1).unwrap().to_owned();
+    let used_code = first
+        .callback_url
+        .split("code=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_owned();
+    let replay = format!(
+        "{}?code={used_code}&state={fresh_state}",
+        host.url("/oauth/github/callback")
+    );
+    assert_error(&callback(&state_cookie, &replay), 401, "oauth_code_rejected");
+
+    let (state_cookie, url) = authorize(&host, "/");
+    let wrong = url.replace("state=", "state=x");
+    assert_error(&callback(&state_cookie, &wrong), 400, "oauth_state_invalid");
+    assert_error(&send(manual_client().get(&url)), 400, "oauth_state_invalid");
+    let tampered_cookie = format!("{}A", state_cookie);
+    assert_error(&callback(&tampered_cookie, &url), 400, "oauth_state_invalid");
+
+    saas.fake.set_faults(Faults {
+        deny_authorization: true,
+        ..Faults::default()
+    });
+    let (state_cookie, url) = authorize(&host, "/");
+    assert!(url.contains("error=access_denied"));
+    assert_error(&callback(&state_cookie, &url), 401, "oauth_denied");
+}
+
+#[test]
+fn the_fake_checks_the_pkce_verifier() {
+    let fake = FakeGithub::start(1);
+    let http = manual_client();
+    let verifier = "a-verifier-that-is-long-enough-to-be-valid-0123456789";
+    let challenge = URL_SAFE_NO_PAD.encode(ring::digest::digest(&ring::digest::SHA256, verifier.as_bytes()));
+    let authorize = |challenge: &str| {
+        let answer = send(http.get(format!(
+            "{}/login/oauth/authorize?client_id={CLIENT_ID}&redirect_uri=http://127.0.0.1:1/cb&state=s&code_challenge={challenge}&code_challenge_method=S256",
+            fake.base_url
+        )));
+        location(&answer)
+            .split("code=")
+            .nth(1)
+            .unwrap()
+            .split('&')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let exchange = |code: &str, verifier: &str| {
+        send(
+            http.post(format!("{}/login/oauth/access_token", fake.base_url))
+                .header("accept", "application/json")
+                .form(&[
+                    ("client_id", CLIENT_ID),
+                    ("client_secret", CLIENT_SECRET),
+                    ("code", code),
+                    ("code_verifier", verifier),
+                ]),
+        )
+    };
+    let wrong = exchange(&authorize(&challenge), "not-the-verifier");
+    assert_eq!(
+        (wrong.0, wrong.2["error"].as_str()),
+        (200, Some("bad_verification_code")),
+        "errors come as HTTP 200"
+    );
+    let right = exchange(&authorize(&challenge), verifier);
+    assert!(
+        right.2["access_token"].as_str().is_some_and(|t| t.starts_with("ghu_")),
+        "{}",
+        right.2
+    );
+}
+
+#[test]
+fn post_login_redirects_stay_on_this_server() {
+    let saas = Saas::new(1);
+    let host = saas.start("");
+    for (asked, landed) in [
+        ("/app?tab=1", "/app?tab=1"),
+        ("//evil.example", "/"),
+        ("/%5Cevil.example", "/"),
+        ("https://evil.example", "/"),
+    ] {
+        assert_eq!(location(&login(&host, asked).answer), landed, "{asked}");
+    }
+}
+
+#[test]
+fn tampered_forged_and_expired_cookies_are_rejected() {
+    let saas = Saas::new(1);
+    let host = saas.start("session_ttl_secs = 2");
+    let session = login(&host, "/").session();
+    assert_eq!(get(&host, "/api/user/info", &session).0, 200);
+
+    let (payload, tag) = session.split_once('.').unwrap();
+    let mut claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    claims["uid"] = json!("github:1");
+    let other_user = format!("{}.{tag}", URL_SAFE_NO_PAD.encode(claims.to_string()));
+    assert_error(&get(&host, "/api/settings", &other_user), 401, "invalid_session");
+    let forged = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(claims.to_string()),
+        URL_SAFE_NO_PAD.encode([7u8; 32])
+    );
+    assert_error(&get(&host, "/api/settings", &forged), 401, "invalid_session");
+    assert_error(&get(&host, "/api/settings", "garbage"), 401, "invalid_session");
+
+    std::thread::sleep(Duration::from_millis(2100));
+    let expired = get(&host, "/api/settings", &session);
+    assert_error(&expired, 401, "session_expired");
+    assert!(set_cookies(&expired)["openhost_session"].1.contains("Max-Age=0"));
+}
+
+#[test]
+fn a_cookie_past_half_its_life_is_reissued() {
+    let saas = Saas::new(1);
+    let host = saas.start("session_ttl_secs = 4");
+    let session = login(&host, "/").session();
+    assert!(
+        set_cookies(&get(&host, "/api/settings", &session)).is_empty(),
+        "young cookies are not re-issued"
+    );
+    std::thread::sleep(Duration::from_millis(2500));
+    let answer = get(&host, "/api/settings", &session);
+    let renewed = set_cookies(&answer)["openhost_session"].0.clone();
+    assert_ne!(renewed, session);
+    std::thread::sleep(Duration::from_millis(2200));
+    assert_error(&get(&host, "/api/settings", &session), 401, "session_expired");
+    assert_error(&get(&host, "/api/settings", &renewed), 404, "settings_not_found");
+}
+
+#[test]
+fn forty_concurrent_requests_after_expiry_cause_exactly_one_refresh() {
+    let saas = Saas::new(1);
+    saas.fake.set_token_lifetimes(2, 3600);
+    let host = saas.start("refresh_margin_secs = 0");
+    let session = login(&host, "/").session();
+    std::thread::sleep(Duration::from_millis(2500));
+
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..40)
+            .map(|_| scope.spawn(|| get(&host, "/api/user/info", &session).0))
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    assert_eq!(saas.fake.calls("POST /login/oauth/access_token (refresh)"), 1);
+    assert_eq!(
+        get(&host, "/api/user/info", &session).0,
+        200,
+        "the refreshed token is in use"
+    );
+}
+
+#[test]
+fn a_github_401_forces_one_refresh_and_one_retry() {
+    let saas = Saas::new(1);
+    let host = saas.start("");
+    let session = login(&host, "/").session();
+    saas.fake.revoke_access_tokens(4242);
+    let (status, _, user) = get(&host, "/api/user/info", &session);
+    assert_eq!((status, user["login"].as_str()), (200, Some("octocat")));
+    assert_eq!(saas.fake.calls("POST /login/oauth/access_token (refresh)"), 1);
+    assert_eq!(saas.fake.calls("GET /user"), 3, "sign-in, the rejected call, the retry");
+}
+
+#[test]
+fn a_rejected_refresh_token_requires_signing_in_again() {
+    let saas = Saas::new(1);
+    saas.fake.set_token_lifetimes(1, 3600);
+    let host = saas.start("refresh_margin_secs = 0");
+    let session = login(&host, "/").session();
+    saas.fake.revoke_all(4242);
+    std::thread::sleep(Duration::from_millis(1500));
+    let answer = get(&host, "/api/user/info", &session);
+    assert_error(&answer, 401, "reauth_required");
+    assert!(set_cookies(&answer)["openhost_session"].1.contains("Max-Age=0"));
+    assert_error(&get(&host, "/api/settings", &session), 401, "invalid_session");
+    let again = login(&host, "/").session();
+    assert_eq!(get(&host, "/api/user/info", &again).0, 200);
+}
+
+#[test]
+fn rotating_the_secret_key_keeps_sessions_and_tokens() {
+    let saas = Saas::new(1);
+    let host = saas.start("");
+    let session = login(&host, "/").session();
+    host.stop();
+
+    let host = saas.start_with(
+        true,
+        "previous_secret_keys = [\"${TEST_OLD_KEY}\"]",
+        &[
+            ("TEST_SECRET_KEY", NEXT_KEY),
+            ("TEST_OLD_KEY", &format!("{SECRET_KEY}=")),
+        ],
+    );
+    assert_eq!(
+        get(&host, "/api/user/info", &session).0,
+        200,
+        "old cookie verifies, old tokens decrypt"
+    );
+    let new_session = login(&host, "/").session();
+    host.stop();
+
+    let host = saas.start_with(true, "", &[("TEST_SECRET_KEY", NEXT_KEY)]);
+    assert_error(&get(&host, "/api/settings", &session), 401, "invalid_session");
+    assert_eq!(get(&host, "/api/user/info", &new_session).0, 200);
+}
+
+fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(files_under(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+#[test]
+fn no_token_client_secret_or_key_reaches_disk_or_log() {
+    let saas = Saas::new(3);
+    saas.fake.set_token_lifetimes(1, 3600);
+    let host = saas.start_with(true, "refresh_margin_secs = 0", &[("RUST_LOG", "debug")]);
+    let session = login(&host, "/").session();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(get(&host, "/api/user/repositories", &session).0, 200, "after a refresh");
+    assert_error(
+        &callback("forged", &host.url("/oauth/github/callback?code=x&state=y")),
+        400,
+        "oauth_state_invalid",
+    );
+    let (_, logs) = host.stop();
+
+    let mut secrets: Vec<Vec<u8>> = saas.fake.issued_tokens().into_iter().map(String::into_bytes).collect();
+    assert!(secrets.len() >= 4, "a sign-in and a refresh issued tokens");
+    secrets.push(CLIENT_SECRET.as_bytes().to_vec());
+    secrets.push(SECRET_KEY.as_bytes().to_vec());
+    secrets.push(URL_SAFE_NO_PAD.decode(SECRET_KEY).unwrap());
+    let files = files_under(&saas.site.dir.path().join("data"));
+    assert!(!files.is_empty());
+    for file in files {
+        let bytes = std::fs::read(&file).unwrap();
+        for secret in &secrets {
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_slice()),
+                "a secret in {}",
+                file.display()
+            );
+        }
+    }
+    for secret in &secrets {
+        assert!(
+            !logs.contains(String::from_utf8_lossy(secret).as_ref()),
+            "a secret in the log:\n{logs}"
+        );
+    }
+}
+
+#[test]
+fn disabling_the_plugin_gives_the_open_source_host_on_the_same_data() {
+    let saas = Saas::new(1);
+    let host = saas.start("");
+    let session = login(&host, "/").session();
+    let stored =
+        send(with_session(manual_client().post(host.url("/api/settings")), &session).json(&json!({"language": "sv"})));
+    assert_eq!(stored.0, 200);
+    host.stop();
+
+    let host = saas.start_with(false, "", &[]);
+    let (_, _, config) = send(manual_client().get(host.url("/api/options/config")));
+    assert_eq!(config["APP_MODE"], "oss");
+    assert_error(
+        &send(manual_client().get(host.url("/api/settings"))),
+        404,
+        "settings_not_found",
+    );
+    let (_, _, plugins) = send(manual_client().get(host.url("/api/plugins")));
+    assert_eq!(plugins["slots"]["git_service"], "host");
+    host.stop();
+
+    let host = saas.start("");
+    assert_eq!(
+        get(&host, "/api/settings", &session).2["language"],
+        "sv",
+        "back on: the same session and data"
+    );
+}
+
+#[test]
+fn missing_and_invalid_config_keys_stop_startup_in_one_line() {
+    let site = Site::new();
+    site.add_plugin("openhost-enterprise");
+    site.write_config("[plugins.enterprise.config]\npublic_url = \"ftp://x\"\nsecret_key = \"c2hvcnQ\"\n");
+    let failure = site.expect_startup_failure(&[]);
+    assert_eq!(failure.status.code(), Some(2));
+    let line = failure.error_line();
+    for needle in [
+        "enterprise",
+        "github_client_id",
+        "github_client_secret",
+        "public_url",
+        "secret_key` decodes to 5 bytes",
+    ] {
+        assert!(line.contains(needle), "{needle}: {line}");
+    }
+}
