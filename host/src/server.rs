@@ -247,18 +247,11 @@ impl App {
 
     /// Turns a slot implementation's error into the response, logging and counting panics.
     fn failure(&self, owner: &Owner, error: PluginError) -> Response {
+        if let Some(response) = error.http_response() {
+            return response;
+        }
         let who = owner.name();
         match error {
-            PluginError::Http {
-                status,
-                code,
-                message,
-                headers,
-            } if (400..=599).contains(&status) => {
-                let mut response = Response::error(status, code.as_str(), message.as_str());
-                response.headers.extend(headers);
-                response
-            }
             PluginError::Panicked(message) => {
                 tracing::error!(plugin = who, "plugin panicked: {message}");
                 self.registry.record_panic(who);

@@ -5,7 +5,7 @@ use abi_stable::{
     StableAbi,
 };
 
-use crate::Header;
+use crate::{Header, Response};
 
 /// What a plugin call can fail with. It is `#[repr(u8)]` and ABI-stable: the host turns each variant into a log
 /// line and, on request paths, into an HTTP error `{"error", "code"}`.
@@ -49,6 +49,24 @@ impl PluginError {
     /// An invalid-configuration error naming what is wrong.
     pub fn invalid_config(message: impl Into<String>) -> Self {
         PluginError::InvalidConfig(RString::from(message.into()))
+    }
+
+    /// The answer a deliberate [`PluginError::Http`] asks for: `{"error", "code"}` with its headers. `None` for
+    /// every other variant, and for a status outside 400..=599, which are the host's to answer (500).
+    pub fn http_response(&self) -> Option<Response> {
+        match self {
+            PluginError::Http {
+                status,
+                code,
+                message,
+                headers,
+            } if (400..=599).contains(status) => {
+                let mut response = Response::error(*status, code.as_str(), message.as_str());
+                response.headers.extend(headers.iter().cloned());
+                Some(response)
+            }
+            _ => None,
+        }
     }
 
     /// A free-form failure.

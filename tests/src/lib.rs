@@ -360,3 +360,19 @@ pub fn get_json(url: &str) -> Answer {
 pub fn post_json(url: &str, body: &serde_json::Value) -> Answer {
     send(client().post(url).json(body))
 }
+
+/// Asserts an API error answer: `status`, and a body `{"error": <non-empty sentence>, "code": code}`.
+#[track_caller]
+pub fn assert_error(answer: &Answer, status: u16, code: &str) {
+    assert_eq!(
+        (answer.0, answer.2["code"].as_str()),
+        (status, Some(code)),
+        "{}",
+        answer.2
+    );
+    assert!(
+        answer.2["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{}",
+        answer.2
+    );
+}

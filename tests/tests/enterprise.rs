@@ -5,7 +5,7 @@ use std::{collections::BTreeMap, path::Path, time::Duration};
 
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use openhost_tests::{
-    Answer, Host, Site,
+    Answer, Host, Site, assert_error,
     fake_github::{CLIENT_ID, CLIENT_SECRET, FakeGithub, Faults},
     free_port, manual_client, send,
 };
@@ -147,15 +147,6 @@ fn with_session(request: RequestBuilder, session: &str) -> RequestBuilder {
 
 fn get(host: &Host, path: &str, session: &str) -> Answer {
     send(with_session(manual_client().get(host.url(path)), session))
-}
-
-fn assert_error(answer: &Answer, status: u16, code: &str) {
-    assert_eq!(
-        (answer.0, answer.2["code"].as_str()),
-        (status, Some(code)),
-        "{}",
-        answer.2
-    );
 }
 
 #[test]

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use openhost_tests::{
-    Answer, Host, Site, client,
+    Answer, Host, Site, assert_error, client,
     fake_github::{FakeGithub, Faults, PAT},
     get_json, post_json, send,
 };
@@ -29,16 +29,6 @@ fn store_pat(host: &Host) {
         &json!({"provider_tokens": {"github": {"token": PAT, "host": null}}}),
     );
     assert_eq!(status, 200, "{body}");
-}
-
-fn assert_error(answer: &Answer, status: u16, code: &str) {
-    assert_eq!(answer.0, status, "{}", answer.2);
-    assert_eq!(answer.2["code"], code, "{}", answer.2);
-    assert!(
-        answer.2["error"].as_str().is_some_and(|e| !e.is_empty()),
-        "{}",
-        answer.2
-    );
 }
 
 #[test]

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Load benchmark of the open-source host (no plugins) against the fake GitHub, both on loopback.
-# Installs wrk (Debian package) if missing, builds release binaries, starts both servers, runs wrk, prints
-# requests/s and p50/p99 latency as a markdown table. Everything stops by itself (bounded duration, trap).
+# Load benchmark against the fake GitHub, everything on loopback. Installs wrk (Debian package) if missing,
+# builds release binaries, and in one run measures:
+#   1. the open-source host, no plugins: GET /api/options/config, GET /api/user/repositories, GET /api/settings;
+#   2. the same host with the enterprise plugin: GET /api/settings with a session cookie (signed in through the
+#      fake GitHub's OAuth flow by curl).
+# Prints requests/s and p50/p99 latency as markdown rows. Every server stops when the script ends (trap).
 #
 #   tools/bench/load.sh [DURATION_SECS] [CONNECTIONS]      (defaults 10 and 32)
 set -euo pipefail
@@ -10,14 +13,15 @@ cd "$(dirname "$0")/../.."
 duration="${1:-10}"
 connections="${2:-32}"
 fake_addr="127.0.0.1:9911"
-host_addr="127.0.0.1:9912"
+oss_addr="127.0.0.1:9912"
+saas_addr="127.0.0.1:9913"
 
 if ! command -v wrk >/dev/null; then
     echo "installing wrk..." >&2
     (apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; })
 fi
 
-cargo build --release --quiet -p openhost --bin openhost -p openhost-tests --bin fake-github
+cargo build --release --quiet -p openhost -p openhost-enterprise -p openhost-tests --lib --bin openhost --bin fake-github
 
 work="$(mktemp -d)"
 pids=()
@@ -28,42 +32,83 @@ cleanup() {
 }
 trap cleanup EXIT
 
+wait_for() {
+    for _ in $(seq 1 200); do
+        curl -fs "$1" >/dev/null 2>&1 && return 0
+        sleep 0.05
+    done
+    echo "not up: $1" >&2
+    exit 1
+}
+
 target/release/fake-github "$fake_addr" 150 >"$work/fake.log" 2>&1 &
 pids+=($!)
-mkdir -p "$work/plugins"
-cat >"$work/plugins.toml" <<TOML
+for _ in $(seq 1 200); do grep -q "client_secret" "$work/fake.log" && break; sleep 0.05; done
+pat="$(sed -n 's/.*personal access token: //p' "$work/fake.log")"
+client_id="$(sed -n 's/.*client_id: //p' "$work/fake.log")"
+client_secret="$(sed -n 's/.*client_secret: //p' "$work/fake.log")"
+
+# start_host NAME ADDR [EXTRA_TOML]: a host with its own data and plugin directories.
+start_host() {
+    local name="$1" addr="$2" extra="${3:-}"
+    mkdir -p "$work/$name/plugins"
+    cat >"$work/$name/plugins.toml" <<TOML
 [host]
-listen = "$host_addr"
+listen = "$addr"
 data_dir = "data"
 plugin_dir = "plugins"
 github_api_url = "http://$fake_addr"
 rate_limit_per_sec = 0
+$extra
 TOML
-RUST_LOG=warn target/release/openhost serve --config "$work/plugins.toml" >"$work/host.log" 2>&1 &
-pids+=($!)
-
-for _ in $(seq 1 100); do
-    curl -fs "http://$host_addr/healthz" >/dev/null 2>&1 && grep -q "access token" "$work/fake.log" && break
-    sleep 0.1
-done
-pat="$(sed -n 's/.*personal access token: //p' "$work/fake.log")"
-curl -fs -X POST "http://$host_addr/api/add-git-providers" -H 'content-type: application/json' \
-    -d "{\"provider_tokens\":{\"github\":{\"token\":\"$pat\",\"host\":null}}}" >/dev/null
-
-run() {
-    local label="$1" path="$2" out
-    out="$(wrk -t2 -c"$connections" -d"${duration}s" --latency "http://$host_addr$path")"
-    local rps p50 p99 errors
-    rps="$(awk '/Requests\/sec/ {print $2}' <<<"$out")"
-    p50="$(awk '$1 == "50%" {print $2}' <<<"$out")"
-    p99="$(awk '$1 == "99%" {print $2}' <<<"$out")"
-    errors="$(awk '/Non-2xx/ {print $5}' <<<"$out")"
-    printf '| %s | %s | %s | %s | %s |\n' "$label" "$rps" "$p50" "$p99" "${errors:-0}"
+    RUST_LOG=warn target/release/openhost serve --config "$work/$name/plugins.toml" >"$work/$name/host.log" 2>&1 &
+    pids+=($!)
+    wait_for "http://$addr/healthz"
 }
 
-echo "wrk: 2 threads, $connections connections, ${duration}s per route; host and fake GitHub on this machine"
+run() {
+    local label="$1" url="$2" cookie="${3:-}" out
+    if [ -n "$cookie" ]; then
+        out="$(wrk -t2 -c"$connections" -d"${duration}s" --latency -H "Cookie: openhost_session=$cookie" "$url")"
+    else
+        out="$(wrk -t2 -c"$connections" -d"${duration}s" --latency "$url")"
+    fi
+    printf '| %s | %s | %s | %s | %s |\n' "$label" \
+        "$(awk '/Requests\/sec/ {print $2}' <<<"$out")" \
+        "$(awk '$1 == "50%" {print $2}' <<<"$out")" \
+        "$(awk '$1 == "99%" {print $2}' <<<"$out")" \
+        "$(awk '/Non-2xx/ {print $5}' <<<"$out" | grep . || echo 0)"
+}
+
+start_host oss "$oss_addr"
+curl -fs -X POST "http://$oss_addr/api/add-git-providers" -H 'content-type: application/json' \
+    -d "{\"provider_tokens\":{\"github\":{\"token\":\"$pat\",\"host\":null}}}" >/dev/null
+curl -fs -X POST "http://$oss_addr/api/settings" -H 'content-type: application/json' -d '{"language":"en"}' >/dev/null
+
+mkdir -p "$work/saas/plugins"
+cp target/release/libopenhost_enterprise.so "$work/saas/plugins/"
+export BENCH_CLIENT_SECRET="$client_secret"
+BENCH_SECRET_KEY="$(head -c 32 /dev/urandom | base64)"
+export BENCH_SECRET_KEY
+start_host saas "$saas_addr" "[plugins.enterprise.config]
+github_client_id = \"$client_id\"
+github_client_secret = \"\${BENCH_CLIENT_SECRET}\"
+public_url = \"http://$saas_addr\"
+secret_key = \"\${BENCH_SECRET_KEY}\"
+github_web_url = \"http://$fake_addr\"
+github_api_url = \"http://$fake_addr\""
+# Sign in as a browser would: the fake GitHub approves at once; curl follows the redirects and keeps the cookies.
+curl -fs -c "$work/jar" -b "$work/jar" -L "http://$saas_addr/oauth/github/login?redirect=/healthz" >/dev/null
+session="$(awk '$6 == "openhost_session" {print $7}' "$work/jar")"
+curl -fs -X POST "http://$saas_addr/api/settings" -H "Cookie: openhost_session=$session" \
+    -H 'content-type: application/json' -d '{"language":"en"}' >/dev/null
+
+echo "wrk: 2 threads, $connections connections, ${duration}s per row; hosts and fake GitHub on this machine"
 echo
-echo "| route | requests/s | p50 | p99 | non-2xx |"
+echo "| request | requests/s | p50 | p99 | non-2xx |"
 echo "|---|---|---|---|---|"
-run "GET /api/options/config" "/api/options/config"
-run "GET /api/user/repositories?per_page=30" "/api/user/repositories?per_page=30"
+run "no plugins: GET /api/options/config" "http://$oss_addr/api/options/config"
+run "no plugins: GET /api/user/repositories?per_page=30" "http://$oss_addr/api/user/repositories?per_page=30"
+run "no plugins: GET /api/settings" "http://$oss_addr/api/settings"
+run "enterprise: GET /api/settings (session cookie)" "http://$saas_addr/api/settings" "$session"
+run "no plugins: GET /api/settings (again)" "http://$oss_addr/api/settings"

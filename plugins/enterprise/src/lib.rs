@@ -42,23 +42,6 @@ pub fn now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
-/// The API answer for an error, for the places that must add headers to it.
-pub fn error_response(error: &PluginError) -> Response {
-    match error {
-        PluginError::Http {
-            status,
-            code,
-            message,
-            headers,
-        } => {
-            let mut response = Response::error(*status, code.as_str(), message.as_str());
-            response.headers.extend(headers.iter().cloned());
-            response
-        }
-        other => Response::error(500, "plugin_failed", &other.to_string()),
-    }
-}
-
 /// Everything the plugin's components share.
 pub struct Enterprise {
     pub host: Host,

@@ -277,7 +277,9 @@ impl OAuthRoutes {
             Ok(response) => stored_tokens(&response),
             Err(error) => {
                 let error = token_error(error, "oauth_code_rejected");
-                let mut response = crate::error_response(&error);
+                let Some(mut response) = error.http_response() else {
+                    return Err(error);
+                };
                 response.headers.push(clear_state);
                 return Ok(response);
             }

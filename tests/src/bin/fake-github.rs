@@ -2,7 +2,7 @@
 //!
 //! `cargo run -p openhost-tests --bin fake-github -- [ADDR] [REPOS]` (defaults 127.0.0.1:9000 and 150).
 
-use openhost_tests::fake_github::{CLIENT_ID, FakeGithub, PAT, USER_LOGIN};
+use openhost_tests::fake_github::{CLIENT_ID, CLIENT_SECRET, FakeGithub, PAT, USER_LOGIN};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -15,7 +15,9 @@ fn main() {
     let fake = FakeGithub::start_on(addr, repos);
     println!("fake GitHub at {} (API and web)", fake.base_url);
     println!("user `{USER_LOGIN}`, {repos} repositories; personal access token: {PAT}");
-    println!("OAuth app client_id: {CLIENT_ID} (client secret: see tests/src/fake_github.rs)");
+    // A fixture's published constants, not real credentials.
+    println!("GitHub App client_id: {CLIENT_ID}");
+    println!("GitHub App client_secret: {CLIENT_SECRET}");
     println!("Ctrl-C to stop");
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
     if let Ok(runtime) = runtime {

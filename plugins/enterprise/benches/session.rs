@@ -1,0 +1,48 @@
+//! What the enterprise plugin adds to every authenticated request: verifying the session cookie (HMAC-SHA256 in
+//! constant time, JSON claims) and looking the session record up in the plugin's KV namespace, through the real
+//! host services over a real sled database.
+//!
+//! Run: `cargo bench -p openhost-enterprise --bench session`. Numbers go to docs/benchmarks.md.
+
+use std::{hint::black_box, sync::Arc};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use futures_util::FutureExt;
+use openhost::{
+    services::{PluginContext, host_services},
+    store::{SledStore, Store},
+};
+use openhost_enterprise::{keys::Keyring, session::Sessions};
+use openhost_plugin_api::Host;
+
+fn bench(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SledStore::open(dir.path()).expect("sled");
+    let host = Host::new(host_services(PluginContext {
+        name: "enterprise".to_owned(),
+        kv: store.namespace("plugin/enterprise").expect("namespace"),
+        http: reqwest::Client::new(),
+        runtime: runtime.handle().clone(),
+    }));
+    let keys = Arc::new(Keyring::new(&[7u8; 32], &[vec![9u8; 32]]));
+    let sessions = Sessions::new(host, Arc::clone(&keys), 7 * 24 * 3600, false);
+    let cookie = runtime
+        .block_on(sessions.create("github:4242", "octocat"))
+        .expect("session");
+
+    let mut group = c.benchmark_group("enterprise_session");
+    group.bench_function("verify_cookie_only", |b| {
+        b.iter(|| black_box(keys.verify(black_box(&cookie))))
+    });
+    group.bench_function("authenticate_cookie_and_record", |b| {
+        b.iter(|| {
+            let session = sessions.authenticate(Some(black_box(&cookie))).now_or_never();
+            black_box(session.map(|s| s.is_ok()))
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
