@@ -124,7 +124,7 @@ pub async fn handle(app: &App, route: HostRoute, request: &RequestView<'_>, body
         HostRoute::Plugins => ok_json(&app.registry.describe()),
         HostRoute::OptionsConfig => {
             let active = &app.registry.server_config;
-            let blame = |error| Failure::new(&active.owner, error);
+            let blame = |error| Failure::new(&active.blame(), error);
             let text = active.object.config_json().into_result().map_err(blame)?;
             let config: Value = serde_json::from_str(&text)
                 .map_err(|e| blame(PluginError::other(format!("server_config returned invalid JSON: {e}"))))?;
@@ -186,7 +186,7 @@ async fn identify(app: &App, request: &RequestView<'_>) -> Result<Identity, Fail
         Ok(identity) => identity
             .into_option()
             .ok_or_else(|| Failure::host(401, "not_authenticated", "this request is not signed in")),
-        Err(error) => Err(Failure::new(&active.owner, error)),
+        Err(error) => Err(Failure::new(&active.blame(), error)),
     }
 }
 
@@ -214,7 +214,7 @@ async fn git(app: &App, identity: &Identity, operation: GitOperation, request: &
         params: RSlice::from_slice(&params),
     };
     let active = &app.registry.git_service;
-    let blame = |error| Failure::new(&active.owner, error);
+    let blame = |error| Failure::new(&active.blame(), error);
     let text = active
         .object
         .call(identity.as_view(), git_request)

@@ -46,9 +46,10 @@ impl Owner {
     }
 }
 
-/// The active implementation of an override slot.
+/// The active implementation of an override slot: the owner's, wrapped by any decorators (innermost first).
 pub struct Active<T> {
     pub owner: Owner,
+    pub decorators: Vec<String>,
     pub object: T,
 }
 
@@ -56,7 +57,16 @@ impl<T> Active<T> {
     fn host(object: T) -> Active<T> {
         Active {
             owner: Owner::Host,
+            decorators: Vec::new(),
             object,
+        }
+    }
+
+    /// Who answers for a failure of the slot: the outermost decorator, else the owner.
+    pub fn blame(&self) -> Owner {
+        match self.decorators.last() {
+            Some(name) => Owner::Plugin(name.clone()),
+            None => self.owner.clone(),
         }
     }
 }
@@ -87,6 +97,7 @@ pub struct PluginRecord {
     pub enabled: bool,
     pub loaded: bool,
     pub provides: Vec<Slot>,
+    pub decorates: Vec<Slot>,
     pub error: Option<String>,
 }
 
@@ -239,6 +250,7 @@ impl PluginRecord {
             enabled,
             loaded: false,
             provides: Vec::new(),
+            decorates: Vec::new(),
             error: None,
         }
     }
@@ -247,6 +259,7 @@ impl PluginRecord {
         self.version = Some(manifest.version.to_string());
         self.description = Some(manifest.description.to_string());
         self.provides = manifest.provides.to_vec();
+        self.decorates = manifest.decorates.to_vec();
     }
 
     /// The `/api/plugins` form.
@@ -261,6 +274,7 @@ impl PluginRecord {
             "enabled": self.enabled,
             "loaded": self.loaded,
             "provides": self.provides.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            "decorates": self.decorates.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
             "error": self.error,
         })
     }
@@ -326,6 +340,20 @@ impl Registry {
                     ),
                 ));
             }
+            let mut declared_decorations = record.decorates.clone();
+            declared_decorations.sort();
+            declared_decorations.dedup();
+            let decorated = instance.decorated_slots();
+            if declared_decorations != decorated {
+                return Err(plugin_error(
+                    &file.path,
+                    format!(
+                        "plugin `{name}` declares that it decorates [{}] but its init decorated [{}]",
+                        slot_list(&declared_decorations),
+                        slot_list(&decorated)
+                    ),
+                ));
+            }
             record.loaded = true;
             tracing::info!(
                 plugin = %name,
@@ -353,10 +381,31 @@ impl Registry {
     ) -> Result<Registry, StartupError> {
         let server_config = resolve_override(config, Slot::ServerConfig, &mut initialised, |i| i.server_config.take())?
             .unwrap_or_else(|| Active::host(defaults.server_config));
+        let server_config = decorate(
+            server_config,
+            Slot::ServerConfig,
+            &mut initialised,
+            |i| i.decorate_server_config.take(),
+            |decorator, inner| decorator.wrap(inner),
+        )?;
         let user_auth = resolve_override(config, Slot::UserAuth, &mut initialised, |i| i.user_auth.take())?
             .unwrap_or_else(|| Active::host(defaults.user_auth));
+        let user_auth = decorate(
+            user_auth,
+            Slot::UserAuth,
+            &mut initialised,
+            |i| i.decorate_user_auth.take(),
+            |decorator, inner| decorator.wrap(inner),
+        )?;
         let git_service = resolve_override(config, Slot::GitService, &mut initialised, |i| i.git_service.take())?
             .unwrap_or_else(|| Active::host(defaults.git_service));
+        let git_service = decorate(
+            git_service,
+            Slot::GitService,
+            &mut initialised,
+            |i| i.decorate_git_service.take(),
+            |decorator, inner| decorator.wrap(inner),
+        )?;
 
         let mut middleware: Vec<ChainLink> = builtins;
         let mut routes: BTreeMap<String, BTreeMap<String, RouteTarget>> = BTreeMap::new();
@@ -457,6 +506,11 @@ impl Registry {
                 "server_config": self.server_config.owner.name(),
                 "user_auth": self.user_auth.owner.name(),
                 "git_service": self.git_service.owner.name(),
+                "decorators": {
+                    "server_config": self.server_config.decorators,
+                    "user_auth": self.user_auth.decorators,
+                    "git_service": self.git_service.decorators,
+                },
                 "middleware": self.middleware.iter().map(|link| json!({
                     "name": link.name, "owner": link.owner.name(), "order": link.order,
                 })).collect::<Vec<_>>(),
@@ -499,6 +553,34 @@ fn init_plugin(
         .map_err(|e| format!("failed to initialise: {e}"))
 }
 
+/// Wraps the active implementation of `slot` in each decorating plugin's, in plugin-name order (the first name
+/// innermost). A plugin may not decorate a slot it also won as the override.
+fn decorate<T, D>(
+    mut active: Active<T>,
+    slot: Slot,
+    initialised: &mut [Initialised],
+    take: impl Fn(&mut PluginInstance) -> openhost_plugin_api::types::ROption<D>,
+    wrap: impl Fn(&D, T) -> openhost_plugin_api::types::RResult<T, openhost_plugin_api::PluginError>,
+) -> Result<Active<T>, StartupError> {
+    for plugin in initialised.iter_mut() {
+        let Some(decorator) = take(&mut plugin.instance).into_option() else {
+            continue;
+        };
+        if active.owner == Owner::Plugin(plugin.name.clone()) {
+            return Err(StartupError::Plugin(format!(
+                "plugin `{}` both overrides and decorates {slot}; it must do one or the other",
+                plugin.name
+            )));
+        }
+        active.object = wrap(&decorator, active.object)
+            .into_result()
+            .map_err(|e| StartupError::Plugin(format!("plugin `{}` failed to decorate {slot}: {e}", plugin.name)))?;
+        active.decorators.push(plugin.name.clone());
+        tracing::info!(plugin = %plugin.name, slot = %slot, "decorating");
+    }
+    Ok(active)
+}
+
 /// Picks the winner of an override slot among the initialised plugins that provide it.
 fn resolve_override<T>(
     config: &Config,
@@ -537,6 +619,7 @@ fn resolve_override<T>(
         let plugin = &mut initialised[i];
         take(&mut plugin.instance).into_option().map(|object| Active {
             owner: Owner::Plugin(plugin.name.clone()),
+            decorators: Vec::new(),
             object,
         })
     }))

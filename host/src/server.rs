@@ -13,7 +13,7 @@ use abi_stable::std_types::{ROption, RSlice};
 use bytes::Buf;
 use futures_util::{Stream, StreamExt};
 use openhost_plugin_api::{
-    Header, HeaderChange, HeaderView, Identity, MiddlewareAction, PluginError, RequestView, Response,
+    Header, HeaderChange, HeaderView, Identity, MiddlewareAction, PluginError, RequestView, Response, ResponseView,
 };
 use warp::{
     Filter,
@@ -95,6 +95,7 @@ impl App {
         peer: Option<SocketAddr>,
         body: impl Stream<Item = Result<B, warp::Error>>,
     ) -> warp::reply::Response {
+        let received = std::time::Instant::now();
         let header_views: Vec<HeaderView<'_>> = headers
             .iter()
             .filter_map(|(name, value)| {
@@ -154,7 +155,8 @@ impl App {
             None => self.route(view, headers, body).await,
         };
         response.headers.extend(added_headers);
-        self.run_response_hooks(view, &mut response, links_run);
+        self.run_response_hooks(view, &mut response, links_run, received.elapsed())
+            .await;
         to_http(response)
     }
 
@@ -210,7 +212,13 @@ impl App {
     }
 
     /// Lets each middleware that saw the request change the response headers, innermost first.
-    fn run_response_hooks(&self, request: RequestView<'_>, response: &mut Response, links_run: usize) {
+    async fn run_response_hooks(
+        &self,
+        request: RequestView<'_>,
+        response: &mut Response,
+        links_run: usize,
+        elapsed: std::time::Duration,
+    ) {
         let mut changes: Vec<HeaderChange> = Vec::new();
         let mut failed = None;
         {
@@ -223,11 +231,12 @@ impl App {
                 })
                 .collect();
             for link in self.registry.middleware[..links_run].iter().rev() {
-                match link
-                    .object
-                    .on_response(request, response.status, RSlice::from_slice(&views))
-                    .into_result()
-                {
+                let view = ResponseView {
+                    status: response.status,
+                    headers: RSlice::from_slice(&views),
+                    elapsed_micros: u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+                };
+                match link.object.on_response(request, view).await.into_result() {
                     Ok(more) => changes.extend(more),
                     Err(error) => {
                         failed = Some((link.owner.clone(), error));

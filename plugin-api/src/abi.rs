@@ -22,7 +22,7 @@ use crate::{host::HostServicesRef, PluginError};
 
 /// The plugin ABI this crate speaks. The host refuses a plugin whose declaration names another one, before it
 /// looks at anything else in the library. Bump it on any change to this module or to `HostServices`' prefix.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
 /// Name of the exported [`PluginDeclaration`] static, read with a plain symbol lookup before abi_stable is asked
 /// anything, so that even a plugin whose layout no longer matches is reported by name and ABI number.
@@ -104,6 +104,8 @@ pub struct PluginManifest {
     pub abi_version: u32,
     pub description: RString,
     pub provides: RVec<Slot>,
+    /// Override slots this plugin decorates: it wraps whatever implementation is active there.
+    pub decorates: RVec<Slot>,
 }
 
 /// One request header, borrowed from the host's request.
@@ -279,6 +281,27 @@ impl MiddlewareAction {
     }
 }
 
+/// The final response as a middleware's response hook sees it, borrowed.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, Copy)]
+pub struct ResponseView<'a> {
+    pub status: u16,
+    pub headers: RSlice<'a, HeaderView<'a>>,
+    /// Time since the host received the request, in microseconds.
+    pub elapsed_micros: u64,
+}
+
+impl<'a> ResponseView<'a> {
+    /// The first value of a header, by case-insensitive name.
+    pub fn header(&self, name: &str) -> Option<&'a str> {
+        self.headers
+            .as_slice()
+            .iter()
+            .find(|h| h.name.as_str().eq_ignore_ascii_case(name))
+            .map(|h| h.value.as_str())
+    }
+}
+
 /// A change a response hook makes to the response headers.
 #[repr(u8)]
 #[derive(StableAbi, Debug, Clone, PartialEq, Eq)]
@@ -338,14 +361,13 @@ pub trait FfiMiddleware: Send + Sync {
 
     fn on_request<'a>(&'a self, request: RequestView<'a>) -> FfiResult<'a, MiddlewareAction>;
 
-    /// Called with the final response status and headers; returns changes to make to the headers.
+    /// Called with the final response; returns changes to make to its headers.
     #[sabi(last_prefix_field)]
     fn on_response<'a>(
         &'a self,
         request: RequestView<'a>,
-        status: u16,
-        headers: RSlice<'a, HeaderView<'a>>,
-    ) -> RResult<RVec<HeaderChange>, PluginError>;
+        response: ResponseView<'a>,
+    ) -> FfiResult<'a, RVec<HeaderChange>>;
 }
 
 /// The `routes` slot: extra exact-path routes.
@@ -378,11 +400,35 @@ pub trait FfiGitService: Send + Sync {
     fn call<'a>(&'a self, identity: IdentityView<'a>, request: GitRequest<'a>) -> FfiResult<'a, RString>;
 }
 
+/// Wraps the active `server_config` (the host's, an override's, or a lower decorator's) in this plugin's.
+#[sabi_trait]
+pub trait FfiServerConfigDecorator: Send + Sync {
+    #[sabi(last_prefix_field)]
+    fn wrap(&self, inner: ServerConfigObject) -> RResult<ServerConfigObject, PluginError>;
+}
+
+/// Wraps the active `user_auth`.
+#[sabi_trait]
+pub trait FfiUserAuthDecorator: Send + Sync {
+    #[sabi(last_prefix_field)]
+    fn wrap(&self, inner: UserAuthObject) -> RResult<UserAuthObject, PluginError>;
+}
+
+/// Wraps the active `git_service`.
+#[sabi_trait]
+pub trait FfiGitServiceDecorator: Send + Sync {
+    #[sabi(last_prefix_field)]
+    fn wrap(&self, inner: GitServiceObject) -> RResult<GitServiceObject, PluginError>;
+}
+
 pub type MiddlewareObject = FfiMiddleware_TO<'static, RBox<()>>;
 pub type RoutesObject = FfiRoutes_TO<'static, RBox<()>>;
 pub type ServerConfigObject = FfiServerConfig_TO<'static, RBox<()>>;
 pub type UserAuthObject = FfiUserAuth_TO<'static, RBox<()>>;
 pub type GitServiceObject = FfiGitService_TO<'static, RBox<()>>;
+pub type ServerConfigDecoratorObject = FfiServerConfigDecorator_TO<'static, RBox<()>>;
+pub type UserAuthDecoratorObject = FfiUserAuthDecorator_TO<'static, RBox<()>>;
+pub type GitServiceDecoratorObject = FfiGitServiceDecorator_TO<'static, RBox<()>>;
 
 /// What `init` hands back: the plugin's implementation of each slot it provides.
 #[repr(C)]
@@ -393,9 +439,27 @@ pub struct PluginInstance {
     pub server_config: ROption<ServerConfigObject>,
     pub user_auth: ROption<UserAuthObject>,
     pub git_service: ROption<GitServiceObject>,
+    pub decorate_server_config: ROption<ServerConfigDecoratorObject>,
+    pub decorate_user_auth: ROption<UserAuthDecoratorObject>,
+    pub decorate_git_service: ROption<GitServiceDecoratorObject>,
 }
 
 impl PluginInstance {
+    /// The override slots this instance decorates.
+    pub fn decorated_slots(&self) -> Vec<Slot> {
+        let mut slots = Vec::new();
+        if self.decorate_server_config.is_some() {
+            slots.push(Slot::ServerConfig);
+        }
+        if self.decorate_user_auth.is_some() {
+            slots.push(Slot::UserAuth);
+        }
+        if self.decorate_git_service.is_some() {
+            slots.push(Slot::GitService);
+        }
+        slots
+    }
+
     /// The slots this instance fills.
     pub fn provided_slots(&self) -> Vec<Slot> {
         let mut slots = Vec::new();

@@ -37,6 +37,7 @@ pub trait PluginDefinition: 'static {
     const VERSION: &'static str;
     const DESCRIPTION: &'static str;
     const PROVIDES: &'static [Slot];
+    const DECORATES: &'static [Slot];
     const ABI_VERSION: u32;
 
     fn init(host: Host, config: serde_json::Value) -> Result<Components, PluginError>;
@@ -52,6 +53,7 @@ extern "C" fn manifest<P: PluginDefinition>() -> RResult<PluginManifest, PluginE
             abi_version: P::ABI_VERSION,
             description: P::DESCRIPTION.into(),
             provides: RVec::from(P::PROVIDES.to_vec()),
+            decorates: RVec::from(P::DECORATES.to_vec()),
         })
     })
 }
@@ -101,27 +103,30 @@ pub fn root_module<P: PluginDefinition>() -> PluginModRef {
 /// }
 /// ```
 ///
-/// `provides` lists [`Slot`](crate::Slot) variants; `shutdown: path` is optional.
+/// `provides` lists [`Slot`](crate::Slot) variants the plugin implements (override or stack); the optional
+/// `decorates` lists override slots it wraps; `shutdown: path` is optional.
 #[macro_export]
 macro_rules! export_plugin {
     (
         name: $name:literal,
         description: $description:literal,
         provides: [$($slot:ident),* $(,)?],
+        $(decorates: [$($decorated:ident),* $(,)?],)?
         init: $init:path
         $(, shutdown: $shutdown:path)?
         $(,)?
     ) => {
         $crate::export_plugin! {
             @abi $crate::ABI_VERSION;
-            name: $name, description: $description, provides: [$($slot),*], init: $init
-            $(, shutdown: $shutdown)?
+            name: $name, description: $description, provides: [$($slot),*], decorates: [$($($decorated),*)?],
+            init: $init $(, shutdown: $shutdown)?
         }
     };
     // Not for authors: lets the host's own tests build a plugin that claims another ABI version.
     (
         @abi $abi:expr;
-        name: $name:literal, description: $description:literal, provides: [$($slot:ident),*], init: $init:path
+        name: $name:literal, description: $description:literal, provides: [$($slot:ident),*],
+        decorates: [$($decorated:ident),*], init: $init:path
         $(, shutdown: $shutdown:path)?
     ) => {
         #[doc(hidden)]
@@ -132,6 +137,7 @@ macro_rules! export_plugin {
             const VERSION: &'static str = env!("CARGO_PKG_VERSION");
             const DESCRIPTION: &'static str = $description;
             const PROVIDES: &'static [$crate::Slot] = &[$($crate::Slot::$slot),*];
+            const DECORATES: &'static [$crate::Slot] = &[$($crate::Slot::$decorated),*];
             const ABI_VERSION: u32 = $abi;
 
             fn init(

@@ -39,7 +39,10 @@ pub mod sdk;
 pub use abi::*;
 pub use error::PluginError;
 pub use host::{Host, HostServices, HostServicesRef, HttpRequest, KvEntry, LogLevel};
-pub use sdk::{Components, GitService, Middleware, Routes, ServerConfig, UserAuth};
+pub use sdk::{
+    Components, GitService, GitServiceHandle, Middleware, Routes, ServerConfig, ServerConfigHandle, UserAuth,
+    UserAuthHandle,
+};
 
 #[doc(hidden)]
 pub use serde_json;
@@ -54,9 +57,9 @@ pub mod prelude {
     pub use crate::{
         export_plugin,
         types::{ROption, RResult, RSlice, RStr, RString, RVec},
-        Components, GitOperation, GitRequest, GitService, Header, HeaderChange, HeaderView, Host, HttpRequest,
-        Identity, IdentityView, LogLevel, Middleware, MiddlewareAction, PluginError, RequestView, Response, RouteSpec,
-        Routes, ServerConfig, Slot, UserAuth,
+        Components, GitOperation, GitRequest, GitService, GitServiceHandle, Header, HeaderChange, HeaderView, Host,
+        HttpRequest, Identity, IdentityView, LogLevel, Middleware, MiddlewareAction, PluginError, RequestView,
+        Response, ResponseView, RouteSpec, Routes, ServerConfig, ServerConfigHandle, Slot, UserAuth, UserAuthHandle,
     };
 }
 

@@ -10,10 +10,12 @@ use abi_stable::{
 
 use crate::{
     abi::{
-        FfiGitService, FfiGitService_TO, FfiMiddleware, FfiMiddleware_TO, FfiResult, FfiRoutes, FfiRoutes_TO,
-        FfiServerConfig, FfiServerConfig_TO, FfiUserAuth, FfiUserAuth_TO, GitRequest, GitServiceObject, HeaderChange,
-        HeaderView, Identity, IdentityView, MiddlewareAction, MiddlewareObject, PluginInstance, RequestView, Response,
-        RouteSpec, RoutesObject, ServerConfigObject, UserAuthObject, DEFAULT_MIDDLEWARE_ORDER,
+        FfiGitService, FfiGitServiceDecorator, FfiGitServiceDecorator_TO, FfiGitService_TO, FfiMiddleware,
+        FfiMiddleware_TO, FfiResult, FfiRoutes, FfiRoutes_TO, FfiServerConfig, FfiServerConfigDecorator,
+        FfiServerConfigDecorator_TO, FfiServerConfig_TO, FfiUserAuth, FfiUserAuthDecorator, FfiUserAuthDecorator_TO,
+        FfiUserAuth_TO, GitRequest, GitServiceObject, HeaderChange, Identity, IdentityView, MiddlewareAction,
+        MiddlewareObject, PluginInstance, RequestView, Response, ResponseView, RouteSpec, RoutesObject,
+        ServerConfigObject, UserAuthObject, DEFAULT_MIDDLEWARE_ORDER,
     },
     guard::{guard_call, guard_future},
     PluginError,
@@ -35,14 +37,14 @@ pub trait Middleware: Send + Sync + 'static {
         async { Ok(MiddlewareAction::next()) }
     }
 
-    /// Change the headers of the final response (e.g. re-issue a cookie). Runs for every response.
+    /// See the final response and change its headers (e.g. re-issue a cookie, record an audit entry). Runs for
+    /// every request whose `on_request` ran, with the identity the chain established. The default does nothing.
     fn on_response(
         &self,
         _request: &RequestView<'_>,
-        _status: u16,
-        _headers: &[HeaderView<'_>],
-    ) -> Result<Vec<HeaderChange>, PluginError> {
-        Ok(Vec::new())
+        _response: &ResponseView<'_>,
+    ) -> impl Future<Output = Result<Vec<HeaderChange>, PluginError>> + Send {
+        async { Ok(Vec::new()) }
     }
 }
 
@@ -93,10 +95,9 @@ impl<M: Middleware> FfiMiddleware for Guarded<M> {
     fn on_response<'a>(
         &'a self,
         request: RequestView<'a>,
-        status: u16,
-        headers: RSlice<'a, HeaderView<'a>>,
-    ) -> RResult<RVec<HeaderChange>, PluginError> {
-        guard_call(|| self.0.on_response(&request, status, headers.as_slice()).map(RVec::from))
+        response: ResponseView<'a>,
+    ) -> FfiResult<'a, RVec<HeaderChange>> {
+        guard_future(move || async move { self.0.on_response(&request, &response).await.map(RVec::from) })
     }
 }
 
@@ -157,6 +158,60 @@ pub fn git_service_object(service: impl GitService) -> GitServiceObject {
     FfiGitService_TO::from_value(Guarded(service), TD_Opaque)
 }
 
+/// The implementation a decorator wraps: the host's, an override's, or a lower decorator's `server_config`.
+pub struct ServerConfigHandle(ServerConfigObject);
+
+impl ServerConfigHandle {
+    pub fn config(&self) -> Result<serde_json::Value, PluginError> {
+        let text = self.0.config_json().into_result()?;
+        serde_json::from_str(&text).map_err(|e| PluginError::other(format!("inner server_config sent bad JSON: {e}")))
+    }
+}
+
+/// The `user_auth` a decorator wraps.
+pub struct UserAuthHandle(UserAuthObject);
+
+impl UserAuthHandle {
+    pub async fn identify(&self, request: &RequestView<'_>) -> Result<Option<Identity>, PluginError> {
+        Ok(self.0.identify(*request).await.into_result()?.into_option())
+    }
+}
+
+/// The `git_service` a decorator wraps.
+pub struct GitServiceHandle(GitServiceObject);
+
+impl GitServiceHandle {
+    pub async fn call(
+        &self,
+        identity: &IdentityView<'_>,
+        request: &GitRequest<'_>,
+    ) -> Result<serde_json::Value, PluginError> {
+        let text = self.0.call(*identity, *request).await.into_result()?;
+        serde_json::from_str(&text).map_err(|e| PluginError::other(format!("inner git_service sent bad JSON: {e}")))
+    }
+}
+
+/// A decorator: builds this plugin's implementation around the inner one, once, at startup.
+struct Decorate<F>(F);
+
+impl<S: ServerConfig, F: Fn(ServerConfigHandle) -> S + Send + Sync + 'static> FfiServerConfigDecorator for Decorate<F> {
+    fn wrap(&self, inner: ServerConfigObject) -> RResult<ServerConfigObject, PluginError> {
+        guard_call(|| Ok(server_config_object((self.0)(ServerConfigHandle(inner)))))
+    }
+}
+
+impl<U: UserAuth, F: Fn(UserAuthHandle) -> U + Send + Sync + 'static> FfiUserAuthDecorator for Decorate<F> {
+    fn wrap(&self, inner: UserAuthObject) -> RResult<UserAuthObject, PluginError> {
+        guard_call(|| Ok(user_auth_object((self.0)(UserAuthHandle(inner)))))
+    }
+}
+
+impl<G: GitService, F: Fn(GitServiceHandle) -> G + Send + Sync + 'static> FfiGitServiceDecorator for Decorate<F> {
+    fn wrap(&self, inner: GitServiceObject) -> RResult<GitServiceObject, PluginError> {
+        guard_call(|| Ok(git_service_object((self.0)(GitServiceHandle(inner)))))
+    }
+}
+
 /// What a plugin's `init` returns: its implementation of each slot it provides (must match the manifest).
 #[derive(Default)]
 pub struct Components {
@@ -171,6 +226,9 @@ impl Default for PluginInstance {
             server_config: ROption::RNone,
             user_auth: ROption::RNone,
             git_service: ROption::RNone,
+            decorate_server_config: ROption::RNone,
+            decorate_user_auth: ROption::RNone,
+            decorate_git_service: ROption::RNone,
         }
     }
 }
@@ -202,6 +260,36 @@ impl Components {
 
     pub fn git_service(mut self, service: impl GitService) -> Self {
         self.instance.git_service = ROption::RSome(git_service_object(service));
+        self
+    }
+
+    /// Decorates the active `server_config`: `wrap` gets the inner implementation and returns this plugin's.
+    pub fn decorate_server_config<S: ServerConfig>(
+        mut self,
+        wrap: impl Fn(ServerConfigHandle) -> S + Send + Sync + 'static,
+    ) -> Self {
+        self.instance.decorate_server_config =
+            ROption::RSome(FfiServerConfigDecorator_TO::from_value(Decorate(wrap), TD_Opaque));
+        self
+    }
+
+    /// Decorates the active `user_auth`.
+    pub fn decorate_user_auth<U: UserAuth>(
+        mut self,
+        wrap: impl Fn(UserAuthHandle) -> U + Send + Sync + 'static,
+    ) -> Self {
+        self.instance.decorate_user_auth =
+            ROption::RSome(FfiUserAuthDecorator_TO::from_value(Decorate(wrap), TD_Opaque));
+        self
+    }
+
+    /// Decorates the active `git_service`.
+    pub fn decorate_git_service<G: GitService>(
+        mut self,
+        wrap: impl Fn(GitServiceHandle) -> G + Send + Sync + 'static,
+    ) -> Self {
+        self.instance.decorate_git_service =
+            ROption::RSome(FfiGitServiceDecorator_TO::from_value(Decorate(wrap), TD_Opaque));
         self
     }
 

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use openhost_plugin_api::ABI_VERSION;
 use openhost_tests::{Site, get_json, library, sha256};
 use serde_json::Value;
 
@@ -117,7 +118,10 @@ fn a_plugin_built_for_another_abi_is_refused_in_one_line() {
     let line = failure.error_line();
     assert!(line.contains("libfixture_old_abi.so"), "{line}");
     assert!(
-        line.contains("plugin `old-abi` was built for plugin ABI 2, this host speaks 1"),
+        line.contains(&format!(
+            "plugin `old-abi` was built for plugin ABI {}, this host speaks {ABI_VERSION}",
+            ABI_VERSION + 1
+        )),
         "{line}"
     );
     assert!(line.contains("rebuild it against openhost-plugin-api"), "{line}");
@@ -126,7 +130,7 @@ fn a_plugin_built_for_another_abi_is_refused_in_one_line() {
     site.write_config("[plugins.old-abi]\nenabled = false\n");
     let host = site.start();
     let (_, _, plugins) = get_json(&host.url("/api/plugins"));
-    assert_eq!(plugin(&plugins, "old-abi")["abi"], 2);
+    assert_eq!(plugin(&plugins, "old-abi")["abi"], ABI_VERSION + 1);
     assert_eq!(plugin(&plugins, "old-abi")["loaded"], false);
 }
 
@@ -336,7 +340,10 @@ fn the_cli_lists_and_checks_plugins() {
         "{row}"
     );
     let row = table.lines().find(|l| l.starts_with("old-abi")).expect("old-abi row");
-    assert!(row.contains("no") && row.contains("ABI 2"), "{row}");
+    assert!(
+        row.contains("no") && row.contains(&format!("ABI {}", ABI_VERSION + 1)),
+        "{row}"
+    );
 
     let (status, manifest, _) = site.cli(&["plugins", "check", stamp.to_str().unwrap()]);
     assert!(status.success());

@@ -1,6 +1,6 @@
 //! `Cache-Control: no-store` on every `/api/*` response: they are per-user and may carry settings.
 
-use openhost_plugin_api::{Header, HeaderChange, HeaderView, Middleware, PluginError, RequestView};
+use openhost_plugin_api::{Header, HeaderChange, Middleware, PluginError, RequestView, ResponseView};
 
 const ORDER: i32 = 900;
 
@@ -11,11 +11,10 @@ impl Middleware for CacheControl {
         ORDER
     }
 
-    fn on_response(
+    async fn on_response(
         &self,
         request: &RequestView<'_>,
-        _status: u16,
-        _headers: &[HeaderView<'_>],
+        _response: &ResponseView<'_>,
     ) -> Result<Vec<HeaderChange>, PluginError> {
         if request.path.as_str().starts_with("/api/") {
             Ok(vec![HeaderChange::Set(Header::new("cache-control", "no-store"))])
