@@ -117,8 +117,14 @@ fn message(text: &str) -> Outcome {
     ok_json(&json!({"message": text}))
 }
 
-/// Answers a host route.
-pub async fn handle(app: &App, route: HostRoute, request: &RequestView<'_>, body: &[u8]) -> Outcome {
+/// Answers a host route. `who` receives the identity `user_auth` resolved, if the route asked.
+pub async fn handle(
+    app: &App,
+    route: HostRoute,
+    request: &RequestView<'_>,
+    body: &[u8],
+    who: &mut Option<Identity>,
+) -> Outcome {
     match route {
         HostRoute::Healthz => ok_json(&json!({"status": "ok"})),
         HostRoute::Plugins => ok_json(&app.registry.describe()),
@@ -131,7 +137,7 @@ pub async fn handle(app: &App, route: HostRoute, request: &RequestView<'_>, body
             ok_json(&config)
         }
         HostRoute::GetSettings => {
-            let identity = identify(app, request).await?;
+            let identity = identify(app, request, who).await?;
             match app.settings.get(&identity.user_id)? {
                 Some(settings) => ok_json(&settings.public_json()),
                 None => Err(Failure::host(
@@ -142,16 +148,16 @@ pub async fn handle(app: &App, route: HostRoute, request: &RequestView<'_>, body
             }
         }
         HostRoute::PostSettings => {
-            let identity = identify(app, request).await?;
+            let identity = identify(app, request, who).await?;
             let update = json_object(body, "invalid_settings")?;
             app.settings
                 .update(&identity.user_id, |settings| settings.apply_update(&update))
                 .await?;
             message("Settings stored")
         }
-        HostRoute::AddGitProviders => add_git_providers(app, request, body).await,
+        HostRoute::AddGitProviders => add_git_providers(app, request, body, who).await,
         HostRoute::UnsetProviderTokens => {
-            let identity = identify(app, request).await?;
+            let identity = identify(app, request, who).await?;
             app.settings
                 .update(&identity.user_id, |settings| {
                     settings.provider_tokens.clear();
@@ -161,19 +167,20 @@ pub async fn handle(app: &App, route: HostRoute, request: &RequestView<'_>, body
             message("Unset Git provider tokens")
         }
         HostRoute::Git(operation) => {
-            let identity = identify(app, request).await?;
+            let identity = identify(app, request, who).await?;
             git(app, &identity, operation, request).await
         }
         HostRoute::Authenticate => {
-            identify(app, request).await?;
+            identify(app, request, who).await?;
             message("User authenticated")
         }
         HostRoute::Logout => message("User logged out"),
     }
 }
 
-/// Who the request is for: the identity a middleware established, else what `user_auth` says.
-async fn identify(app: &App, request: &RequestView<'_>) -> Result<Identity, Failure> {
+/// Who the request is for: the identity a middleware established, else what `user_auth` says. The answer is
+/// also left in `who`, so the response hooks see who was served.
+async fn identify(app: &App, request: &RequestView<'_>, who: &mut Option<Identity>) -> Result<Identity, Failure> {
     if let Some(identity) = request.identity.into_option() {
         return Ok(Identity::new(
             identity.user_id.as_str(),
@@ -182,12 +189,14 @@ async fn identify(app: &App, request: &RequestView<'_>) -> Result<Identity, Fail
         ));
     }
     let active = &app.registry.user_auth;
-    match active.object.identify(*request).await.into_result() {
+    let identity = match active.object.identify(*request).await.into_result() {
         Ok(identity) => identity
             .into_option()
-            .ok_or_else(|| Failure::host(401, "not_authenticated", "this request is not signed in")),
-        Err(error) => Err(Failure::new(&active.blame(), error)),
-    }
+            .ok_or_else(|| Failure::host(401, "not_authenticated", "this request is not signed in"))?,
+        Err(error) => return Err(Failure::new(&active.blame(), error)),
+    };
+    *who = Some(identity.clone());
+    Ok(identity)
 }
 
 fn json_object(body: &[u8], code: &str) -> Result<Map<String, Value>, Failure> {
@@ -228,8 +237,8 @@ async fn git(app: &App, identity: &Identity, operation: GitOperation, request: &
 
 /// `{"provider_tokens": {"github": {"token": "...", "host": null}}}`: the token is checked with GitHub's
 /// `GET /user` before it is stored.
-async fn add_git_providers(app: &App, request: &RequestView<'_>, body: &[u8]) -> Outcome {
-    let identity = identify(app, request).await?;
+async fn add_git_providers(app: &App, request: &RequestView<'_>, body: &[u8], who: &mut Option<Identity>) -> Outcome {
+    let identity = identify(app, request, who).await?;
     let invalid = |message: &str| Failure::host(400, "invalid_request", message);
     let object = json_object(body, "invalid_request")?;
     let providers = object

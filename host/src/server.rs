@@ -150,11 +150,19 @@ impl App {
             identity: identity.as_ref().map(Identity::as_view).into(),
             ..base
         };
+        let mut resolved = None;
         let mut response = match early {
             Some(response) => response,
-            None => self.route(view, headers, body).await,
+            None => self.route(view, headers, body, &mut resolved).await,
         };
         response.headers.extend(added_headers);
+        if identity.is_none() {
+            identity = resolved;
+        }
+        let view = RequestView {
+            identity: identity.as_ref().map(Identity::as_view).into(),
+            ..base
+        };
         self.run_response_hooks(view, &mut response, links_run, received.elapsed())
             .await;
         to_http(response)
@@ -165,6 +173,7 @@ impl App {
         request: RequestView<'_>,
         headers: &HeaderMap,
         body: impl Stream<Item = Result<B, warp::Error>>,
+        who: &mut Option<Identity>,
     ) -> Response {
         let path = request.path.as_str();
         let Some(methods) = self.registry.routes.get(path) else {
@@ -198,7 +207,7 @@ impl App {
             Vec::new()
         };
         match target {
-            RouteTarget::Host(route) => match api::handle(self, *route, &request, &body).await {
+            RouteTarget::Host(route) => match api::handle(self, *route, &request, &body, who).await {
                 Ok(response) => response,
                 Err(failure) => self.failure(&failure.owner, *failure.error),
             },
