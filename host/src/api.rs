@@ -189,7 +189,7 @@ async fn identify(app: &App, request: &RequestView<'_>, who: &mut Option<Identit
         ));
     }
     let active = &app.registry.user_auth;
-    let identity = match active.object.identify(*request).await.into_result() {
+    let identity = match app.within_deadline(active.object.identify(*request)).await {
         Ok(identity) => identity
             .into_option()
             .ok_or_else(|| Failure::host(401, "not_authenticated", "this request is not signed in"))?,
@@ -224,11 +224,9 @@ async fn git(app: &App, identity: &Identity, operation: GitOperation, request: &
     };
     let active = &app.registry.git_service;
     let blame = |error| Failure::new(&active.blame(), error);
-    let text = active
-        .object
-        .call(identity.as_view(), git_request)
+    let text = app
+        .within_deadline(active.object.call(identity.as_view(), git_request))
         .await
-        .into_result()
         .map_err(blame)?;
     let value: Value = serde_json::from_str(&text)
         .map_err(|e| blame(PluginError::other(format!("git_service returned invalid JSON: {e}"))))?;

@@ -23,6 +23,8 @@ pub struct Config {
     pub cors_origins: Option<Vec<String>>,
     pub rate_limit_per_sec: u32,
     pub require_listed: bool,
+    /// How long a plugin call may take before the request gets 504 `plugin_timeout`.
+    pub plugin_timeout: std::time::Duration,
     /// Slot name -> the plugin (or `"host"`) that wins it.
     pub overrides: BTreeMap<String, String>,
     pub plugins: BTreeMap<String, PluginTable>,
@@ -34,7 +36,7 @@ pub struct Config {
 pub struct PluginTable {
     /// Absent means enabled (drop-in).
     pub enabled: Option<bool>,
-    /// A file name in `plugin_dir` (or a path) to load this plugin from, instead of finding it by name.
+    /// A file name in `plugin_dir` to load this plugin from, instead of finding it by name.
     pub file: Option<String>,
     /// Hex sha256 the library file must have.
     pub sha256: Option<String>,
@@ -68,6 +70,7 @@ struct RawHost {
     cors_origins: Option<Vec<String>>,
     rate_limit_per_sec: Option<u32>,
     require_listed: Option<bool>,
+    plugin_timeout_secs: Option<u64>,
     #[serde(default)]
     overrides: BTreeMap<String, String>,
 }
@@ -82,6 +85,7 @@ pub struct Overrides {
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
 pub const DEFAULT_GITHUB_API_URL: &str = "https://api.github.com";
 pub const DEFAULT_RATE_LIMIT_PER_SEC: u32 = 10;
+pub const DEFAULT_PLUGIN_TIMEOUT_SECS: u64 = 10;
 
 impl Config {
     /// Reads and validates `path`.
@@ -128,7 +132,28 @@ impl Config {
                 }
             }
         }
+        let plugin_timeout_secs = raw.host.plugin_timeout_secs.unwrap_or(DEFAULT_PLUGIN_TIMEOUT_SECS);
+        if plugin_timeout_secs == 0 {
+            return Err(invalid("host.plugin_timeout_secs must be at least 1".to_owned()));
+        }
         for (name, table) in &raw.plugins {
+            if name.is_empty()
+                || !name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
+                return Err(invalid(format!(
+                    "plugin name `{name}` may only contain letters, digits, `-` and `_`"
+                )));
+            }
+            if let Some(file) = &table.file {
+                let plain = Path::new(file).file_name().is_some_and(|f| f == file.as_str());
+                if !plain || file == ".." {
+                    return Err(invalid(format!(
+                        "plugins.{name}.file must be a file name inside plugin_dir, not a path: `{file}`"
+                    )));
+                }
+            }
             if let Some(pin) = &table.sha256 {
                 if pin.len() != 64 || !pin.bytes().all(|b| b.is_ascii_hexdigit()) {
                     return Err(invalid(format!("plugins.{name}.sha256 must be 64 hex digits")));
@@ -149,6 +174,7 @@ impl Config {
             cors_origins: raw.host.cors_origins,
             rate_limit_per_sec: raw.host.rate_limit_per_sec.unwrap_or(DEFAULT_RATE_LIMIT_PER_SEC),
             require_listed: raw.host.require_listed.unwrap_or(false),
+            plugin_timeout: std::time::Duration::from_secs(plugin_timeout_secs),
             overrides: raw.host.overrides,
             plugins: raw.plugins,
         })
@@ -270,6 +296,28 @@ mod tests {
         assert_eq!(config.plugin_dir, Path::new("/etc/openhost/plugins"));
         assert_eq!(config.data_dir, Path::new("/etc/openhost/data"));
         assert_eq!(config.listen.port(), 0);
+    }
+
+    #[test]
+    fn refuses_paths_in_plugin_names_and_files() {
+        for text in [
+            "[plugins.x]\nfile = \"../../etc/libc.so\"\n",
+            "[plugins.x]\nfile = \"/lib/libz.so\"\n",
+            "[plugins.x]\nfile = \"..\"\n",
+            "[plugins.\"../x\"]\nenabled = true\n",
+            "[host]\nplugin_timeout_secs = 0\n",
+        ] {
+            assert!(
+                Config::parse(Path::new("p.toml"), text, &Overrides::default()).is_err(),
+                "{text}"
+            );
+        }
+        let ok = Config::parse(
+            Path::new("p.toml"),
+            "[plugins.a-b_1]\nfile = \"liba.so\"\n",
+            &Overrides::default(),
+        );
+        assert!(ok.is_ok());
     }
 
     #[test]

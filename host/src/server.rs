@@ -125,7 +125,7 @@ impl App {
                 identity: identity.as_ref().map(Identity::as_view).into(),
                 ..base
             };
-            match link.object.on_request(view).await.into_result() {
+            match self.within_deadline(link.object.on_request(view)).await {
                 Ok(MiddlewareAction::Continue {
                     add_response_headers,
                     identity: established,
@@ -212,7 +212,10 @@ impl App {
                 Err(failure) => self.failure(&failure.owner, *failure.error),
             },
             RouteTarget::Plugin { owner, handler } => {
-                match handler.handle(request, RSlice::from_slice(&body)).await.into_result() {
+                match self
+                    .within_deadline(handler.handle(request, RSlice::from_slice(&body)))
+                    .await
+                {
                     Ok(response) => response,
                     Err(error) => self.failure(&Owner::Plugin(owner.clone()), error),
                 }
@@ -245,7 +248,7 @@ impl App {
                     headers: RSlice::from_slice(&views),
                     elapsed_micros: u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
                 };
-                match link.object.on_response(request, view).await.into_result() {
+                match self.within_deadline(link.object.on_response(request, view)).await {
                     Ok(more) => changes.extend(more),
                     Err(error) => {
                         failed = Some((link.owner.clone(), error));
@@ -263,12 +266,31 @@ impl App {
         }
     }
 
+    /// Awaits a slot implementation's future, giving up after `plugin_timeout_secs`: a plugin that never
+    /// answers costs its caller one 504, not a stuck connection.
+    pub async fn within_deadline<T>(
+        &self,
+        call: impl std::future::Future<Output = abi_stable::std_types::RResult<T, PluginError>>,
+    ) -> Result<T, PluginError> {
+        match tokio::time::timeout(self.config.plugin_timeout, call).await {
+            Ok(result) => result.into_result(),
+            Err(_) => Err(PluginError::http(
+                504,
+                "plugin_timeout",
+                format!("no answer within {} s", self.config.plugin_timeout.as_secs_f32()),
+            )),
+        }
+    }
+
     /// Turns a slot implementation's error into the response, logging and counting panics.
     fn failure(&self, owner: &Owner, error: PluginError) -> Response {
+        let who = owner.name();
         if let Some(response) = error.http_response() {
+            if response.status == 504 {
+                tracing::warn!(plugin = who, "plugin call timed out");
+            }
             return response;
         }
-        let who = owner.name();
         match error {
             PluginError::Panicked(message) => {
                 tracing::error!(plugin = who, "plugin panicked: {message}");

@@ -278,6 +278,11 @@ impl Host {
         }
     }
 
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Kills the process with SIGKILL, as a crash would, and waits for it.
     pub fn kill_hard(mut self) -> String {
         let _ = self.child.kill();

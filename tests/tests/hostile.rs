@@ -1,0 +1,271 @@
+//! Hostile plugins and hostile input: the host stays up, answers every other request, and never answers 500 for
+//! bad input.
+
+use std::{
+    io::{Read, Write},
+    net::TcpStream,
+    time::{Duration, Instant},
+};
+
+use openhost_tests::{Answer, Site, assert_error, client, get_json, send};
+use serde_json::json;
+
+#[test]
+fn a_hostile_plugin_costs_only_its_own_requests() {
+    let site = Site::new();
+    site.add_plugin("fixture-hostile");
+    site.write_config("rate_limit_per_sec = 0\nplugin_timeout_secs = 1\n");
+    let host = site.start();
+
+    let hung = std::thread::scope(|scope| {
+        let hang = scope.spawn(|| {
+            let started = Instant::now();
+            (get_json(&host.url("/hostile/hang")), started.elapsed())
+        });
+        std::thread::sleep(Duration::from_millis(100));
+        let (status, _, _) = get_json(&host.url("/healthz"));
+        assert_eq!(status, 200, "served while another request hangs in the plugin");
+        hang.join().unwrap()
+    });
+    assert_error(&hung.0, 504, "plugin_timeout");
+    assert!(hung.1 < Duration::from_secs(5), "timed out after {:?}", hung.1);
+
+    let cases: Vec<(&str, Answer)> = vec![
+        ("panic inside poll", get_json(&host.url("/hostile/poll-panic"))),
+        ("error", get_json(&host.url("/hostile/error"))),
+        (
+            "panic building a route future",
+            get_json(&host.url("/hostile/route-panic")),
+        ),
+        ("panic in server_config", get_json(&host.url("/api/options/config"))),
+        (
+            "panic in user_auth",
+            send(client().get(host.url("/api/settings")).header("x-hostile", "auth")),
+        ),
+        ("panic in git_service", get_json(&host.url("/api/user/info"))),
+    ];
+    for (what, answer) in &cases {
+        assert_eq!(
+            (answer.0, answer.2["code"].as_str()),
+            (500, Some("plugin_failed")),
+            "{what}: {}",
+            answer.2
+        );
+        assert_eq!(get_json(&host.url("/healthz")).0, 200, "after {what}");
+    }
+    assert_eq!(
+        get_json(&host.url("/hostile/flood")).0,
+        404,
+        "flooded the log, then fell through to routing"
+    );
+    assert_eq!(get_json(&host.url("/healthz")).0, 200);
+    let (_, _, plugins) = get_json(&host.url("/api/plugins"));
+    assert_eq!(plugins["plugins"][0]["panics"], 5, "{plugins}");
+    let logs = host.wait_for_log("line=19999", Duration::from_secs(10));
+    assert!(logs.contains("deliberate panic inside poll") && logs.contains("plugin call timed out"));
+    drop(host);
+
+    site.write_config("[plugins.hostile.config]\npanic_in_init = true\n");
+    let failure = site.expect_startup_failure(&[]);
+    assert_eq!(failure.status.code(), Some(2));
+    let line = failure.error_line();
+    assert!(
+        line.contains("hostile") && line.contains("deliberate panic in init"),
+        "{line}"
+    );
+}
+
+/// Sends raw bytes and returns the status code of the answer.
+fn raw_status(base_url: &str, request: &[u8]) -> u16 {
+    let addr = base_url.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream.write_all(request).unwrap();
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while !answer.windows(2).any(|w| w == b"\r\n") {
+        let read = stream.read(&mut buffer).unwrap();
+        if read == 0 {
+            break;
+        }
+        answer.extend_from_slice(&buffer[..read]);
+    }
+    let line = String::from_utf8_lossy(&answer);
+    line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0)
+}
+
+#[test]
+fn malformed_requests_get_clear_errors_never_a_500() {
+    let site = Site::new();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    site.write_config(&format!(
+        "rate_limit_per_sec = 0\ngithub_api_url = \"http://{closed}\"\n"
+    ));
+    let host = site.start();
+    let post = |path: &str, body: &str| {
+        send(
+            client()
+                .post(host.url(path))
+                .header("content-type", "application/json")
+                .body(body.to_owned()),
+        )
+    };
+    let long = "x".repeat(5000);
+    let table: Vec<(&str, Answer, u16, Option<&str>)> = vec![
+        (
+            "truncated JSON",
+            post("/api/settings", "{"),
+            400,
+            Some("invalid_settings"),
+        ),
+        (
+            "JSON array",
+            post("/api/settings", "[1]"),
+            400,
+            Some("invalid_settings"),
+        ),
+        (
+            "wrong type",
+            post("/api/settings", r#"{"language": 5}"#),
+            400,
+            Some("invalid_settings"),
+        ),
+        (
+            "wrong bool",
+            post("/api/settings", r#"{"confirmation_mode": "yes"}"#),
+            400,
+            Some("invalid_settings"),
+        ),
+        (
+            "oversized value",
+            post("/api/settings", &json!({"language": long}).to_string()),
+            400,
+            Some("invalid_settings"),
+        ),
+        (
+            "unknown key",
+            post("/api/settings", r#"{"__proto__": {}}"#),
+            400,
+            Some("invalid_settings"),
+        ),
+        (
+            "not JSON",
+            post("/api/add-git-providers", "token=x"),
+            400,
+            Some("invalid_request"),
+        ),
+        (
+            "token with spaces",
+            post(
+                "/api/add-git-providers",
+                r#"{"provider_tokens":{"github":{"token":"a b"}}}"#,
+            ),
+            400,
+            Some("invalid_request"),
+        ),
+        (
+            "page not a number",
+            get_json(&host.url("/api/user/repositories?page=abc")),
+            400,
+            Some("invalid_request"),
+        ),
+        (
+            "page zero",
+            get_json(&host.url("/api/user/repositories?page=0")),
+            400,
+            Some("invalid_request"),
+        ),
+        (
+            "repeated keys: the first wins",
+            get_json(&host.url("/api/user/repositories?page=1&page=abc")),
+            401,
+            Some("git_token_missing"),
+        ),
+        (
+            "repository traversal",
+            get_json(&host.url("/api/user/repository/branches?repository=../..%2Fetc")),
+            400,
+            Some("invalid_request"),
+        ),
+        (
+            "invalid UTF-8 in a query",
+            get_json(&host.url("/api/user/search/repositories?query=%FF%FE")),
+            401,
+            Some("git_token_missing"),
+        ),
+        (
+            "invalid UTF-8 in a path",
+            get_json(&host.url("/api/%FF%FE")),
+            404,
+            Some("not_found"),
+        ),
+        (
+            "unknown method",
+            send(client().request(reqwest::Method::from_bytes(b"BREW").unwrap(), host.url("/healthz"))),
+            405,
+            Some("method_not_allowed"),
+        ),
+        (
+            "oversized cookie",
+            send(
+                client()
+                    .get(host.url("/healthz"))
+                    .header("cookie", format!("openhost_session={}", "a".repeat(8000))),
+            ),
+            200,
+            None,
+        ),
+        (
+            "64 KiB header",
+            send(
+                client()
+                    .get(host.url("/healthz"))
+                    .header("x-big", "b".repeat(64 * 1024)),
+            ),
+            200,
+            None,
+        ),
+    ];
+    for (what, answer, status, code) in &table {
+        assert_eq!(answer.0, *status, "{what}: {}", answer.2);
+        if let Some(code) = code {
+            assert_error(answer, *status, code);
+        }
+    }
+
+    // Below HTTP parsing: hyper answers, the host never sees these.
+    assert_eq!(
+        raw_status(&host.base_url, b"GET /api/\xff\xfe HTTP/1.1\r\nhost: x\r\n\r\n"),
+        400,
+        "invalid UTF-8 in the request line"
+    );
+    let header_value = "h".repeat(1024 * 1024);
+    let huge = format!("GET /healthz HTTP/1.1\r\nhost: x\r\nx-huge: {header_value}\r\n\r\n");
+    assert_eq!(raw_status(&host.base_url, huge.as_bytes()), 431, "a 1 MiB header");
+    assert_eq!(
+        raw_status(
+            &host.base_url,
+            b"GET /healthz HTTP/1.1\r\nhost: x\r\nx-bad: \xff\xfe\r\n\r\n"
+        ),
+        200,
+        "a header value that is not UTF-8 is left out of the plugin view"
+    );
+
+    let (_, logs) = host.stop();
+    assert!(!logs.contains("panicked"), "{logs}");
+    assert!(!logs.contains(" 500 "), "{logs}");
+}
+
+#[test]
+fn paths_in_plugin_names_and_files_are_refused() {
+    let site = Site::new();
+    site.write_config("[plugins.x]\nfile = \"../../../lib/x86_64-linux-gnu/libz.so.1\"\n");
+    let line = site.expect_startup_failure(&[]).error_line();
+    assert!(line.contains("plugins.x.file") && line.contains("not a path"), "{line}");
+    site.write_config("[plugins.\"../evil\"]\nenabled = true\n");
+    let line = site.expect_startup_failure(&[]).error_line();
+    assert!(line.contains("plugin name"), "{line}");
+}
