@@ -138,7 +138,7 @@ fn plugin_error(file: &Path, message: impl std::fmt::Display) -> StartupError {
 }
 
 /// Every openhost plugin library found, by declared name. A file named by a table's `file` key is probed even
-/// if it lies outside `plugin_dir`.
+/// if its name does not end like a library's. Two files declaring one name need a `file` key to pick one.
 fn find_libraries(config: &Config) -> Result<BTreeMap<String, (LibraryFile, Declaration)>, StartupError> {
     let mut paths = match loader::discover(&config.plugin_dir) {
         Ok(paths) => paths,

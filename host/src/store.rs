@@ -119,10 +119,15 @@ impl Namespace for SledNamespace {
             .collect()
     }
 
+    /// sled 0.34's `flush_async` can leave concurrent flushes never woken (spacejam/sled#1241, #1308; seen here
+    /// as requests stuck until the plugin deadline under load), so the synchronous flush runs on a blocking thread.
+    /// Needs a tokio runtime, which every caller in the host has.
     fn flush(&self) -> FlushFuture {
         let tree = self.tree.clone();
         Box::pin(async move {
-            tree.flush_async().await?;
+            tokio::task::spawn_blocking(move || tree.flush())
+                .await
+                .map_err(|e| StoreError::Backend(format!("the flush task failed: {e}")))??;
             Ok(())
         })
     }
@@ -147,6 +152,37 @@ mod tests {
         assert_eq!(a.scan_prefix(b"", 1).unwrap().len(), 1);
         assert!(a.delete(b"k").unwrap());
         assert!(!a.delete(b"k").unwrap());
+    }
+
+    /// Regression: with `flush_async`, a burst of concurrent flushes left some never completing (and could block
+    /// the runtime's workers, so the deadline is kept by a plain thread).
+    #[test]
+    fn concurrent_flushes_all_complete() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        let namespace = store.namespace("plugin/x").unwrap();
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let writers = (0..64u32).map(|writer| {
+                    let namespace = Arc::clone(&namespace);
+                    tokio::spawn(async move {
+                        for round in 0..20u32 {
+                            namespace.put(&writer.to_be_bytes(), &round.to_be_bytes()).unwrap();
+                            namespace.flush().await.unwrap();
+                        }
+                    })
+                });
+                futures_util::future::join_all(writers).await;
+            });
+            let _ = done_tx.send(());
+        });
+        let finished = done_rx.recv_timeout(std::time::Duration::from_secs(60));
+        assert!(finished.is_ok(), "some flushes never completed");
     }
 
     #[test]

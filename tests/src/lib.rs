@@ -6,6 +6,7 @@
 //! directory. [`fake_github`] stands in for GitHub.
 
 pub mod fake_github;
+pub mod soak;
 
 use std::{
     io::{BufRead, BufReader},
@@ -28,12 +29,15 @@ pub fn workspace_root() -> PathBuf {
 
 /// `target/debug` (or whatever profile directory the running test binary sits in).
 pub fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("current test executable");
-    // target/<profile>/deps/<test binary>
-    exe.parent()
-        .and_then(Path::parent)
-        .map(Path::to_path_buf)
-        .expect("test binary lives in target/<profile>/deps")
+    let exe = std::env::current_exe().expect("current executable");
+    // A test binary lives in target/<profile>/deps/, a binary (fake-github, soak) in target/<profile>/.
+    let dir = exe.parent().expect("executable has a directory");
+    let dir = if dir.file_name().is_some_and(|name| name == "deps") {
+        dir.parent().expect("deps has a parent")
+    } else {
+        dir
+    };
+    dir.to_path_buf()
 }
 
 /// Builds the host and every plugin crate once per test binary.
