@@ -96,15 +96,7 @@ impl App {
         body: impl Stream<Item = Result<B, warp::Error>>,
     ) -> warp::reply::Response {
         let received = std::time::Instant::now();
-        let header_views: Vec<HeaderView<'_>> = headers
-            .iter()
-            .filter_map(|(name, value)| {
-                Some(HeaderView {
-                    name: name.as_str().into(),
-                    value: value.to_str().ok()?.into(),
-                })
-            })
-            .collect();
+        let header_views = header_views(headers);
         let peer_text = peer.map(|addr| addr.to_string()).unwrap_or_default();
         let base = RequestView {
             method: method.as_str().into(),
@@ -311,6 +303,20 @@ impl App {
             }
         }
     }
+}
+
+/// The borrowed header array middleware sees: every header whose value is visible ASCII (others are left out,
+/// as `RequestView` promises), lower-case names, no copies.
+pub fn header_views(headers: &HeaderMap) -> Vec<HeaderView<'_>> {
+    headers
+        .iter()
+        .filter_map(|(name, value)| {
+            Some(HeaderView {
+                name: name.as_str().into(),
+                value: value.to_str().ok()?.into(),
+            })
+        })
+        .collect()
 }
 
 fn body_too_large() -> Response {

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use subtle::ConstantTimeEq;
 
-use crate::{Enterprise, USER_AGENT, config::EnterpriseConfig, now, tokens::StoredTokens};
+use crate::{Enterprise, USER_AGENT, config::EnterpriseConfig, keys::Keyring, now, tokens::StoredTokens};
 
 pub const LOGIN_PATH: &str = "/oauth/github/login";
 pub const CALLBACK_PATH: &str = "/oauth/github/callback";
@@ -159,13 +159,22 @@ pub fn safe_redirect(target: Option<&str>) -> String {
     if safe { target.to_owned() } else { "/".to_owned() }
 }
 
+/// What the sign-in state cookie carries.
 #[derive(Debug, Serialize, Deserialize)]
-struct StateClaims {
+pub struct StateClaims {
     typ: String,
     state: String,
     verifier: String,
     redirect: String,
     exp: u64,
+}
+
+/// The claims of a state cookie whose signature, type and expiry check out. Pure, so it can be fuzzed.
+pub fn verify_state_cookie(keys: &Keyring, cookie: Option<&str>, now: u64) -> Option<StateClaims> {
+    let payload = keys.verify(cookie?)?;
+    serde_json::from_slice::<StateClaims>(&payload)
+        .ok()
+        .filter(|claims| claims.typ == STATE_TYPE && claims.exp > now)
 }
 
 fn query_param(request: &RequestView<'_>, name: &str) -> Option<String> {
@@ -228,11 +237,7 @@ impl OAuthRoutes {
         if query_param(request, "error").is_some() {
             return fail(401, "oauth_denied", "the GitHub sign-in was cancelled or denied");
         }
-        let claims = request
-            .cookie(STATE_COOKIE)
-            .and_then(|cookie| enterprise.keys.verify(cookie))
-            .and_then(|payload| serde_json::from_slice::<StateClaims>(&payload).ok())
-            .filter(|claims| claims.typ == STATE_TYPE && claims.exp > now());
+        let claims = verify_state_cookie(&enterprise.keys, request.cookie(STATE_COOKIE), now());
         let state = query_param(request, "state");
         let (Some(claims), Some(state)) = (claims, state) else {
             return fail(

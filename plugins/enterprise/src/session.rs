@@ -17,8 +17,9 @@ const SESSION_TYPE: &str = "session";
 /// How many sessions of one user are ended at once by [`Sessions::revoke_all`] per round.
 const SCAN_BATCH: u32 = 256;
 
+/// What a session cookie says, once its signature checked out.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Claims {
+pub struct Claims {
     typ: String,
     sid: String,
     uid: String,
@@ -74,6 +75,21 @@ pub struct Sessions {
     keys: Arc<Keyring>,
     ttl: u64,
     secure: bool,
+}
+
+/// The claims of a session cookie whose signature and expiry check out; the server-side record is the caller's
+/// to check. Pure, so it can be fuzzed.
+pub fn verify_cookie(keys: &Keyring, cookie: Option<&str>, now: u64) -> Result<Claims, SessionError> {
+    let cookie = cookie.filter(|c| !c.is_empty()).ok_or(SessionError::NoCredentials)?;
+    let payload = keys.verify(cookie).ok_or(SessionError::Invalid)?;
+    let claims: Claims = serde_json::from_slice(&payload).map_err(|_| SessionError::Invalid)?;
+    if claims.typ != SESSION_TYPE {
+        return Err(SessionError::Invalid);
+    }
+    if now >= claims.exp {
+        return Err(SessionError::Expired);
+    }
+    Ok(claims)
 }
 
 fn record_key(sid: &str) -> Vec<u8> {
@@ -141,16 +157,8 @@ impl Sessions {
 
     /// Verifies a cookie value against its signature, its expiry and the server-side record.
     pub async fn authenticate(&self, cookie: Option<&str>) -> Result<Session, SessionError> {
-        let cookie = cookie.filter(|c| !c.is_empty()).ok_or(SessionError::NoCredentials)?;
-        let payload = self.keys.verify(cookie).ok_or(SessionError::Invalid)?;
-        let claims: Claims = serde_json::from_slice(&payload).map_err(|_| SessionError::Invalid)?;
-        if claims.typ != SESSION_TYPE {
-            return Err(SessionError::Invalid);
-        }
         let now = now();
-        if now >= claims.exp {
-            return Err(SessionError::Expired);
-        }
+        let claims = verify_cookie(&self.keys, cookie, now)?;
         let record = self
             .host
             .kv_get(&record_key(&claims.sid))
