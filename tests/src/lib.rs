@@ -385,3 +385,32 @@ pub fn assert_error(answer: &Answer, status: u16, code: &str) {
         answer.2
     );
 }
+
+/// Signs in through the enterprise plugin's OAuth flow, the fake GitHub approving at once, as a browser would:
+/// the `openhost_session=...` cookie pair, or `None` if any step failed (e.g. the host died).
+pub fn try_sign_in(host: &Host) -> Option<String> {
+    let http = manual_client();
+    let start = http.get(host.url("/oauth/github/login")).send().ok()?;
+    let state = start
+        .headers()
+        .get("set-cookie")?
+        .to_str()
+        .ok()?
+        .split(';')
+        .next()?
+        .to_owned();
+    let approved = http.get(start.headers().get("location")?.to_str().ok()?).send().ok()?;
+    let callback = approved.headers().get("location")?.to_str().ok()?.to_owned();
+    let signed_in = http.get(callback).header("cookie", state).send().ok()?;
+    if signed_in.status().as_u16() != 302 {
+        return None;
+    }
+    signed_in
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("openhost_session="))
+        .and_then(|c| c.split(';').next())
+        .map(str::to_owned)
+}

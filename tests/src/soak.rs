@@ -14,9 +14,9 @@ use std::{
 use serde_json::json;
 
 use crate::{
-    Host, Site,
+    Site,
     fake_github::{CLIENT_ID, CLIENT_SECRET, FakeGithub},
-    free_port, manual_client,
+    free_port, manual_client, try_sign_in,
 };
 
 /// What a soak run measured.
@@ -65,33 +65,6 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-fn sign_in(host: &Host) -> String {
-    let http = manual_client();
-    let start = http.get(host.url("/oauth/github/login")).send().expect("login");
-    let state = start.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let approved = http
-        .get(start.headers()["location"].to_str().unwrap())
-        .send()
-        .expect("authorize");
-    let callback = approved.headers()["location"].to_str().unwrap().to_owned();
-    let signed_in = http.get(callback).header("cookie", state).send().expect("callback");
-    signed_in
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("openhost_session="))
-        .and_then(|c| c.split(';').next())
-        .expect("session cookie")
-        .to_owned()
-}
-
 /// Runs the soak.
 pub fn run(duration: Duration, concurrency: usize) -> SoakReport {
     const USERS: usize = 8;
@@ -127,7 +100,7 @@ refresh_margin_secs = {REFRESH_MARGIN_SECS}
         .map(|i| {
             let id = 5000 + i;
             fake.add_user(id, &format!("soak-user-{i}"));
-            let session = sign_in(&host);
+            let session = try_sign_in(&host).expect("sign in");
             // So that GET /api/settings answers 200, not 404 settings_not_found.
             let stored = manual_client()
                 .post(host.url("/api/settings"))

@@ -15,7 +15,7 @@ use std::{
 use openhost_tests::{
     Host, Site,
     fake_github::{CLIENT_ID, CLIENT_SECRET, FakeGithub},
-    free_port, manual_client, send,
+    free_port, manual_client, send, try_sign_in,
 };
 use serde_json::json;
 
@@ -46,34 +46,6 @@ github_api_url = "{fake_url}"
     site.start()
 }
 
-/// One complete sign-in; `None` if the host died before acknowledging it.
-fn sign_in(host: &Host) -> Option<String> {
-    let http = manual_client();
-    let start = http.get(host.url("/oauth/github/login")).send().ok()?;
-    let state = start
-        .headers()
-        .get("set-cookie")?
-        .to_str()
-        .ok()?
-        .split(';')
-        .next()?
-        .to_owned();
-    let approved = http.get(start.headers().get("location")?.to_str().ok()?).send().ok()?;
-    let callback = approved.headers().get("location")?.to_str().ok()?.to_owned();
-    let signed_in = http.get(callback).header("cookie", state).send().ok()?;
-    if signed_in.status().as_u16() != 302 {
-        return None;
-    }
-    signed_in
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("openhost_session="))
-        .and_then(|c| c.split(';').next())
-        .map(str::to_owned)
-}
-
 #[test]
 fn acknowledged_writes_and_sign_ins_survive_sigkill_at_random_moments() {
     let fake = FakeGithub::start(1);
@@ -81,7 +53,7 @@ fn acknowledged_writes_and_sign_ins_survive_sigkill_at_random_moments() {
     site.add_plugin("openhost-enterprise");
     let port = free_port();
     let mut host = start(&site, &fake, port);
-    let writer_session = sign_in(&host).expect("first sign-in");
+    let writer_session = try_sign_in(&host).expect("first sign-in");
 
     let mut acknowledged_writes = 0u64;
     let mut last_acknowledged: Option<u64> = None;
@@ -113,7 +85,7 @@ fn acknowledged_writes_and_sign_ins_survive_sigkill_at_random_moments() {
             });
             scope.spawn(|| {
                 while !stop.load(Ordering::Relaxed) {
-                    match sign_in(&host) {
+                    match try_sign_in(&host) {
                         Some(session) => acked.lock().unwrap().2.push(session),
                         None => break,
                     }

@@ -6,7 +6,7 @@ use std::{path::Path, process::Command};
 use openhost_tests::{
     Site, assert_error, build_workspace, client,
     fake_github::{CLIENT_ID, CLIENT_SECRET, FakeGithub, PAT},
-    free_port, get_json, manual_client, post_json, send, workspace_root,
+    free_port, get_json, manual_client, post_json, send, try_sign_in, workspace_root,
 };
 use serde_json::{Value, json};
 
@@ -191,30 +191,7 @@ github_api_url = "{fake_url}"
     );
     let host = site.start();
     let http = manual_client();
-    let start = send(http.get(host.url("/oauth/github/login")));
-    let state = start.1["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let approved = send(http.get(start.1["location"].to_str().unwrap()));
-    let signed_in = send(
-        http.get(approved.1["location"].to_str().unwrap())
-            .header("cookie", state),
-    );
-    let session = signed_in
-        .1
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap())
-        .find(|c| c.starts_with("openhost_session="))
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let session = try_sign_in(&host).expect("sign in");
     let get = |path: &str| send(http.get(host.url(path)).header("cookie", session.clone()));
 
     // Enterprise pages walk the installations; the allowlist filters each page, so follow next_page.
