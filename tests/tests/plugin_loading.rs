@@ -414,3 +414,35 @@ fn a_plugin_route_colliding_with_the_host_stops_startup() {
             .any(|r| r["method"] == "POST" && r["path"] == "/healthz" && r["owner"] == "panicky")
     );
 }
+
+#[test]
+fn the_default_plugins_toml_starts_with_every_shipped_plugin_staged() {
+    // What `cargo serve` does: every plugin and example library in plugin_dir, the repository's plugins.toml.
+    let site = Site::new();
+    let shipped = [
+        "openhost-enterprise",
+        "openhost-example-header-stamp",
+        "openhost-example-audit-log",
+        "openhost-example-feature-flags",
+        "openhost-example-repo-allowlist",
+        "openhost-example-proxy-auth",
+    ];
+    for name in shipped {
+        site.add_plugin(name);
+    }
+    std::fs::copy(
+        openhost_tests::workspace_root().join("plugins.toml"),
+        site.config_path(),
+    )
+    .unwrap();
+    let host = site.start_with_env(&[("OPENHOST_LISTEN", "127.0.0.1:0")]);
+    let (status, _, plugins) = get_json(&host.url("/api/plugins"));
+    assert_eq!(status, 200);
+    let listed = plugins["plugins"].as_array().unwrap();
+    assert_eq!(listed.len(), shipped.len(), "{plugins}");
+    assert!(
+        listed.iter().all(|p| p["error"].is_null() && p["version"] == "0.1.0"),
+        "{plugins}"
+    );
+    assert_eq!(get_json(&host.url("/api/options/config")).2["APP_MODE"], "oss");
+}

@@ -81,7 +81,9 @@ fn build_and_stage() -> Result<PathBuf, String> {
                     .as_array()
                     .into_iter()
                     .flatten()
-                    .filter_map(|f| f.as_str().map(PathBuf::from)),
+                    .filter_map(|f| f.as_str().map(PathBuf::from))
+                    // A plugin crate may also build an rlib (for benchmarks); only the shared library is staged.
+                    .filter(|f| matches!(f.extension().and_then(|e| e.to_str()), Some("so" | "dylib" | "dll"))),
             );
         }
         if message["target"]["name"] == "openhost" && kinds.as_array().is_some_and(|k| k.iter().any(|k| k == "bin")) {
