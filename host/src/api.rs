@@ -2,6 +2,8 @@
 //! against them. Routes ask `user_auth` who the request is for and `git_service` for data *for that identity*;
 //! no route reads a token itself.
 
+use std::sync::Arc;
+
 use openhost_github::{GitError, GitQuery};
 use openhost_plugin_api::{
     GitOperation, GitRequest, Identity, PluginError, QueryParam, RequestView, Response,
@@ -131,7 +133,11 @@ pub async fn handle(
         HostRoute::OptionsConfig => {
             let active = &app.registry.server_config;
             let blame = |error| Failure::new(&active.blame(), error);
-            let text = active.object.config_json().into_result().map_err(blame)?;
+            let object = Arc::clone(&active.object);
+            let text = app
+                .blocking_within_deadline(move || object.config_json())
+                .await
+                .map_err(blame)?;
             let config: Value = serde_json::from_str(&text)
                 .map_err(|e| blame(PluginError::other(format!("server_config returned invalid JSON: {e}"))))?;
             ok_json(&config)

@@ -10,6 +10,7 @@ pub mod components;
 pub mod config;
 pub mod error;
 pub mod loader;
+pub mod malloc;
 pub mod middleware;
 pub mod registry;
 pub mod server;

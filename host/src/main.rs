@@ -9,6 +9,9 @@ use tracing_subscriber::EnvFilter;
 
 const CONFIG_ERROR_EXIT: u8 = 2;
 
+/// How long exiting waits for blocking work still running after the server stopped.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
@@ -16,6 +19,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .init();
+    openhost::malloc::tune();
 
     match cli.command {
         Command::Serve {
@@ -31,6 +35,8 @@ fn main() -> ExitCode {
                 let config = cli::serve_config(&config, listen, data_dir)?;
                 openhost::run(config).await
             });
+            // A plugin call that never returned still holds a blocking thread; do not wait for it forever.
+            runtime.shutdown_timeout(SHUTDOWN_GRACE);
             match result {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => fail(e.to_string()),

@@ -62,6 +62,14 @@ impl<T> Active<T> {
         }
     }
 
+    fn map<U>(self, f: impl FnOnce(T) -> U) -> Active<U> {
+        Active {
+            owner: self.owner,
+            decorators: self.decorators,
+            object: f(self.object),
+        }
+    }
+
     /// Who answers for a failure of the slot: the outermost decorator, else the owner.
     pub fn blame(&self) -> Owner {
         match self.decorators.last() {
@@ -116,7 +124,8 @@ pub struct HostDeps {
 /// The resolved slots.
 pub struct Registry {
     pub plugins: Vec<PluginRecord>,
-    pub server_config: Active<ServerConfigObject>,
+    /// Shared so that its synchronous call can run on a blocking thread (see `App::blocking_within_deadline`).
+    pub server_config: Active<Arc<ServerConfigObject>>,
     pub user_auth: Active<UserAuthObject>,
     pub git_service: Active<GitServiceObject>,
     pub middleware: Vec<ChainLink>,
@@ -387,7 +396,8 @@ impl Registry {
             &mut initialised,
             |i| i.decorate_server_config.take(),
             |decorator, inner| decorator.wrap(inner),
-        )?;
+        )?
+        .map(Arc::new);
         let user_auth = resolve_override(config, Slot::UserAuth, &mut initialised, |i| i.user_auth.take())?
             .unwrap_or_else(|| Active::host(defaults.user_auth));
         let user_auth = decorate(

@@ -274,6 +274,23 @@ impl App {
         }
     }
 
+    /// Runs a synchronous slot call on a blocking thread under the same deadline: a plugin that never returns
+    /// holds one blocking thread, not a runtime worker, and its caller gets the 504.
+    pub async fn blocking_within_deadline<T: Send + 'static>(
+        &self,
+        call: impl FnOnce() -> abi_stable::std_types::RResult<T, PluginError> + Send + 'static,
+    ) -> Result<T, PluginError> {
+        let task = tokio::task::spawn_blocking(call);
+        self.within_deadline(async move {
+            match task.await {
+                Ok(result) => result,
+                // The SDK's guard turns a plugin's panic into an error; reaching this means it escaped the guard.
+                Err(join) => abi_stable::std_types::RErr(PluginError::Panicked(format!("{join}").into())),
+            }
+        })
+        .await
+    }
+
     /// Turns a slot implementation's error into the response, logging and counting panics.
     fn failure(&self, owner: &Owner, error: PluginError) -> Response {
         let who = owner.name();

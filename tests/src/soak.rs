@@ -34,12 +34,41 @@ pub struct SoakReport {
     pub refreshes: u64,
     /// Expiries the run spanned: users x duration / (lifetime - margin), the most refreshes that could be due.
     pub expiries: u64,
-    pub rss_kib: Vec<u64>,
+    /// The host's resident set, sampled every second from the start of the load.
+    pub rss: Vec<RssSample>,
     /// The host's WARN and ERROR lines (the first 20).
     pub warnings: Vec<String>,
 }
 
+/// One reading of the host's resident set size.
+#[derive(Debug, Clone, Copy)]
+pub struct RssSample {
+    /// Since the load started.
+    pub at: Duration,
+    pub kib: u64,
+}
+
 impl SoakReport {
+    /// The least-squares slope of RSS over the second half of the run, in KiB per minute: the growth trend once
+    /// caches have warmed up. Zero when there are too few samples to tell.
+    pub fn rss_trend_kib_per_min(&self) -> f64 {
+        let last_half: Vec<(f64, f64)> = self
+            .rss
+            .iter()
+            .filter(|sample| sample.at >= self.duration / 2)
+            .map(|sample| (sample.at.as_secs_f64() / 60.0, sample.kib as f64))
+            .collect();
+        if last_half.len() < 3 {
+            return 0.0;
+        }
+        let n = last_half.len() as f64;
+        let mean_t = last_half.iter().map(|(t, _)| t).sum::<f64>() / n;
+        let mean_kib = last_half.iter().map(|(_, kib)| kib).sum::<f64>() / n;
+        let covariance: f64 = last_half.iter().map(|(t, kib)| (t - mean_t) * (kib - mean_kib)).sum();
+        let variance: f64 = last_half.iter().map(|(t, _)| (t - mean_t).powi(2)).sum();
+        if variance == 0.0 { 0.0 } else { covariance / variance }
+    }
+
     /// Answers that are neither 2xx nor a deliberate 429.
     pub fn errors(&self) -> u64 {
         self.failures
@@ -114,7 +143,10 @@ refresh_margin_secs = {REFRESH_MARGIN_SECS}
         .collect();
 
     let pid = host.pid();
-    let mut rss = vec![rss_kib(pid)];
+    let mut rss = vec![RssSample {
+        at: Duration::ZERO,
+        kib: rss_kib(pid),
+    }];
     let refreshes_before = fake.calls("POST /login/oauth/access_token (refresh)");
     let statuses = Mutex::new(BTreeMap::<u16, u64>::new());
     let failures = Mutex::new(0u64);
@@ -156,7 +188,10 @@ refresh_margin_secs = {REFRESH_MARGIN_SECS}
         scope.spawn(move || {
             while started.elapsed() < duration {
                 std::thread::sleep(Duration::from_secs(1).min(duration / 4));
-                rss.push(rss_kib(sampler_host_pid));
+                rss.push(RssSample {
+                    at: started.elapsed(),
+                    kib: rss_kib(sampler_host_pid),
+                });
             }
         });
     });
@@ -173,7 +208,7 @@ refresh_margin_secs = {REFRESH_MARGIN_SECS}
         failures: failures.into_inner().unwrap(),
         refreshes: fake.calls("POST /login/oauth/access_token (refresh)") - refreshes_before,
         expiries: USERS as u64 * (elapsed.as_secs() / window + 1),
-        rss_kib: rss,
+        rss,
         warnings: host
             .logs()
             .lines()

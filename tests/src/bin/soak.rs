@@ -24,13 +24,18 @@ fn main() {
         "token refreshes: {} for at most {} expiries ({} users, {} s tokens)",
         report.refreshes, report.expiries, report.users, report.token_lifetime_secs
     );
-    let first = report.rss_kib.first().copied().unwrap_or(0);
-    let last = report.rss_kib.last().copied().unwrap_or(0);
-    let peak = report.rss_kib.iter().copied().max().unwrap_or(0);
+    let kib = |sample: Option<&openhost_tests::soak::RssSample>| sample.map_or(0, |sample| sample.kib);
+    let half = report.rss.iter().find(|sample| sample.at >= report.duration / 2);
+    let peak = report.rss.iter().map(|sample| sample.kib).max().unwrap_or(0);
     println!(
-        "host RSS: start {first} KiB, end {last} KiB, peak {peak} KiB, samples {:?}",
-        report.rss_kib
+        "host RSS: start {} KiB, half-way {} KiB, end {} KiB, peak {peak} KiB; trend over the second half {:+.0} KiB/min",
+        kib(report.rss.first()),
+        kib(half),
+        kib(report.rss.last()),
+        report.rss_trend_kib_per_min()
     );
+    let every_ten_seconds: Vec<u64> = report.rss.iter().step_by(10).map(|sample| sample.kib).collect();
+    println!("host RSS every 10 s (KiB): {every_ten_seconds:?}");
     for line in &report.warnings {
         println!("host: {line}");
     }
