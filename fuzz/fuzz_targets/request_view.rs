@@ -27,11 +27,13 @@ fuzz_target!(|data: &[u8]| {
         headers: RSlice::from_slice(&views),
         peer_addr: "127.0.0.1:1".into(),
         identity: None.into(),
+        flags: 0,
     };
     for header in views.iter() {
         assert!(header.value.as_str().chars().all(|c| !c.is_control() || c == '\t'));
     }
     let _ = view.header("cookie");
     let _ = view.cookie("openhost_session");
+    let _ = view.cookies("openhost_session").count();
     let _ = view.query_param("page");
 });

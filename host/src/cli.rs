@@ -46,8 +46,14 @@ pub enum PluginsCommand {
         #[arg(long, env = "OPENHOST_CONFIG", default_value = "plugins.toml")]
         config: PathBuf,
     },
-    /// Load and validate one library and print its manifest.
-    Check { file: PathBuf },
+    /// Read one library's manifest without running any of it, and say whether this host would load it. With
+    /// `--load`, also load it (its initialisers run) for abi_stable's layout check.
+    Check {
+        file: PathBuf,
+        /// Also load the library and check its interface layout (runs the library's initialisers).
+        #[arg(long)]
+        load: bool,
+    },
 }
 
 /// Reads the config for `serve`.
@@ -62,7 +68,7 @@ pub fn list(config: &Path) -> Result<String, StartupError> {
     let mut rows = vec![[
         "NAME".to_owned(),
         "VERSION".to_owned(),
-        "ABI".to_owned(),
+        "INTERFACE".to_owned(),
         "FILE".to_owned(),
         "ENABLED".to_owned(),
         "PROVIDES".to_owned(),
@@ -77,8 +83,8 @@ pub fn list(config: &Path) -> Result<String, StartupError> {
         let provides = record.provides.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",");
         rows.push([
             record.name.clone(),
-            record.version.clone().unwrap_or_else(|| "?".into()),
-            record.abi_version.to_string(),
+            record.version.clone(),
+            record.interface.to_string(),
             file,
             if record.enabled { "yes" } else { "no" }.to_owned(),
             if provides.is_empty() { "-".to_owned() } else { provides },
@@ -108,30 +114,44 @@ pub fn list(config: &Path) -> Result<String, StartupError> {
     Ok(out)
 }
 
-/// `openhost plugins check FILE`: the manifest as text, or the one-line reason it would be refused.
-pub fn check(file: &Path) -> Result<String, String> {
-    match loader::probe(file) {
-        Probe::NotAPlugin { path, reason } => Err(format!("{}: {reason}", path.display())),
-        Probe::Plugin { file, declaration } => {
-            let opened = loader::open(&file, &declaration).map_err(|e| format!("{}: {e}", file.path.display()))?;
-            let manifest = opened.manifest;
-            let provides = manifest
-                .provides
-                .iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(", ");
-            Ok(format!(
-                "name:        {}\nversion:     {}\nabi:         {}\nplugin-api:  {}\ndescription: {}\nprovides:    {}\nfile:        {}\nsha256:      {}\n",
-                manifest.name,
-                manifest.version,
-                manifest.abi_version,
-                declaration.api_version,
-                manifest.description,
-                provides,
-                file.path.display(),
-                file.sha256
-            ))
+/// `openhost plugins check FILE [--load]`: the manifest as text and whether the file was executed, or the
+/// one-line reason it would be refused.
+pub fn check(file: &Path, load: bool) -> Result<String, String> {
+    let file = match loader::probe(file) {
+        Probe::NotAPlugin { path, reason } => {
+            return Err(format!("{}: {reason} (not executed)", path.display()));
         }
-    }
+        Probe::Plugin(file) => file,
+    };
+    let at = |e: loader::LoadError| format!("{}: {e}", file.path.display());
+    loader::check_interface(&file.manifest).map_err(|e| format!("{} (not executed)", at(e)))?;
+    let executed = if load {
+        loader::open(&file, None).map_err(|e| format!("{} (executed: the library was loaded)", at(e)))?;
+        "yes: loaded to check its interface layout (its initialisers ran)"
+    } else {
+        "no: the manifest was read as data (add --load to also check the interface layout)"
+    };
+    let manifest = &file.manifest;
+    let slots = |slots: &[openhost_plugin_api::Slot]| {
+        let names: Vec<&str> = slots.iter().map(|s| s.as_str()).collect();
+        if names.is_empty() {
+            "-".to_owned()
+        } else {
+            names.join(", ")
+        }
+    };
+    Ok(format!(
+        "name:        {}\nversion:     {}\ninterface:   {} (this host provides {})\nplugin-api:  {}\n\
+         description: {}\nprovides:    {}\ndecorates:   {}\nfile:        {}\nsha256:      {}\nexecuted:    {executed}\n",
+        manifest.name,
+        manifest.version,
+        manifest.interface,
+        loader::HOST_INTERFACE,
+        manifest.sdk_version,
+        manifest.description,
+        slots(&manifest.provides),
+        slots(&manifest.decorates),
+        file.path.display(),
+        file.sha256
+    ))
 }

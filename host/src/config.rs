@@ -103,7 +103,7 @@ impl Config {
             path: path.to_owned(),
             message,
         };
-        let raw: RawFile = toml::from_str(text).map_err(|e| invalid(one_line(&e.to_string())))?;
+        let raw: RawFile = toml::from_str(text).map_err(|e| invalid(crate::text::one_line(&e.to_string())))?;
         let base = path.parent().unwrap_or(Path::new("."));
         let relative_to_file = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
 
@@ -179,11 +179,6 @@ impl Config {
             plugins: raw.plugins,
         })
     }
-}
-
-/// toml's errors span several lines with a source excerpt; startup errors are one line.
-fn one_line(message: &str) -> String {
-    message.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Converts a plugin's config table to JSON, replacing `${VAR}` in every string at any depth from `lookup`.

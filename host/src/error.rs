@@ -3,6 +3,10 @@
 
 use std::path::PathBuf;
 
+use openhost_plugin_api::Slot;
+
+use crate::loader::LoadError;
+
 /// Why the host refused to start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -12,8 +16,83 @@ pub enum StartupError {
     ConfigInvalid { path: PathBuf, message: String },
     #[error("plugin `{plugin}`: config uses ${{{var}}} but the environment variable {var} is not set")]
     UnsetVariable { plugin: String, var: String },
-    #[error("{0}")]
-    Plugin(String),
+    #[error("{}: {source}", file.display())]
+    Load { file: PathBuf, source: LoadError },
+    #[error("{}: plugins.{table}.file: {reason}", file.display())]
+    ListedFileNotAPlugin {
+        file: PathBuf,
+        table: String,
+        reason: String,
+    },
+    #[error("{}: plugins.{table}.file names a library that declares plugin `{declared}`", file.display())]
+    ListedFileMismatch {
+        file: PathBuf,
+        table: String,
+        declared: String,
+    },
+    #[error(
+        "{} and {} both declare plugin `{plugin}`; remove one or pick one with plugins.{plugin}.file",
+        first.display(), second.display()
+    )]
+    DuplicatePlugin {
+        plugin: String,
+        first: PathBuf,
+        second: PathBuf,
+    },
+    #[error("plugins.toml enables plugin `{plugin}`, but no library in {} declares it", dir.display())]
+    PluginNotFound { plugin: String, dir: PathBuf },
+    #[error("{}: plugin `{plugin}` failed to initialise: {message}", file.display())]
+    Init {
+        file: PathBuf,
+        plugin: String,
+        message: String,
+    },
+    #[error("{}: plugin `{plugin}` cannot get its storage namespace: {message}", file.display())]
+    Namespace {
+        file: PathBuf,
+        plugin: String,
+        message: String,
+    },
+    /// `mismatch` reads "provides [a, b] but its init provided [a]".
+    #[error("{}: plugin `{plugin}` declares that it {mismatch}", file.display())]
+    SlotsMismatch {
+        file: PathBuf,
+        plugin: String,
+        mismatch: String,
+    },
+    #[error(
+        "plugins `{first}` and `{second}` both override {slot}; choose one in plugins.toml with [host.overrides] \
+         {slot} = \"{first}\""
+    )]
+    OverrideConflict { slot: Slot, first: String, second: String },
+    #[error("host.overrides.{slot} = \"{chosen}\", but no enabled plugin named `{chosen}` provides {slot}")]
+    OverrideUnknown { slot: Slot, chosen: String },
+    #[error("plugin `{plugin}` both overrides and decorates {slot}; it must do one or the other")]
+    OverrideAndDecorate { plugin: String, slot: Slot },
+    #[error("plugin `{plugin}` failed to decorate {slot}: {message}")]
+    DecorateFailed {
+        plugin: String,
+        slot: Slot,
+        message: String,
+    },
+    #[error(
+        "plugin `{plugin}` declares an invalid route `{method} {path}` (need an upper-case method and a path \
+         starting with /)"
+    )]
+    InvalidRoute {
+        plugin: String,
+        method: String,
+        path: String,
+    },
+    #[error("route {method} {path} of plugin `{plugin}` collides with the same route of {owner}")]
+    RouteCollision {
+        method: String,
+        path: String,
+        plugin: String,
+        owner: String,
+    },
+    #[error("cannot build the HTTP client: {0}")]
+    HttpClient(String),
     #[error("cannot open the database in {path}: {message}")]
     Store { path: PathBuf, message: String },
     #[error("cannot register for SIGINT/SIGTERM: {0}")]

@@ -5,6 +5,7 @@
 //! SIGINT/SIGTERM, and shut plugins down. The host's own slot implementations live in [`components`].
 
 pub mod api;
+pub mod app;
 pub mod cli;
 pub mod components;
 pub mod config;
@@ -13,19 +14,21 @@ pub mod loader;
 pub mod malloc;
 pub mod middleware;
 pub mod registry;
+pub mod routes;
 pub mod server;
 pub mod services;
 pub mod settings;
 pub mod store;
+pub mod text;
 
 use std::{sync::Arc, time::Duration};
 
 use crate::{
+    app::App,
     components::HostComponents,
     config::Config,
     error::StartupError,
     registry::{HostDeps, Registry},
-    server::App,
     settings::SettingsStore,
     store::{SledStore, Store},
 };
@@ -39,7 +42,7 @@ pub fn http_client() -> Result<reqwest::Client, StartupError> {
         .user_agent(USER_AGENT)
         .connect_timeout(Duration::from_secs(10))
         .build()
-        .map_err(|e| StartupError::Plugin(format!("cannot build the HTTP client: {e}")))
+        .map_err(|e| StartupError::HttpClient(e.to_string()))
 }
 
 /// Everything `serve` sets up before it accepts connections.

@@ -52,8 +52,8 @@ fn main() -> ExitCode {
             Err(e) => fail(e.to_string()),
         },
         Command::Plugins {
-            command: PluginsCommand::Check { file },
-        } => match cli::check(&file) {
+            command: PluginsCommand::Check { file, load },
+        } => match cli::check(&file, load) {
             Ok(manifest) => {
                 print!("{manifest}");
                 ExitCode::SUCCESS

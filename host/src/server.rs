@@ -13,7 +13,7 @@ use abi_stable::std_types::{ROption, RSlice};
 use bytes::Buf;
 use futures_util::{Stream, StreamExt};
 use openhost_plugin_api::{
-    Header, HeaderChange, HeaderView, Identity, MiddlewareAction, PluginError, RequestView, Response, ResponseView,
+    Header, HeaderChange, HeaderView, Identity, MiddlewareAction, RequestView, Response, ResponseView,
 };
 use warp::{
     Filter,
@@ -23,10 +23,8 @@ use warp::{
 
 use crate::{
     api,
-    config::Config,
-    registry::{Owner, Registry, RouteTarget},
-    settings::SettingsStore,
-    store::Store,
+    app::App,
+    registry::{Owner, RouteTarget},
 };
 
 /// Request bodies larger than this are answered with 413.
@@ -34,15 +32,6 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// How much of an oversized body is read and dropped before the 413, so that a client still sending it reads
 /// the answer instead of a reset connection. Larger bodies get the 413 at once.
 const MAX_DRAINED_BYTES: u64 = 16 * 1024 * 1024;
-
-/// Everything a request handler needs.
-pub struct App {
-    pub config: Config,
-    pub registry: Registry,
-    pub store: Arc<dyn Store>,
-    pub settings: SettingsStore,
-    pub http: reqwest::Client,
-}
 
 /// The warp filter serving `app`.
 pub fn routes(app: Arc<App>) -> impl Filter<Extract = (warp::reply::Response,), Error = Infallible> + Clone {
@@ -98,6 +87,8 @@ impl App {
         let received = std::time::Instant::now();
         let header_views = header_views(headers);
         let peer_text = peer.map(|addr| addr.to_string()).unwrap_or_default();
+        let route = self.registry.route(method.as_str(), path);
+        let public = route.as_ref().is_ok_and(|route| route.public);
         let base = RequestView {
             method: method.as_str().into(),
             path: path.into(),
@@ -105,6 +96,7 @@ impl App {
             headers: RSlice::from_slice(&header_views),
             peer_addr: peer_text.as_str().into(),
             identity: ROption::RNone,
+            flags: if public { RequestView::PUBLIC_ROUTE } else { 0 },
         };
 
         let mut identity: Option<Identity> = None;
@@ -145,7 +137,17 @@ impl App {
         let mut resolved = None;
         let mut response = match early {
             Some(response) => response,
-            None => self.route(view, headers, body, &mut resolved).await,
+            None => match route {
+                Ok(route) => self.route(&route.target, view, headers, body, &mut resolved).await,
+                Err(allowed) if allowed.is_empty() => {
+                    Response::error(404, "not_found", &format!("no route for {path}"))
+                }
+                Err(allowed) => {
+                    let allowed = allowed.join(", ");
+                    Response::error(405, "method_not_allowed", &format!("{path} allows {allowed}"))
+                        .with_header("allow", &allowed)
+                }
+            },
         };
         response.headers.extend(added_headers);
         if identity.is_none() {
@@ -162,20 +164,12 @@ impl App {
 
     async fn route<B: Buf>(
         &self,
+        target: &RouteTarget,
         request: RequestView<'_>,
         headers: &HeaderMap,
         body: impl Stream<Item = Result<B, warp::Error>>,
         who: &mut Option<Identity>,
     ) -> Response {
-        let path = request.path.as_str();
-        let Some(methods) = self.registry.routes.get(path) else {
-            return Response::error(404, "not_found", &format!("no route for {path}"));
-        };
-        let Some(target) = methods.get(request.method.as_str()) else {
-            let allowed = methods.keys().cloned().collect::<Vec<_>>().join(", ");
-            return Response::error(405, "method_not_allowed", &format!("{path} allows {allowed}"))
-                .with_header("allow", &allowed);
-        };
         let declared_length = headers
             .get("content-length")
             .and_then(|v| v.to_str().ok())
@@ -203,9 +197,9 @@ impl App {
                 Ok(response) => response,
                 Err(failure) => self.failure(&failure.owner, *failure.error),
             },
-            RouteTarget::Plugin { owner, handler } => {
+            RouteTarget::Plugin { owner, handler, index } => {
                 match self
-                    .within_deadline(handler.handle(request, RSlice::from_slice(&body)))
+                    .within_deadline(handler.handle(*index, request, RSlice::from_slice(&body)))
                     .await
                 {
                     Ok(response) => response,
@@ -255,69 +249,6 @@ impl App {
         }
         for change in changes {
             apply_header_change(&mut response.headers, change);
-        }
-    }
-
-    /// Awaits a slot implementation's future, giving up after `plugin_timeout_secs`: a plugin that never
-    /// answers costs its caller one 504, not a stuck connection.
-    pub async fn within_deadline<T>(
-        &self,
-        call: impl std::future::Future<Output = abi_stable::std_types::RResult<T, PluginError>>,
-    ) -> Result<T, PluginError> {
-        match tokio::time::timeout(self.config.plugin_timeout, call).await {
-            Ok(result) => result.into_result(),
-            Err(_) => Err(PluginError::http(
-                504,
-                "plugin_timeout",
-                format!("no answer within {} s", self.config.plugin_timeout.as_secs_f32()),
-            )),
-        }
-    }
-
-    /// Runs a synchronous slot call on a blocking thread under the same deadline: a plugin that never returns
-    /// holds one blocking thread, not a runtime worker, and its caller gets the 504.
-    pub async fn blocking_within_deadline<T: Send + 'static>(
-        &self,
-        call: impl FnOnce() -> abi_stable::std_types::RResult<T, PluginError> + Send + 'static,
-    ) -> Result<T, PluginError> {
-        let task = tokio::task::spawn_blocking(call);
-        self.within_deadline(async move {
-            match task.await {
-                Ok(result) => result,
-                // The SDK's guard turns a plugin's panic into an error; reaching this means it escaped the guard.
-                Err(join) => abi_stable::std_types::RErr(PluginError::Panicked(format!("{join}").into())),
-            }
-        })
-        .await
-    }
-
-    /// Turns a slot implementation's error into the response, logging and counting panics.
-    fn failure(&self, owner: &Owner, error: PluginError) -> Response {
-        let who = owner.name();
-        if let Some(response) = error.http_response() {
-            if response.status == 504 {
-                tracing::warn!(plugin = who, "plugin call timed out");
-            }
-            return response;
-        }
-        match error {
-            PluginError::Panicked(message) => {
-                tracing::error!(plugin = who, "plugin panicked: {message}");
-                self.registry.record_panic(who);
-                Response::error(
-                    500,
-                    "plugin_failed",
-                    &format!("plugin `{who}` failed while handling this request"),
-                )
-            }
-            other => {
-                tracing::error!(plugin = who, "plugin failed: {other}");
-                Response::error(
-                    500,
-                    "plugin_failed",
-                    &format!("plugin `{who}` failed while handling this request"),
-                )
-            }
         }
     }
 }
@@ -379,7 +310,7 @@ async fn read_body<B: Buf>(
     Ok(bytes)
 }
 
-fn apply_header_change(headers: &mut abi_stable::std_types::RVec<Header>, change: HeaderChange) {
+pub fn apply_header_change(headers: &mut abi_stable::std_types::RVec<Header>, change: HeaderChange) {
     match change {
         HeaderChange::Set(header) => {
             headers.retain(|h| !h.name.as_str().eq_ignore_ascii_case(header.name.as_str()));

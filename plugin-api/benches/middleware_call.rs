@@ -86,6 +86,7 @@ fn bench(c: &mut Criterion) {
         headers: RSlice::from_slice(&views),
         peer_addr: "127.0.0.1:52110".into(),
         identity: None.into(),
+        flags: 0,
     };
 
     let abi = sdk::middleware_object(AbiSide);

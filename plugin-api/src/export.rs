@@ -1,25 +1,20 @@
-//! Turning a plugin definition into the exported root module. [`export_plugin!`](crate::export_plugin) is the
-//! only thing an author writes; everything it expands to calls the generic, guarded functions here.
+//! Turning a plugin definition into what the library exports: the manifest (data) and the root module (code).
+//! [`export_plugin!`](crate::export_plugin) is the only thing an author writes; everything it expands to calls
+//! the generic, guarded functions here.
 
-use abi_stable::{
-    prefix_type::PrefixTypeTrait,
-    std_types::{RResult, RString, RVec},
-};
+use abi_stable::{prefix_type::PrefixTypeTrait, std_types::RString};
 
 pub use abi_stable::library::{
     __call_root_module_loader as call_root_module_loader, CheckTypeLayout, LibHeader, RootModuleResult,
 };
 
 use crate::{
-    guard::guard_call, logging, Components, Host, HostServicesRef, PluginError, PluginInstance, PluginManifest,
-    PluginMod, PluginModRef, Slot,
+    guard::guard_call, logging, wire::module::PluginMod, wire::slots::PluginObject, Components, Host, HostServicesRef,
+    PluginError, PluginModRef,
 };
 
 /// This crate's version.
 pub const API_VERSION: &str = env!("CARGO_PKG_VERSION");
-
-/// [`API_VERSION`], NUL-terminated, for the plugin declaration.
-pub const API_VERSION_NUL: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
 
 /// The symbol abi_stable looks up for the root module. `export_name` needs a literal, so it is spelled out here
 /// and a test keeps it equal to `abi_stable::library::ROOT_MODULE_LOADER_NAME`.
@@ -31,43 +26,31 @@ macro_rules! __root_module_symbol {
     };
 }
 
-/// What `export_plugin!` generates an implementation of.
-pub trait PluginDefinition: 'static {
-    const NAME: &'static str;
-    const VERSION: &'static str;
-    const DESCRIPTION: &'static str;
-    const PROVIDES: &'static [Slot];
-    const DECORATES: &'static [Slot];
-    const ABI_VERSION: u32;
-
-    fn init(host: Host, config: serde_json::Value) -> Result<Components, PluginError>;
-
-    fn shutdown() {}
+/// This crate's version as a literal, for the manifest `concat!` (a test keeps it equal to [`API_VERSION`]).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __sdk_version {
+    () => {
+        "1.0.0"
+    };
 }
 
-extern "C" fn manifest<P: PluginDefinition>() -> RResult<PluginManifest, PluginError> {
-    guard_call(|| {
-        Ok(PluginManifest {
-            name: P::NAME.into(),
-            version: P::VERSION.into(),
-            abi_version: P::ABI_VERSION,
-            description: P::DESCRIPTION.into(),
-            provides: RVec::from(P::PROVIDES.to_vec()),
-            decorates: RVec::from(P::DECORATES.to_vec()),
-        })
-    })
+/// What `export_plugin!` generates an implementation of.
+pub trait PluginDefinition: 'static {
+    /// Builds the components from the host and the plugin's config table (JSON text).
+    fn init(host: Host, config_json: &str) -> Result<Components, PluginError>;
+
+    fn shutdown() {}
 }
 
 extern "C" fn init<P: PluginDefinition>(
     services: HostServicesRef,
     config_json: RString,
-) -> RResult<PluginInstance, PluginError> {
+) -> abi_stable::std_types::RResult<PluginObject, PluginError> {
     guard_call(|| {
         let host = Host::new(services);
         logging::install(host);
-        let config = serde_json::from_str(&config_json)
-            .map_err(|e| PluginError::invalid_config(format!("config is not a JSON object: {e}")))?;
-        Ok(P::init(host, config)?.into_instance())
+        Ok(P::init(host, &config_json)?.into_object())
     })
 }
 
@@ -81,7 +64,6 @@ extern "C" fn shutdown<P: PluginDefinition>() {
 /// Builds the root module of plugin `P`.
 pub fn root_module<P: PluginDefinition>() -> PluginModRef {
     PluginMod {
-        manifest: manifest::<P>,
         init: init::<P>,
         shutdown: shutdown::<P>,
     }
@@ -98,13 +80,18 @@ pub fn root_module<P: PluginDefinition>() -> PluginModRef {
 ///     init: init,
 /// }
 ///
-/// fn init(host: Host, config: serde_json::Value) -> Result<Components, PluginError> {
-///     Ok(Components::new().middleware(Hello))
+/// #[derive(serde::Deserialize)]
+/// struct Config { greeting: String }
+///
+/// fn init(host: Host, config: Config) -> Result<Components, PluginError> {
+///     Ok(Components::new().middleware(Hello(config.greeting)))
 /// }
 /// ```
 ///
-/// `provides` lists [`Slot`](crate::Slot) variants the plugin implements (override or stack); the optional
-/// `decorates` lists override slots it wraps; `shutdown: path` is optional.
+/// `provides` lists [`Slot`](crate::Slot) variants the plugin fills (override or stack); the optional
+/// `decorates` lists override slots it wraps; `shutdown: path` is optional. `init`'s second parameter is any
+/// `serde::Deserialize` type (`serde_json::Value` for the raw table); a table that does not fit is refused with
+/// the key named. The name and description are checked when the plugin is compiled.
 #[macro_export]
 macro_rules! export_plugin {
     (
@@ -117,46 +104,54 @@ macro_rules! export_plugin {
         $(,)?
     ) => {
         $crate::export_plugin! {
-            @abi $crate::ABI_VERSION;
+            @interface $crate::__interface_version!();
             name: $name, description: $description, provides: [$($slot),*], decorates: [$($($decorated),*)?],
             init: $init $(, shutdown: $shutdown)?
         }
     };
-    // Not for authors: lets the host's own tests build a plugin that claims another ABI version.
+    // Not for authors: lets the host's own tests build a plugin that claims another interface version.
     (
-        @abi $abi:expr;
+        @interface $interface:expr;
         name: $name:literal, description: $description:literal, provides: [$($slot:ident),*],
         decorates: [$($decorated:ident),*], init: $init:path
         $(, shutdown: $shutdown:path)?
     ) => {
+        const _: () = $crate::manifest::check_declaration($name, $description);
+        $(const _: $crate::Slot = $crate::Slot::$slot;)*
+        $(const _: $crate::Slot = $crate::Slot::$decorated;)*
+
+        #[doc(hidden)]
+        const __OPENHOST_MANIFEST_TEXT: &str = concat!(
+            "openhost-plugin-manifest 1\nname ", $name,
+            "\nversion ", env!("CARGO_PKG_VERSION"),
+            "\ninterface ", $interface,
+            "\nsdk ", $crate::__sdk_version!(),
+            "\ndescription ", $description,
+            "\nprovides", $(" ", stringify!($slot),)*
+            "\ndecorates", $(" ", stringify!($decorated),)*
+            // The NUL ends the manifest for readers of formats whose symbols carry no size.
+            "\n\0"
+        );
+
+        /// The manifest, as data: the host reads it from the file without running anything.
+        #[doc(hidden)]
+        #[unsafe(export_name = "openhost_plugin_manifest")]
+        pub static __OPENHOST_MANIFEST: [u8; __OPENHOST_MANIFEST_TEXT.len()] =
+            $crate::manifest::to_bytes(__OPENHOST_MANIFEST_TEXT);
+
         #[doc(hidden)]
         pub struct __OpenhostPlugin;
 
         impl $crate::export::PluginDefinition for __OpenhostPlugin {
-            const NAME: &'static str = $name;
-            const VERSION: &'static str = env!("CARGO_PKG_VERSION");
-            const DESCRIPTION: &'static str = $description;
-            const PROVIDES: &'static [$crate::Slot] = &[$($crate::Slot::$slot),*];
-            const DECORATES: &'static [$crate::Slot] = &[$($crate::Slot::$decorated),*];
-            const ABI_VERSION: u32 = $abi;
-
             fn init(
                 host: $crate::Host,
-                config: $crate::serde_json::Value,
+                config_json: &str,
             ) -> ::core::result::Result<$crate::Components, $crate::PluginError> {
-                $init(host, config)
+                $init(host, $crate::sdk::config::from_json(config_json)?)
             }
 
             $(fn shutdown() { $shutdown() })?
         }
-
-        #[doc(hidden)]
-        #[unsafe(export_name = "openhost_plugin_declaration")]
-        pub static __OPENHOST_PLUGIN_DECLARATION: $crate::PluginDeclaration = $crate::PluginDeclaration {
-            abi_version: $abi,
-            name: concat!($name, "\0").as_ptr(),
-            api_version: $crate::export::API_VERSION_NUL.as_ptr(),
-        };
 
         #[doc(hidden)]
         #[unsafe(export_name = $crate::__root_module_symbol!())]

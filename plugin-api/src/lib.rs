@@ -1,9 +1,11 @@
-//! The openhost plugin interface.
+//! The openhost plugin interface, 1.x.
 //!
-//! Two layers live here. The *wire* layer ([`abi`], [`host`]) is what crosses the boundary between the host and a
-//! plugin library: abi_stable types whose layout is checked when a library is loaded. The *SDK* layer ([`sdk`],
-//! [`export_plugin!`]) is what a plugin author writes against: plain Rust traits and one macro; the SDK wraps every
-//! call in a panic guard and forwards the plugin's `tracing` output to the host.
+//! Two layers live here. The *wire* layer ([`wire`], [`host`], [`manifest`]) is what crosses the boundary
+//! between the host and a plugin library: abi_stable types whose layout is checked when a library is loaded, and
+//! a manifest stored as data in the file. The *SDK* layer ([`sdk`], [`export_plugin!`]) is what a plugin author
+//! writes against: plain Rust traits, a router, typed config and one macro; the SDK wraps every call in a panic
+//! guard and forwards the plugin's `tracing` output to the host. The compatibility rules (what a minor may add,
+//! what breaks) are in docs/plugin-interface.md.
 //!
 //! A plugin is a `cdylib` crate that depends on this crate only:
 //!
@@ -14,10 +16,7 @@
 //!
 //! impl Middleware for Stamp {
 //!     async fn on_request(&self, _request: &RequestView<'_>) -> Result<MiddlewareAction, PluginError> {
-//!         Ok(MiddlewareAction::Continue {
-//!             add_response_headers: vec![Header::new("x-stamp", "1")].into(),
-//!             identity: None.into(),
-//!         })
+//!         Ok(MiddlewareAction::next().with_header("x-stamp", "1"))
 //!     }
 //! }
 //!
@@ -28,20 +27,36 @@
 //! export_plugin! { name: "stamp", description: "Stamps responses", provides: [Middleware], init: init }
 //! ```
 
-pub mod abi;
 mod error;
 pub mod export;
 pub mod guard;
 pub mod host;
+pub mod interface;
 mod logging;
+pub mod manifest;
 pub mod sdk;
+mod slot;
+pub mod wire;
 
-pub use abi::*;
 pub use error::PluginError;
 pub use host::{Host, HostServices, HostServicesRef, HttpRequest, KvEntry, LogLevel};
+pub use interface::{InterfaceVersion, INTERFACE_MAJOR, INTERFACE_MINOR};
 pub use sdk::{
-    Components, GitService, GitServiceHandle, Middleware, Routes, ServerConfig, ServerConfigHandle, UserAuth,
-    UserAuthHandle,
+    order, Components, GitService, GitServiceDecorator, GitServiceHandle, Middleware, Request, Router, ServerConfig,
+    ServerConfigHandle, UserAuth, UserAuthHandle,
+};
+pub use slot::Slot;
+pub use wire::{
+    git::{
+        Branch, BranchPage, BranchQuery, BranchSearch, GitUser, Installation, InstallationPage, Page, PageRequest,
+        Repository, RepositoryPage, RepositoryQuery, SearchQuery, SuggestedTask,
+    },
+    http::{Header, HeaderChange, HeaderView, MiddlewareAction, RequestView, Response, ResponseView, RouteSpec},
+    identity::{Identity, IdentityView},
+    module::{PluginMod, PluginModRef},
+    slots::{
+        FfiResult, GitServiceObject, MiddlewareObject, PluginObject, RoutesObject, ServerConfigObject, UserAuthObject,
+    },
 };
 
 #[doc(hidden)]
@@ -55,11 +70,13 @@ pub mod types {
 /// Everything a plugin author usually needs.
 pub mod prelude {
     pub use crate::{
-        export_plugin,
+        export_plugin, order,
         types::{ROption, RResult, RSlice, RStr, RString, RVec},
-        Components, GitOperation, GitRequest, GitService, GitServiceHandle, Header, HeaderChange, HeaderView, Host,
-        HttpRequest, Identity, IdentityView, LogLevel, Middleware, MiddlewareAction, PluginError, RequestView,
-        Response, ResponseView, RouteSpec, Routes, ServerConfig, ServerConfigHandle, Slot, UserAuth, UserAuthHandle,
+        Branch, BranchPage, BranchQuery, BranchSearch, Components, GitService, GitServiceDecorator, GitServiceHandle,
+        GitUser, Header, HeaderChange, HeaderView, Host, HttpRequest, Identity, IdentityView, Installation,
+        InstallationPage, LogLevel, Middleware, MiddlewareAction, Page, PageRequest, PluginError, Repository,
+        RepositoryPage, RepositoryQuery, Request, RequestView, Response, ResponseView, RouteSpec, Router, SearchQuery,
+        ServerConfig, ServerConfigHandle, Slot, SuggestedTask, UserAuth, UserAuthHandle,
     };
 }
 
@@ -71,6 +88,6 @@ mod tests {
             crate::__root_module_symbol!(),
             abi_stable::library::ROOT_MODULE_LOADER_NAME
         );
-        assert_eq!(crate::DECLARATION_SYMBOL, "openhost_plugin_declaration");
+        assert_eq!(crate::__sdk_version!(), crate::export::API_VERSION);
     }
 }

@@ -218,9 +218,15 @@ impl Site {
 
     /// Runs `openhost ARGS...` to completion in this site's directory.
     pub fn cli(&self, args: &[&str]) -> (ExitStatus, String, String) {
+        self.cli_with_env(args, &[])
+    }
+
+    /// [`Site::cli`] with extra environment variables.
+    pub fn cli_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> (ExitStatus, String, String) {
         let output = Command::new(host_binary())
             .current_dir(self.dir.path())
             .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
             .args(args)
             .output()
             .expect("run openhost");

@@ -244,7 +244,7 @@ fn a_user_signs_in_uses_the_api_and_signs_out() {
     assert_eq!(status, 200);
     assert_eq!(
         installations["items"][1],
-        json!({"id": 2, "account": {"login": "acme", "type": "Organization"}})
+        json!({"id": 2, "account": {"login": "acme", "type": "organization"}})
     );
 
     let copied = session.clone();

@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use openhost_plugin_api::ABI_VERSION;
 use openhost_tests::{Site, get_json, library, sha256};
 use serde_json::Value;
 
@@ -109,29 +108,27 @@ fn files_that_are_not_plugins_are_skipped_with_one_warning_each() {
 }
 
 #[test]
-fn a_plugin_built_for_another_abi_is_refused_in_one_line() {
+fn a_plugin_built_for_another_interface_major_is_refused_in_one_line() {
     let site = Site::new();
-    site.add_plugin("fixture-old-abi");
+    site.add_plugin("fixture-other-major");
     site.write_config("");
     let failure = site.expect_startup_failure(&[]);
     assert_eq!(failure.status.code(), Some(2));
     let line = failure.error_line();
-    assert!(line.contains("libfixture_old_abi.so"), "{line}");
+    assert!(line.contains("libfixture_other_major.so"), "{line}");
     assert!(
-        line.contains(&format!(
-            "plugin `old-abi` was built for plugin ABI {}, this host speaks {ABI_VERSION}",
-            ABI_VERSION + 1
-        )),
+        line.contains("plugin `other-major` was built for plugin interface 2.0, this host provides 1.0: rebuild other-major against openhost-plugin-api 1.x"),
         "{line}"
     );
-    assert!(line.contains("rebuild it against openhost-plugin-api"), "{line}");
 
-    // Disabled, the same file is only listed.
-    site.write_config("[plugins.old-abi]\nenabled = false\n");
+    // Disabled, the same file is only listed, with its interface.
+    site.write_config("[plugins.other-major]\nenabled = false\n");
     let host = site.start();
     let (_, _, plugins) = get_json(&host.url("/api/plugins"));
-    assert_eq!(plugin(&plugins, "old-abi")["abi"], ABI_VERSION + 1);
-    assert_eq!(plugin(&plugins, "old-abi")["loaded"], false);
+    assert_eq!(plugin(&plugins, "other-major")["interface"], "2.0");
+    assert_eq!(plugin(&plugins, "other-major")["abi"], 2);
+    assert_eq!(plugin(&plugins, "other-major")["loaded"], false);
+    assert_eq!(plugins["interface"], "1.0");
 }
 
 #[test]
@@ -324,9 +321,9 @@ fn require_listed_refuses_unlisted_libraries() {
 fn the_cli_lists_and_checks_plugins() {
     let site = Site::new();
     let stamp = site.add_plugin("openhost-example-header-stamp");
-    site.add_plugin("fixture-old-abi");
+    site.add_plugin("fixture-other-major");
     let garbage = site.add_file("libgarbage.so", b"garbage");
-    site.write_config("[plugins.old-abi]\nenabled = false\n");
+    site.write_config("[plugins.other-major]\nenabled = false\n");
 
     let config = site.config_path();
     let (status, table, _) = site.cli(&["plugins", "list", "--config", config.to_str().unwrap()]);
@@ -336,19 +333,32 @@ fn the_cli_lists_and_checks_plugins() {
         .find(|l| l.starts_with("header-stamp"))
         .expect("header-stamp row");
     assert!(
-        row.contains("0.1.0") && row.contains("middleware") && row.contains("yes") && row.ends_with("ok"),
+        row.contains("0.1.0")
+            && row.contains(" 1.0 ")
+            && row.contains("middleware")
+            && row.contains("yes")
+            && row.ends_with("ok"),
         "{row}"
     );
-    let row = table.lines().find(|l| l.starts_with("old-abi")).expect("old-abi row");
+    assert!(table.lines().next().unwrap().contains("INTERFACE"), "{table}");
+    let row = table
+        .lines()
+        .find(|l| l.starts_with("other-major"))
+        .expect("other-major row");
     assert!(
-        row.contains("no") && row.contains(&format!("ABI {}", ABI_VERSION + 1)),
+        row.contains(" 2.0 ") && row.contains("no") && row.contains("plugin interface 2.0"),
         "{row}"
     );
 
     let (status, manifest, _) = site.cli(&["plugins", "check", stamp.to_str().unwrap()]);
     assert!(status.success());
     assert!(manifest.contains("name:        header-stamp"), "{manifest}");
+    assert!(manifest.contains("interface:   1.0"), "{manifest}");
+    assert!(manifest.contains("executed:    no"), "{manifest}");
     assert!(manifest.contains(&sha256(&stamp)), "{manifest}");
+    let (status, manifest, _) = site.cli(&["plugins", "check", "--load", stamp.to_str().unwrap()]);
+    assert!(status.success());
+    assert!(manifest.contains("executed:    yes"), "{manifest}");
 
     let (status, _, stderr) = site.cli(&["plugins", "check", garbage.to_str().unwrap()]);
     assert_eq!(status.code(), Some(2));

@@ -7,6 +7,8 @@
 //! Entries are written through the host's store without a flush per request: they become durable with the store's
 //! periodic flush (or at shutdown), which is the right trade for a log of requests.
 
+use std::sync::Arc;
+
 use futures_util::lock::Mutex;
 use openhost_plugin_api::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -104,7 +106,7 @@ impl AuditLog {
     }
 }
 
-struct Recorder(std::sync::Arc<AuditLog>);
+struct Recorder(Arc<AuditLog>);
 
 impl Middleware for Recorder {
     fn order(&self) -> i32 {
@@ -118,10 +120,10 @@ impl Middleware for Recorder {
     ) -> Result<Vec<HeaderChange>, PluginError> {
         let entry = Entry {
             at_unix_ms: now_unix_ms(),
-            method: request.method.to_string(),
-            path: request.path.to_string(),
+            method: request.method().to_owned(),
+            path: request.path().to_owned(),
             status: response.status,
-            user_id: request.identity.into_option().map(|i| i.user_id.to_string()),
+            user_id: request.identity().map(|i| i.user_id().to_owned()),
             latency_ms: response.elapsed_micros as f64 / 1000.0,
         };
         if let Err(e) = self.0.record(&entry).await {
@@ -132,48 +134,40 @@ impl Middleware for Recorder {
     }
 }
 
-struct AuditRoute(std::sync::Arc<AuditLog>);
-
-impl Routes for AuditRoute {
-    fn routes(&self) -> Vec<RouteSpec> {
-        vec![RouteSpec {
-            method: "GET".into(),
-            path: "/api/audit".into(),
-        }]
-    }
-
-    async fn handle(&self, request: &RequestView<'_>, _body: &[u8]) -> Result<Response, PluginError> {
-        let limit = match request.query_param("limit") {
-            None => DEFAULT_LIMIT,
-            Some(text) => match text.parse::<usize>() {
-                Ok(n) if (1..=10_000).contains(&n) => n,
-                _ => {
-                    return Err(PluginError::http(
-                        400,
-                        "invalid_request",
-                        "`limit` must be a number from 1 to 10000",
-                    ));
-                }
-            },
-        };
-        let entries = self.0.newest(limit).await?;
-        Ok(Response::json(200, &json!({"items": entries})))
-    }
+/// `GET /api/audit?limit=N`.
+async fn newest_entries(log: Arc<AuditLog>, request: Request) -> Result<Response, PluginError> {
+    let limit = match request.query_param("limit") {
+        None => DEFAULT_LIMIT,
+        Some(text) => match text.parse::<usize>() {
+            Ok(n) if (1..=10_000).contains(&n) => n,
+            _ => {
+                return Err(PluginError::http(
+                    400,
+                    "invalid_request",
+                    "`limit` must be a number from 1 to 10000",
+                ));
+            }
+        },
+    };
+    let entries = log.newest(limit).await?;
+    Ok(Response::json(200, &json!({"items": entries})))
 }
 
-fn init(host: Host, config: Value) -> Result<Components, PluginError> {
-    let config: Config = serde_json::from_value(config).map_err(|e| PluginError::invalid_config(e.to_string()))?;
+fn init(host: Host, config: Config) -> Result<Components, PluginError> {
     if config.max_entries == 0 {
         return Err(PluginError::invalid_config("`max_entries` must be at least 1"));
     }
-    let log = std::sync::Arc::new(AuditLog {
+    let log = Arc::new(AuditLog {
         host,
         max_entries: u64::from(config.max_entries),
         cursor: Mutex::new(Cursor::default()),
     });
+    let reader = Arc::clone(&log);
     Ok(Components::new()
-        .middleware(Recorder(std::sync::Arc::clone(&log)))
-        .routes(AuditRoute(log)))
+        .middleware(Recorder(log))
+        .routes(Router::new().get("/api/audit", move |request| {
+            newest_entries(Arc::clone(&reader), request)
+        })))
 }
 
 export_plugin! {

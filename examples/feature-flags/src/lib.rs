@@ -24,8 +24,8 @@ struct FeatureFlags {
 }
 
 impl ServerConfig for FeatureFlags {
-    fn config(&self) -> Result<Value, PluginError> {
-        let mut config = self.inner.config()?;
+    async fn config(&self) -> Result<Value, PluginError> {
+        let mut config = self.inner.config().await?;
         let Some(object) = config.as_object_mut() else {
             return Err(PluginError::other("the server config is not a JSON object"));
         };
@@ -42,8 +42,7 @@ impl ServerConfig for FeatureFlags {
     }
 }
 
-fn init(_host: Host, config: Value) -> Result<Components, PluginError> {
-    let config: Config = serde_json::from_value(config).map_err(|e| PluginError::invalid_config(e.to_string()))?;
+fn init(_host: Host, config: Config) -> Result<Components, PluginError> {
     if let Some(bad) = config.flags.keys().find(|name| name.is_empty() || name.len() > 64) {
         return Err(PluginError::invalid_config(format!(
             "flag name `{bad}` must be 1 to 64 characters"

@@ -25,7 +25,7 @@ struct Config {
 }
 
 fn default_order() -> i32 {
-    openhost_plugin_api::DEFAULT_MIDDLEWARE_ORDER
+    order::DEFAULT
 }
 
 fn default_header() -> String {
@@ -37,7 +37,8 @@ fn default_value() -> String {
 }
 
 struct HeaderStamp {
-    stamp: Header,
+    /// Header name (lower case) and value.
+    stamp: (String, String),
     block_paths: Vec<String>,
     order: i32,
 }
@@ -48,23 +49,17 @@ impl Middleware for HeaderStamp {
     }
 
     async fn on_request(&self, request: &RequestView<'_>) -> Result<MiddlewareAction, PluginError> {
-        let path = request.path.as_str();
+        let path = request.path();
         if self.block_paths.iter().any(|blocked| blocked == path) {
             tracing::info!(path, "blocked by configuration");
-            return Ok(MiddlewareAction::Respond(
-                Response::error(403, "blocked", &format!("{path} is blocked on this server"))
-                    .with_header(self.stamp.name.as_str(), self.stamp.value.as_str()),
-            ));
+            let blocked = Response::error(403, "blocked", &format!("{path} is blocked on this server"));
+            return Ok(MiddlewareAction::respond(blocked).with_header(&self.stamp.0, &self.stamp.1));
         }
-        Ok(MiddlewareAction::Continue {
-            add_response_headers: vec![self.stamp.clone()].into(),
-            identity: None.into(),
-        })
+        Ok(MiddlewareAction::next().with_header(&self.stamp.0, &self.stamp.1))
     }
 }
 
-fn init(_host: Host, config: serde_json::Value) -> Result<Components, PluginError> {
-    let config: Config = serde_json::from_value(config).map_err(|e| PluginError::invalid_config(e.to_string()))?;
+fn init(_host: Host, config: Config) -> Result<Components, PluginError> {
     if config.header.is_empty() || !config.header.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
         return Err(PluginError::invalid_config(format!(
             "header `{}` is not a valid header name",
@@ -73,7 +68,7 @@ fn init(_host: Host, config: serde_json::Value) -> Result<Components, PluginErro
     }
     tracing::info!(header = %config.header, blocked = config.block_paths.len(), "header-stamp ready");
     Ok(Components::new().middleware(HeaderStamp {
-        stamp: Header::new(&config.header.to_ascii_lowercase(), &config.value),
+        stamp: (config.header.to_ascii_lowercase(), config.value),
         block_paths: config.block_paths,
         order: config.order,
     }))

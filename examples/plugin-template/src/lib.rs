@@ -26,41 +26,24 @@ struct Greeter {
 
 impl Middleware for Greeter {
     async fn on_request(&self, _request: &RequestView<'_>) -> Result<MiddlewareAction, PluginError> {
-        Ok(MiddlewareAction::Continue {
-            add_response_headers: vec![Header::new("x-hello", &self.greeting)].into(),
-            identity: None.into(),
-        })
+        Ok(MiddlewareAction::next().with_header("x-hello", &self.greeting))
     }
 }
 
-struct HelloRoute {
-    greeting: String,
+/// `GET /hello`: the greeting and who is asking.
+async fn hello(greeting: String, request: Request) -> Result<Response, PluginError> {
+    let user = request.identity.map(|identity| identity.login.to_string());
+    tracing::info!(?user, "said hello");
+    Ok(Response::json(200, &serde_json::json!({"greeting": greeting, "user": user})))
 }
 
-impl Routes for HelloRoute {
-    fn routes(&self) -> Vec<RouteSpec> {
-        vec![RouteSpec {
-            method: "GET".into(),
-            path: "/hello".into(),
-        }]
-    }
-
-    async fn handle(&self, request: &RequestView<'_>, _body: &[u8]) -> Result<Response, PluginError> {
-        let user = request.identity.into_option().map(|identity| identity.login.to_string());
-        tracing::info!(?user, "said hello");
-        Ok(Response::json(200, &serde_json::json!({"greeting": self.greeting, "user": user})))
-    }
-}
-
-fn init(_host: Host, config: serde_json::Value) -> Result<Components, PluginError> {
-    let config: Config = serde_json::from_value(config).map_err(|e| PluginError::invalid_config(e.to_string()))?;
+fn init(_host: Host, config: Config) -> Result<Components, PluginError> {
+    let greeting = config.greeting.clone();
     Ok(Components::new()
         .middleware(Greeter {
-            greeting: config.greeting.clone(),
-        })
-        .routes(HelloRoute {
             greeting: config.greeting,
-        }))
+        })
+        .routes(Router::new().get("/hello", move |request| hello(greeting.clone(), request))))
 }
 
 export_plugin! {

@@ -10,7 +10,6 @@ use std::net::SocketAddr;
 use ipnet::IpNet;
 use openhost_plugin_api::prelude::*;
 use serde::Deserialize;
-use serde_json::Value;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -45,7 +44,7 @@ impl ProxyAuth {
 
 impl UserAuth for ProxyAuth {
     async fn identify(&self, request: &RequestView<'_>) -> Result<Option<Identity>, PluginError> {
-        if !self.trusts(request.peer_addr.as_str()) {
+        if !self.trusts(request.peer_addr()) {
             return Ok(None);
         }
         let Some(user) = request.header(&self.header).map(str::trim).filter(|u| is_user_name(u)) else {
@@ -55,8 +54,7 @@ impl UserAuth for ProxyAuth {
     }
 }
 
-fn init(_host: Host, config: Value) -> Result<Components, PluginError> {
-    let config: Config = serde_json::from_value(config).map_err(|e| PluginError::invalid_config(e.to_string()))?;
+fn init(_host: Host, config: Config) -> Result<Components, PluginError> {
     let header = config.header.trim().to_ascii_lowercase();
     if header.is_empty() || !header.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
         return Err(PluginError::invalid_config(format!(

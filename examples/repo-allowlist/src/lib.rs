@@ -1,14 +1,14 @@
 //! `repo-allowlist`: hides repositories outside configured owners (users or organisations).
 //!
 //! It *decorates* `git_service`: every call goes to the active git service (the host's PAT-based one, or the
-//! enterprise plugin's), and this plugin filters what comes back. Branches of a hidden repository answer
-//! 404 `not_found`, as if it did not exist.
+//! enterprise plugin's), and this plugin filters the typed records that come back. It writes only the
+//! operations it changes; the SDK forwards the rest. Branches of a hidden repository answer 404 `not_found`, as
+//! if it did not exist.
 
 use std::collections::BTreeSet;
 
 use openhost_plugin_api::prelude::*;
 use serde::Deserialize;
-use serde_json::Value;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -33,47 +33,69 @@ impl AllowList {
             .is_some_and(|(owner, _)| self.allows_owner(owner))
     }
 
-    /// Keeps the items of a `{"items": [...], "next_page": ...}` answer that `keep` accepts.
-    fn filter_items(&self, mut answer: Value, keep: impl Fn(&Value) -> bool) -> Value {
-        if let Some(items) = answer.get_mut("items").and_then(Value::as_array_mut) {
-            items.retain(|item| keep(item));
+    fn check_repository(&self, full_name: &str) -> Result<(), PluginError> {
+        if self.allows_repository(full_name) {
+            Ok(())
+        } else {
+            Err(PluginError::http(404, "not_found", "not found on GitHub"))
         }
-        answer
     }
 }
 
-impl GitService for AllowList {
-    async fn call(&self, identity: &IdentityView<'_>, request: &GitRequest<'_>) -> Result<Value, PluginError> {
-        if request.operation == GitOperation::Branches {
-            let repository = request
-                .params
-                .iter()
-                .find(|p| p.name.as_str() == "repository")
-                .map(|p| p.value.as_str())
-                .unwrap_or_default();
-            if !self.allows_repository(repository) {
-                return Err(PluginError::http(404, "not_found", "not found on GitHub"));
-            }
-        }
-        let answer = self.inner.call(identity, request).await?;
-        Ok(match request.operation {
-            GitOperation::Repositories | GitOperation::SearchRepositories => self.filter_items(answer, |repo| {
-                repo["full_name"]
-                    .as_str()
-                    .is_some_and(|name| self.allows_repository(name))
-            }),
-            GitOperation::Installations => self.filter_items(answer, |installation| {
-                installation["account"]["login"]
-                    .as_str()
-                    .is_some_and(|login| self.allows_owner(login))
-            }),
-            GitOperation::UserInfo | GitOperation::Branches => answer,
-        })
+impl GitServiceDecorator for AllowList {
+    fn inner(&self) -> &GitServiceHandle {
+        &self.inner
+    }
+
+    async fn repositories(
+        &self,
+        identity: &IdentityView<'_>,
+        query: &RepositoryQuery<'_>,
+    ) -> Result<RepositoryPage, PluginError> {
+        let page = self.inner.repositories(identity, query).await?;
+        Ok(page.retain(|repo| self.allows_repository(&repo.full_name)))
+    }
+
+    async fn search_repositories(
+        &self,
+        identity: &IdentityView<'_>,
+        query: &SearchQuery<'_>,
+    ) -> Result<RepositoryPage, PluginError> {
+        let page = self.inner.search_repositories(identity, query).await?;
+        Ok(page.retain(|repo| self.allows_repository(&repo.full_name)))
+    }
+
+    async fn branches(&self, identity: &IdentityView<'_>, query: &BranchQuery<'_>) -> Result<BranchPage, PluginError> {
+        self.check_repository(query.repository.as_str())?;
+        self.inner.branches(identity, query).await
+    }
+
+    async fn search_branches(
+        &self,
+        identity: &IdentityView<'_>,
+        query: &BranchSearch<'_>,
+    ) -> Result<BranchPage, PluginError> {
+        self.check_repository(query.repository.as_str())?;
+        self.inner.search_branches(identity, query).await
+    }
+
+    async fn installations(
+        &self,
+        identity: &IdentityView<'_>,
+        page: PageRequest,
+    ) -> Result<InstallationPage, PluginError> {
+        let page = self.inner.installations(identity, page).await?;
+        Ok(page.retain(|installation| self.allows_owner(&installation.account_login)))
+    }
+
+    async fn suggested_tasks(&self, identity: &IdentityView<'_>) -> Result<Vec<SuggestedTask>, PluginError> {
+        let mut tasks = self.inner.suggested_tasks(identity).await?;
+        tasks.retain(|task| self.allows_repository(&task.repo));
+        Ok(tasks)
     }
 }
 
-fn init(_host: Host, config: Value) -> Result<Components, PluginError> {
-    let config: Config = serde_json::from_value(config).map_err(|e| PluginError::invalid_config(e.to_string()))?;
+fn init(_host: Host, config: Config) -> Result<Components, PluginError> {
     if config.owners.is_empty() {
         return Err(PluginError::invalid_config("`owners` must list at least one owner"));
     }

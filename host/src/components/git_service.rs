@@ -2,13 +2,13 @@
 //! `github_api_url` sets the API base (GitHub Enterprise Server: `https://HOST/api/v3`); a token stored with a
 //! `host` talks to that host instead.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use openhost_github::{GitData, GitError, GitQuery, api_base, interpret, request_headers};
+use openhost_plugin_api::{
+    BranchPage, BranchQuery, GitService, GitUser, IdentityView, InstallationPage, PageRequest, PluginError,
+    RepositoryPage, RepositoryQuery, SearchQuery,
+};
 
-use openhost_github::{GitError, GitQuery, api_base, interpret, request_headers};
-use openhost_plugin_api::{GitRequest, GitService, IdentityView, PluginError};
-use serde_json::Value;
-
-use crate::{USER_AGENT, services::error_chain, settings::SettingsStore};
+use crate::{USER_AGENT, services::error_chain, settings::SettingsStore, text::now_epoch};
 
 /// GitHub with the user's PAT.
 pub struct GithubService {
@@ -17,25 +17,62 @@ pub struct GithubService {
     pub settings: SettingsStore,
 }
 
-impl GitService for GithubService {
-    async fn call(&self, identity: &IdentityView<'_>, request: &GitRequest<'_>) -> Result<Value, PluginError> {
-        let params = request.params.iter().map(|p| (p.name.as_str(), p.value.as_str()));
-        let query = GitQuery::from_params(request.operation, params)?;
+impl GithubService {
+    /// Asks GitHub `query` with the user's stored token.
+    async fn ask(&self, identity: &IdentityView<'_>, query: &GitQuery) -> Result<GitData, PluginError> {
         let settings = self
             .settings
-            .get(identity.user_id.as_str())
+            .get(identity.user_id())
             .map_err(|e| PluginError::Host(e.to_string().into()))?;
         let token = settings
             .as_ref()
             .and_then(|s| s.github_token())
             .ok_or(GitError::TokenMissing)?;
         let base = api_base(&self.default_api_url, token.host.as_deref());
-        Ok(fetch(&self.http, &base, token.token.expose(), &query).await?)
+        Ok(fetch(&self.http, &base, token.token.expose(), query).await?)
+    }
+}
+
+impl GitService for GithubService {
+    async fn user_info(&self, identity: &IdentityView<'_>) -> Result<GitUser, PluginError> {
+        Ok(self.ask(identity, &GitQuery::UserInfo).await?.into_user()?)
+    }
+
+    async fn repositories(
+        &self,
+        identity: &IdentityView<'_>,
+        query: &RepositoryQuery<'_>,
+    ) -> Result<RepositoryPage, PluginError> {
+        let query = GitQuery::repositories(query)?;
+        Ok(self.ask(identity, &query).await?.into_repositories()?)
+    }
+
+    async fn search_repositories(
+        &self,
+        identity: &IdentityView<'_>,
+        query: &SearchQuery<'_>,
+    ) -> Result<RepositoryPage, PluginError> {
+        let query = GitQuery::search_repositories(query)?;
+        Ok(self.ask(identity, &query).await?.into_repositories()?)
+    }
+
+    async fn branches(&self, identity: &IdentityView<'_>, query: &BranchQuery<'_>) -> Result<BranchPage, PluginError> {
+        let query = GitQuery::branches(query)?;
+        Ok(self.ask(identity, &query).await?.into_branches()?)
+    }
+
+    async fn installations(
+        &self,
+        identity: &IdentityView<'_>,
+        page: PageRequest,
+    ) -> Result<InstallationPage, PluginError> {
+        let query = GitQuery::installations(page)?;
+        Ok(self.ask(identity, &query).await?.into_installations()?)
     }
 }
 
 /// Sends one API request and interprets the answer.
-pub async fn fetch(http: &reqwest::Client, base: &str, token: &str, query: &GitQuery) -> Result<Value, GitError> {
+pub async fn fetch(http: &reqwest::Client, base: &str, token: &str, query: &GitQuery) -> Result<GitData, GitError> {
     let mut request = http.get(format!("{base}{}", query.path_and_query()));
     for (name, value) in request_headers(token, USER_AGENT) {
         request = request.header(name, value);
@@ -46,12 +83,11 @@ pub async fn fetch(http: &reqwest::Client, base: &str, token: &str, query: &GitQ
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let body = response.bytes().await.map_err(unavailable)?;
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     interpret(
         query,
         status,
         |name| headers.get(name).and_then(|v| v.to_str().ok()),
         &body,
-        now,
+        now_epoch(),
     )
 }

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 pub struct OssServerConfig;
 
 impl ServerConfig for OssServerConfig {
-    fn config(&self) -> Result<Value, PluginError> {
+    async fn config(&self) -> Result<Value, PluginError> {
         Ok(json!({
             "APP_MODE": "oss",
             "GITHUB_CLIENT_ID": null,

@@ -16,7 +16,7 @@ impl Middleware for CacheControl {
         request: &RequestView<'_>,
         _response: &ResponseView<'_>,
     ) -> Result<Vec<HeaderChange>, PluginError> {
-        if request.path.as_str().starts_with("/api/") {
+        if request.path().starts_with("/api/") {
             Ok(vec![HeaderChange::Set(Header::new("cache-control", "no-store"))])
         } else {
             Ok(Vec::new())

@@ -9,9 +9,11 @@
 use std::sync::Arc;
 
 use oauth2::{RefreshToken, RequestTokenError};
-use openhost_github::{GitError, GitQuery};
-use openhost_plugin_api::{GitRequest, GitService, Header, IdentityView, PluginError};
-use serde_json::{Value, json};
+use openhost_github::{GitData, GitError, GitQuery};
+use openhost_plugin_api::{
+    BranchPage, BranchQuery, GitService, GitUser, Header, IdentityView, InstallationPage, PageRequest, PluginError,
+    RepositoryPage, RepositoryQuery, SearchQuery,
+};
 
 use crate::{
     Enterprise, now,
@@ -30,22 +32,65 @@ pub struct SaasGitService {
 }
 
 impl GitService for SaasGitService {
-    async fn call(&self, identity: &IdentityView<'_>, request: &GitRequest<'_>) -> Result<Value, PluginError> {
-        let params = request.params.iter().map(|p| (p.name.as_str(), p.value.as_str()));
-        let query = GitQuery::from_params(request.operation, params)?;
-        let uid = identity.user_id.as_str();
-        match query {
-            GitQuery::Repositories { page, per_page, .. } => {
-                self.enterprise.installation_repositories(uid, page, per_page).await
-            }
-            other => self.enterprise.api(uid, &other).await,
-        }
+    fn manages_tokens(&self) -> bool {
+        true
+    }
+
+    async fn user_info(&self, identity: &IdentityView<'_>) -> Result<GitUser, PluginError> {
+        Ok(self
+            .enterprise
+            .api(identity.user_id(), &GitQuery::UserInfo)
+            .await?
+            .into_user()?)
+    }
+
+    async fn repositories(
+        &self,
+        identity: &IdentityView<'_>,
+        query: &RepositoryQuery<'_>,
+    ) -> Result<RepositoryPage, PluginError> {
+        // Validated like the host's, though installations list in their own order.
+        GitQuery::repositories(query)?;
+        self.enterprise
+            .installation_repositories(identity.user_id(), query.page)
+            .await
+    }
+
+    async fn search_repositories(
+        &self,
+        identity: &IdentityView<'_>,
+        query: &SearchQuery<'_>,
+    ) -> Result<RepositoryPage, PluginError> {
+        let query = GitQuery::search_repositories(query)?;
+        Ok(self
+            .enterprise
+            .api(identity.user_id(), &query)
+            .await?
+            .into_repositories()?)
+    }
+
+    async fn branches(&self, identity: &IdentityView<'_>, query: &BranchQuery<'_>) -> Result<BranchPage, PluginError> {
+        let query = GitQuery::branches(query)?;
+        Ok(self.enterprise.api(identity.user_id(), &query).await?.into_branches()?)
+    }
+
+    async fn installations(
+        &self,
+        identity: &IdentityView<'_>,
+        page: PageRequest,
+    ) -> Result<InstallationPage, PluginError> {
+        let query = GitQuery::installations(page)?;
+        Ok(self
+            .enterprise
+            .api(identity.user_id(), &query)
+            .await?
+            .into_installations()?)
     }
 }
 
 impl Enterprise {
     /// One API call for `uid` with a fresh token; a 401 is retried once after a forced refresh.
-    pub async fn api(&self, uid: &str, query: &GitQuery) -> Result<Value, PluginError> {
+    pub async fn api(&self, uid: &str, query: &GitQuery) -> Result<GitData, PluginError> {
         let token = self.access_token(uid, None).await?;
         match self.github_get(&token, query).await {
             Err(GitError::TokenInvalid) => {
@@ -138,48 +183,44 @@ impl Enterprise {
         let mut ids = Vec::new();
         let mut page = Some(1);
         while let Some(current) = page.filter(|p| *p <= MAX_INSTALLATION_PAGES) {
-            let list = self
-                .api(
-                    uid,
-                    &GitQuery::Installations {
-                        page: current,
-                        per_page: 100,
-                    },
-                )
-                .await?;
-            ids.extend(
-                list["items"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|i| i["id"].as_u64()),
-            );
-            page = list["next_page"].as_u64().and_then(|p| u32::try_from(p).ok());
+            let query = GitQuery::Installations {
+                page: PageRequest {
+                    page: current,
+                    per_page: 100,
+                },
+            };
+            let list = self.api(uid, &query).await?.into_installations()?;
+            ids.extend(list.items.iter().filter_map(|i| i.id.parse::<u64>().ok()));
+            page = list.next_page.into_option();
         }
         Ok(ids)
     }
 
     /// `GET /api/user/repositories` in SaaS: the repositories of each installation, one after another.
-    async fn installation_repositories(&self, uid: &str, page: u32, per_page: u32) -> Result<Value, PluginError> {
+    async fn installation_repositories(&self, uid: &str, page: PageRequest) -> Result<RepositoryPage, PluginError> {
         let installations = self.installation_ids(uid).await?;
-        let index = ((page - 1) / PAGES_PER_INSTALLATION) as usize;
-        let inner_page = (page - 1) % PAGES_PER_INSTALLATION + 1;
+        let index = ((page.page - 1) / PAGES_PER_INSTALLATION) as usize;
+        let inner_page = (page.page - 1) % PAGES_PER_INSTALLATION + 1;
         let Some(&installation_id) = installations.get(index) else {
-            return Ok(json!({"items": [], "next_page": null}));
+            return Ok(RepositoryPage::new(Vec::new(), None));
         };
         let query = GitQuery::InstallationRepositories {
             installation_id,
-            page: inner_page,
-            per_page,
+            page: PageRequest {
+                page: inner_page,
+                per_page: page.per_page,
+            },
         };
-        let mut result = self.api(uid, &query).await?;
+        let mut result = self.api(uid, &query).await?.into_repositories()?;
         let base = index as u32 * PAGES_PER_INSTALLATION;
-        let next = match result["next_page"].as_u64().and_then(|n| u32::try_from(n).ok()) {
+        let next = match result.next_page.into_option() {
             Some(next) if next <= PAGES_PER_INSTALLATION => Some(base + next),
             _ if index + 1 < installations.len() => Some(base + PAGES_PER_INSTALLATION + 1),
             _ => None,
         };
-        result["next_page"] = json!(next);
+        result.next_page = next.into();
+        // Counted per installation by GitHub; not the length of the walk.
+        result.total_count = None.into();
         Ok(result)
     }
 }

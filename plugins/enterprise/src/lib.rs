@@ -32,10 +32,6 @@ use crate::{
 };
 
 pub const USER_AGENT: &str = concat!("openhost-enterprise/", env!("CARGO_PKG_VERSION"));
-/// Position in the middleware chain: after CORS (200), so its 401s carry CORS headers.
-const MIDDLEWARE_ORDER: i32 = 300;
-/// Routes whose job OAuth does in SaaS mode.
-const MANAGED_TOKEN_PATHS: &[&str] = &["/api/add-git-providers", "/api/unset-provider-tokens"];
 
 /// Unix time in seconds.
 pub fn now() -> u64 {
@@ -53,21 +49,20 @@ pub struct Enterprise {
     refresh_locks: Mutex<HashMap<String, Arc<futures_util::lock::Mutex<()>>>>,
 }
 
-/// Requires a valid session on `/api/*` (except `/api/options/config`), establishes the identity, re-issues the
-/// cookie past half-life, ends the session on logout, and refuses PAT management.
+/// Requires a valid session on `/api/*` (except routes the host marks public), establishes the identity and
+/// re-issues the cookie past half-life.
 struct SessionGate {
     enterprise: Arc<Enterprise>,
 }
 
 impl Middleware for SessionGate {
     fn order(&self) -> i32 {
-        MIDDLEWARE_ORDER
+        // After CORS, so its 401s carry CORS headers.
+        order::AUTHENTICATION
     }
 
     async fn on_request(&self, request: &RequestView<'_>) -> Result<MiddlewareAction, PluginError> {
-        let path = request.path.as_str();
-        let method = request.method.as_str();
-        if method == "OPTIONS" || !path.starts_with("/api/") || path == "/api/options/config" {
+        if request.method() == "OPTIONS" || !request.path().starts_with("/api/") || request.is_public() {
             return Ok(MiddlewareAction::next());
         }
         let sessions = &self.enterprise.sessions;
@@ -85,27 +80,10 @@ impl Middleware for SessionGate {
                 return Ok(MiddlewareAction::Respond(response));
             }
         };
-        if MANAGED_TOKEN_PATHS.contains(&path) {
-            return Ok(MiddlewareAction::Respond(Response::error(
-                400,
-                "provider_tokens_managed",
-                "GitHub tokens come from the GitHub sign-in on this server",
-            )));
-        }
-        let uid = session.identity.user_id.to_string();
-        let mut headers = Vec::new();
-        if method == "POST" && path == "/api/logout" {
-            if sessions.revoke(&session.sid, &uid).await? {
-                self.enterprise.tokens.delete(&uid).await?;
-            }
-            tracing::info!(user = %uid, "signed out");
-            headers.push(Header::new("set-cookie", &sessions.cookie_header(None)));
-        } else if let Some(cookie) = session.reissued {
-            headers.push(Header::new("set-cookie", &cookie));
-        }
-        Ok(MiddlewareAction::Continue {
-            add_response_headers: headers.into(),
-            identity: Some(session.identity).into(),
+        let action = MiddlewareAction::next().with_identity(session.identity);
+        Ok(match session.reissued {
+            Some(cookie) => action.with_header("set-cookie", &cookie),
+            None => action,
         })
     }
 }
@@ -123,6 +101,27 @@ impl UserAuth for SessionAuth {
             Err(_) => Ok(None),
         }
     }
+
+    /// Revokes the session server-side (a copied cookie dies with it), deletes the user's tokens when it was
+    /// their last session, and clears the cookie.
+    async fn sign_out(
+        &self,
+        request: &RequestView<'_>,
+        identity: &IdentityView<'_>,
+    ) -> Result<Vec<HeaderChange>, PluginError> {
+        let sessions = &self.enterprise.sessions;
+        let uid = identity.user_id();
+        if let Ok(session) = sessions.authenticate(request.cookie(COOKIE)).await
+            && sessions.revoke(&session.sid, uid).await?
+        {
+            self.enterprise.tokens.delete(uid).await?;
+        }
+        tracing::info!(user = %uid, "signed out");
+        Ok(vec![HeaderChange::Append(Header::new(
+            "set-cookie",
+            &sessions.cookie_header(None),
+        ))])
+    }
 }
 
 /// `server_config` override: the SaaS configuration.
@@ -131,7 +130,7 @@ struct SaasConfig {
 }
 
 impl ServerConfig for SaasConfig {
-    fn config(&self) -> Result<Value, PluginError> {
+    async fn config(&self) -> Result<Value, PluginError> {
         let config = &self.enterprise.config;
         Ok(json!({
             "APP_MODE": "saas",
@@ -175,9 +174,12 @@ fn init(host: Host, config: Value) -> Result<Components, PluginError> {
         .middleware(SessionGate {
             enterprise: Arc::clone(&enterprise),
         })
-        .routes(OAuthRoutes {
-            enterprise: Arc::clone(&enterprise),
-        })
+        .routes(
+            OAuthRoutes {
+                enterprise: Arc::clone(&enterprise),
+            }
+            .router(),
+        )
         .server_config(SaasConfig {
             enterprise: Arc::clone(&enterprise),
         })

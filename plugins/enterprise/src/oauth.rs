@@ -9,8 +9,8 @@ use oauth2::{
     StandardRevocableToken, StandardTokenResponse, TokenResponse, TokenUrl,
     basic::{BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse, BasicTokenType},
 };
-use openhost_github::{GitQuery, interpret, request_headers};
-use openhost_plugin_api::{Header, Host, HttpRequest, PluginError, RequestView, Response, RouteSpec, Routes};
+use openhost_github::{GitData, GitQuery, interpret, request_headers};
+use openhost_plugin_api::{Header, Host, HttpRequest, PluginError, Request, Response, RouteSpec, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use subtle::ConstantTimeEq;
@@ -177,8 +177,8 @@ pub fn verify_state_cookie(keys: &Keyring, cookie: Option<&str>, now: u64) -> Op
         .filter(|claims| claims.typ == STATE_TYPE && claims.exp > now)
 }
 
-fn query_param(request: &RequestView<'_>, name: &str) -> Option<String> {
-    form_urlencoded::parse(request.query.as_str().as_bytes())
+fn query_param(request: &Request, name: &str) -> Option<String> {
+    form_urlencoded::parse(request.query.as_bytes())
         .find(|(key, _)| key == name)
         .map(|(_, value)| value.into_owned())
 }
@@ -199,7 +199,7 @@ impl OAuthRoutes {
         format!("{STATE_COOKIE}={value}; Path=/oauth/github; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}")
     }
 
-    fn login(&self, request: &RequestView<'_>) -> Result<Response, PluginError> {
+    fn login(&self, request: &Request) -> Result<Response, PluginError> {
         let enterprise = &self.enterprise;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let (url, state) = enterprise
@@ -227,7 +227,7 @@ impl OAuthRoutes {
         })
     }
 
-    async fn callback(&self, request: &RequestView<'_>) -> Result<Response, PluginError> {
+    async fn callback(&self, request: &Request) -> Result<Response, PluginError> {
         let enterprise = &self.enterprise;
         let clear_state = Header::new("set-cookie", &self.state_cookie(None));
         let fail = |status: u16, code: &str, message: &str| {
@@ -237,7 +237,7 @@ impl OAuthRoutes {
         if query_param(request, "error").is_some() {
             return fail(401, "oauth_denied", "the GitHub sign-in was cancelled or denied");
         }
-        let claims = verify_state_cookie(&enterprise.keys, request.cookie(STATE_COOKIE), now());
+        let claims = verify_state_cookie(&enterprise.keys, request.cookie(STATE_COOKIE).as_deref(), now());
         let state = query_param(request, "state");
         let (Some(claims), Some(state)) = (claims, state) else {
             return fail(
@@ -307,31 +307,29 @@ impl OAuthRoutes {
     }
 }
 
-impl Routes for OAuthRoutes {
-    fn routes(&self) -> Vec<RouteSpec> {
-        [LOGIN_PATH, CALLBACK_PATH]
-            .into_iter()
-            .map(|path| RouteSpec {
-                method: "GET".into(),
-                path: path.into(),
+impl OAuthRoutes {
+    /// The two public routes of the sign-in.
+    pub fn router(self) -> Router {
+        let routes = Arc::new(self);
+        let login = Arc::clone(&routes);
+        Router::new()
+            .public(RouteSpec::new("GET", LOGIN_PATH), move |request| {
+                let login = Arc::clone(&login);
+                async move { login.login(&request) }
             })
-            .collect()
-    }
-
-    async fn handle(&self, request: &RequestView<'_>, _body: &[u8]) -> Result<Response, PluginError> {
-        match request.path.as_str() {
-            LOGIN_PATH => self.login(request),
-            _ => self.callback(request).await,
-        }
+            .public(RouteSpec::new("GET", CALLBACK_PATH), move |request| {
+                let routes = Arc::clone(&routes);
+                async move { routes.callback(&request).await }
+            })
     }
 }
 
 impl Enterprise {
     /// `GET /user` with a fresh access token: the numeric id and the login.
     pub async fn github_user(&self, access_token: &str) -> Result<(u64, String), PluginError> {
-        let user = self.github_get(access_token, &GitQuery::UserInfo).await?;
-        match (user["id"].as_u64(), user["login"].as_str()) {
-            (Some(id), Some(login)) => Ok((id, login.to_owned())),
+        let user = self.github_get(access_token, &GitQuery::UserInfo).await?.into_user()?;
+        match (user.id.parse::<u64>(), user.login.as_str()) {
+            (Ok(id), login) if !login.is_empty() => Ok((id, login.to_owned())),
             _ => Err(PluginError::http(
                 502,
                 "git_provider_unavailable",
@@ -341,7 +339,7 @@ impl Enterprise {
     }
 
     /// One GitHub API GET through the host's HTTP service.
-    pub async fn github_get(&self, access_token: &str, query: &GitQuery) -> Result<Value, openhost_github::GitError> {
+    pub async fn github_get(&self, access_token: &str, query: &GitQuery) -> Result<GitData, openhost_github::GitError> {
         let headers = request_headers(access_token, USER_AGENT)
             .into_iter()
             .map(|(name, value)| Header::new(name, &value))

@@ -1,0 +1,164 @@
+//! The host's own routes (docs/architecture.md, "HTTP API"). Routes ask `user_auth` who the request is for and
+//! `git_service` for data *for that identity*; no route reads a token itself.
+
+mod git;
+mod providers;
+
+use openhost_plugin_api::{Identity, PluginError, RequestView, Response};
+use serde_json::{Map, Value, json};
+
+use crate::{
+    app::{App, CallError},
+    registry::Owner,
+    routes::HostRoute,
+    settings::SettingsError,
+};
+
+/// A failure of a host route: an answer, blamed on whoever produced it. Boxed: routes return it through
+/// every `?`, and the success path should not pay for its size.
+#[derive(Debug)]
+pub struct Failure {
+    pub owner: Owner,
+    pub error: Box<CallError>,
+}
+
+impl Failure {
+    fn new(owner: &Owner, error: CallError) -> Failure {
+        Failure {
+            owner: owner.clone(),
+            error: Box::new(error),
+        }
+    }
+
+    fn host(status: u16, code: &str, message: impl Into<String>) -> Failure {
+        Failure::new(&Owner::Host, PluginError::http(status, code, message).into())
+    }
+}
+
+impl From<SettingsError> for Failure {
+    fn from(error: SettingsError) -> Failure {
+        match error {
+            SettingsError::Invalid(message) => Failure::host(400, "invalid_settings", message),
+            other => Failure::new(&Owner::Host, PluginError::Host(other.to_string().into()).into()),
+        }
+    }
+}
+
+impl From<openhost_github::GitError> for Failure {
+    fn from(error: openhost_github::GitError) -> Failure {
+        Failure::new(&Owner::Host, PluginError::from(error).into())
+    }
+}
+
+type Outcome = Result<Response, Failure>;
+
+fn ok_json(value: &Value) -> Outcome {
+    Ok(Response::json(200, value))
+}
+
+fn message(text: &str) -> Outcome {
+    ok_json(&json!({"message": text}))
+}
+
+/// Answers a host route. `who` receives the identity `user_auth` resolved, if the route asked.
+pub async fn handle(
+    app: &App,
+    route: HostRoute,
+    request: &RequestView<'_>,
+    body: &[u8],
+    who: &mut Option<Identity>,
+) -> Outcome {
+    match route {
+        HostRoute::Healthz => ok_json(&json!({"status": "ok"})),
+        HostRoute::Plugins => ok_json(&app.registry.describe()),
+        HostRoute::OptionsConfig => {
+            let active = &app.registry.server_config;
+            let blame = |error| Failure::new(&active.blame(), error);
+            let text = app.within_deadline(active.object.config_json()).await.map_err(blame)?;
+            let config: Value = serde_json::from_str(&text)
+                .map_err(|e| blame(PluginError::other(format!("server_config returned invalid JSON: {e}")).into()))?;
+            ok_json(&config)
+        }
+        HostRoute::GetSettings => {
+            let identity = identify(app, request, who).await?;
+            match app.settings.get(&identity.user_id)? {
+                Some(settings) => ok_json(&settings.public_json()),
+                None => Err(Failure::host(
+                    404,
+                    "settings_not_found",
+                    "no settings are stored for this user",
+                )),
+            }
+        }
+        HostRoute::PostSettings => {
+            let identity = identify(app, request, who).await?;
+            let update = json_object(body, "invalid_settings")?;
+            app.settings
+                .update(&identity.user_id, |settings| settings.apply_update(&update))
+                .await?;
+            message("Settings stored")
+        }
+        HostRoute::AddGitProviders => providers::add_git_providers(app, request, body, who).await,
+        HostRoute::UnsetProviderTokens => {
+            let identity = identify(app, request, who).await?;
+            providers::refuse_managed_tokens(app)?;
+            app.settings
+                .update(&identity.user_id, |settings| {
+                    settings.provider_tokens.clear();
+                    Ok(())
+                })
+                .await?;
+            message("Unset Git provider tokens")
+        }
+        HostRoute::Git(route) => {
+            let identity = identify(app, request, who).await?;
+            git::handle(app, &identity, route, request).await
+        }
+        HostRoute::Authenticate => {
+            identify(app, request, who).await?;
+            message("User authenticated")
+        }
+        HostRoute::Logout => logout(app, request, who).await,
+    }
+}
+
+/// `POST /api/logout`: the active `user_auth` ends what it recognised; its header changes (a cleared cookie)
+/// go on the answer.
+async fn logout(app: &App, request: &RequestView<'_>, who: &mut Option<Identity>) -> Outcome {
+    let identity = identify(app, request, who).await?;
+    let active = &app.registry.user_auth;
+    let changes = app
+        .within_deadline(active.object.sign_out(*request, identity.as_view()))
+        .await
+        .map_err(|error| Failure::new(&active.blame(), error))?;
+    let mut response = Response::json(200, &json!({"message": "User logged out"}));
+    for change in changes {
+        crate::server::apply_header_change(&mut response.headers, change);
+    }
+    Ok(response)
+}
+
+/// Who the request is for: the identity a middleware established, else what `user_auth` says. The answer is
+/// also left in `who`, so the response hooks see who was served.
+async fn identify(app: &App, request: &RequestView<'_>, who: &mut Option<Identity>) -> Result<Identity, Failure> {
+    if let Some(identity) = request.identity() {
+        return Ok(identity.to_owned());
+    }
+    let active = &app.registry.user_auth;
+    let identity = match app.within_deadline(active.object.identify(*request)).await {
+        Ok(identity) => identity
+            .into_option()
+            .ok_or_else(|| Failure::host(401, "not_authenticated", "this request is not signed in"))?,
+        Err(error) => return Err(Failure::new(&active.blame(), error)),
+    };
+    *who = Some(identity.clone());
+    Ok(identity)
+}
+
+fn json_object(body: &[u8], code: &str) -> Result<Map<String, Value>, Failure> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(object)) => Ok(object),
+        Ok(_) => Err(Failure::host(400, code, "the body must be a JSON object")),
+        Err(e) => Err(Failure::host(400, code, format!("the body is not valid JSON: {e}"))),
+    }
+}

@@ -1,0 +1,90 @@
+//! `POST /api/add-git-providers`: a personal access token, checked with the provider before it is stored.
+
+use openhost_github::GitQuery;
+use openhost_plugin_api::{Identity, RequestView};
+use serde_json::Value;
+
+use crate::{
+    api::{Failure, Outcome, identify, json_object, message},
+    app::App,
+    components::git_service::fetch,
+    settings::{ProviderToken, Secret},
+};
+
+/// `{"provider_tokens": {"github": {"token": "...", "host": null}}}`: the token is checked with GitHub's
+/// `GET /user` before it is stored.
+pub async fn add_git_providers(
+    app: &App,
+    request: &RequestView<'_>,
+    body: &[u8],
+    who: &mut Option<Identity>,
+) -> Outcome {
+    let identity = identify(app, request, who).await?;
+    refuse_managed_tokens(app)?;
+    let invalid = |message: &str| Failure::host(400, "invalid_request", message);
+    let object = json_object(body, "invalid_request")?;
+    let providers = object
+        .get("provider_tokens")
+        .and_then(Value::as_object)
+        .ok_or_else(|| invalid("`provider_tokens` must be an object"))?;
+    if let Some(other) = providers.keys().find(|provider| *provider != "github") {
+        let other: String = other.chars().take(64).collect();
+        return Err(invalid(&format!(
+            "unsupported git provider `{other}` (supported: github)"
+        )));
+    }
+    let github = providers
+        .get("github")
+        .and_then(Value::as_object)
+        .ok_or_else(|| invalid("`provider_tokens.github` must be an object"))?;
+    let token = github
+        .get("token")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| invalid("`provider_tokens.github.token` must be a non-empty string"))?;
+    if token.len() > 512 || !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(invalid("`provider_tokens.github.token` is not a token"));
+    }
+    let host = match github.get("host") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(host)) if is_hostname(host) => Some(host.to_ascii_lowercase()),
+        Some(_) => return Err(invalid("`provider_tokens.github.host` must be a host name or null")),
+    };
+    let base = openhost_github::api_base(&app.config.github_api_url, host.as_deref());
+    fetch(&app.http, &base, token, &GitQuery::UserInfo).await?;
+    let stored = ProviderToken {
+        token: Secret::new(token.to_owned()),
+        host,
+    };
+    app.settings
+        .update(&identity.user_id, |settings| {
+            settings.provider_tokens.insert("github".to_owned(), stored.clone());
+            Ok(())
+        })
+        .await?;
+    message("Git providers stored")
+}
+
+/// A DNS name with an optional port, nothing else (it becomes part of a URL).
+fn is_hostname(host: &str) -> bool {
+    let (name, port) = host.split_once(':').unwrap_or((host, ""));
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty() && label.len() <= 63 && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+        && (port.is_empty() || port.parse::<u16>().is_ok())
+}
+
+/// In a deployment whose git service gets tokens itself (a sign-in), personal access tokens have no place.
+pub fn refuse_managed_tokens(app: &App) -> Result<(), Failure> {
+    if app.registry.git_service.object.manages_tokens() {
+        return Err(Failure::host(
+            400,
+            "provider_tokens_managed",
+            "git provider tokens come from the sign-in on this server",
+        ));
+    }
+    Ok(())
+}

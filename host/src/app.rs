@@ -1,0 +1,73 @@
+//! The application state every request handler shares, and how a slot call's outcome becomes an answer: the
+//! plugin deadline, and the mapping of failures to responses (who is blamed, what is logged and counted).
+
+use std::sync::Arc;
+
+use openhost_plugin_api::{PluginError, Response, types::RResult};
+
+use crate::{config::Config, registry::Owner, registry::Registry, settings::SettingsStore, store::Store};
+
+/// Everything a request handler needs.
+pub struct App {
+    pub config: Config,
+    pub registry: Registry,
+    pub store: Arc<dyn Store>,
+    pub settings: SettingsStore,
+    pub http: reqwest::Client,
+}
+
+/// Why a slot call produced no answer of its own.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// The implementation answered with an error (a deliberate HTTP answer, a caught panic, a failure).
+    #[error(transparent)]
+    Plugin(#[from] PluginError),
+    /// The host gave up waiting: the call is still running, but this request no longer waits for it.
+    #[error("no answer within {0:?}")]
+    Timeout(std::time::Duration),
+}
+
+impl App {
+    /// Awaits a slot implementation's future, giving up after `plugin_timeout_secs`: a plugin that never
+    /// answers costs its caller one 504, not a stuck connection.
+    pub async fn within_deadline<T>(
+        &self,
+        call: impl std::future::Future<Output = RResult<T, PluginError>>,
+    ) -> Result<T, CallError> {
+        match tokio::time::timeout(self.config.plugin_timeout, call).await {
+            Ok(result) => Ok(result.into_result()?),
+            Err(_) => Err(CallError::Timeout(self.config.plugin_timeout)),
+        }
+    }
+
+    /// Turns a failed slot call into the response, logging and counting panics.
+    pub fn failure(&self, owner: &Owner, error: CallError) -> Response {
+        let who = owner.name();
+        let error = match error {
+            CallError::Timeout(limit) => {
+                tracing::warn!(plugin = who, "plugin call timed out");
+                return Response::error(
+                    504,
+                    "plugin_timeout",
+                    &format!("no answer within {} s", limit.as_secs_f32()),
+                );
+            }
+            CallError::Plugin(error) => error,
+        };
+        if let Some(response) = error.http_response() {
+            return response;
+        }
+        match error {
+            PluginError::Panicked(message) => {
+                tracing::error!(plugin = who, "plugin panicked: {message}");
+                self.registry.record_panic(who);
+            }
+            other => tracing::error!(plugin = who, "plugin failed: {other}"),
+        }
+        Response::error(
+            500,
+            "plugin_failed",
+            &format!("plugin `{who}` failed while handling this request"),
+        )
+    }
+}

@@ -1,0 +1,237 @@
+//! Opening plugin libraries: discovery in `plugin_dir`, the manifest read as data, the interface gate, the
+//! sha256 pin, and abi_stable's layout check. Nothing here calls a plugin's `init`; that is the registry's job.
+//!
+//! Order of checks (docs/plugin-interface.md, "Checked before run"):
+//! 1. [`probe`]: the file is read as data ([`object_file`]): a complete shared library with an openhost manifest.
+//!    No code of it runs; discovery and `openhost plugins list` stop here.
+//! 2. [`open`], only for a plugin that is enabled, listed (under `require_listed`) and otherwise wanted: the file
+//!    is read once more, and those bytes are hashed, checked against the pin, re-read for the manifest, gated on
+//!    the interface version, copied into a sealed private [`image::Image`], and loaded from it. What runs is
+//!    exactly what was checked.
+//! 3. abi_stable's layout check of the root module (`lib_header_from_path` per library, never
+//!    `RootModule::load_from_file`, which caches one module per type).
+
+mod image;
+pub mod object_file;
+
+use std::path::{Path, PathBuf};
+
+use abi_stable::library::{LibraryError, lib_header_from_path};
+use openhost_plugin_api::{
+    InterfaceVersion, PluginModRef, export::API_VERSION, interface::Incompatible, manifest::Manifest,
+};
+
+use crate::text::{one_line, truncate};
+
+pub use object_file::Contents;
+
+/// The interface this host provides.
+pub const HOST_INTERFACE: InterfaceVersion = InterfaceVersion::CURRENT;
+
+/// A plugin library found in `plugin_dir`, as read from its bytes.
+#[derive(Debug, Clone)]
+pub struct LibraryFile {
+    pub path: PathBuf,
+    pub sha256: String,
+    pub manifest: Manifest,
+}
+
+impl LibraryFile {
+    /// The file name, for messages and `/api/plugins`.
+    pub fn file_name(&self) -> String {
+        file_name(&self.path)
+    }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+/// The outcome of looking at one file.
+#[derive(Debug)]
+pub enum Probe {
+    Plugin(LibraryFile),
+    NotAPlugin { path: PathBuf, reason: String },
+}
+
+/// Why an openhost plugin was not opened.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("plugin `{name}` {}", interface_message(name, *.reason))]
+    Interface { name: String, reason: Incompatible },
+    #[error("plugin `{name}`: sha256 mismatch: the file is {found}, plugins.toml pins {pinned}; refusing to load it")]
+    Pin {
+        name: String,
+        found: String,
+        pinned: String,
+    },
+    #[error("plugin `{name}`: the file changed while it was being loaded ({now}); try again")]
+    Changed { name: String, now: String },
+    #[error("plugin `{name}`: cannot read the library: {source}")]
+    Read { name: String, source: std::io::Error },
+    #[error("plugin `{name}`: cannot make a private copy to load: {source}")]
+    Image { name: String, source: std::io::Error },
+    #[error(
+        "plugin `{name}` (built with openhost-plugin-api {sdk}) has an interface layout this host \
+         (openhost-plugin-api {API_VERSION}) does not accept: {summary}; rebuild it"
+    )]
+    Layout { name: String, sdk: String, summary: String },
+    #[error("plugin `{name}` could not be opened: {message}")]
+    Library { name: String, message: String },
+}
+
+fn interface_message(name: &str, reason: Incompatible) -> String {
+    match reason {
+        Incompatible::NewerMinor { host, plugin } => format!(
+            "needs plugin interface {plugin}, this host provides {host}: upgrade openhost (or build {name} against \
+             openhost-plugin-api {host})"
+        ),
+        Incompatible::Major { host, plugin } => format!(
+            "was built for plugin interface {plugin}, this host provides {host}: rebuild {name} against \
+             openhost-plugin-api {}.x",
+            host.major
+        ),
+    }
+}
+
+/// Every `*.so`, `*.dylib` and `*.dll` in `dir`, sorted by name.
+pub fn discover(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.is_file() && is_library_name(path))
+        .collect();
+    paths.sort();
+    Ok(paths)
+}
+
+fn is_library_name(path: &Path) -> bool {
+    matches!(path.extension().and_then(|e| e.to_str()), Some("so" | "dylib" | "dll"))
+}
+
+/// Hex sha256 of bytes.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(ring::digest::digest(&ring::digest::SHA256, bytes))
+}
+
+/// Reads `path` as data: its digest and manifest. Runs nothing of it.
+pub fn probe(path: &Path) -> Probe {
+    let not_a_plugin = |reason: String| Probe::NotAPlugin {
+        path: path.to_owned(),
+        reason,
+    };
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) => return not_a_plugin(format!("cannot be read: {e}")),
+    };
+    match object_file::inspect(&bytes) {
+        Contents::Plugin(manifest) => Probe::Plugin(LibraryFile {
+            path: path.to_owned(),
+            sha256: sha256_hex(&bytes),
+            manifest,
+        }),
+        Contents::NotAPlugin(reason) => not_a_plugin(reason),
+    }
+}
+
+/// Whether this host can load a plugin built for the manifest's interface.
+pub fn check_interface(manifest: &Manifest) -> Result<(), LoadError> {
+    HOST_INTERFACE
+        .accepts(manifest.interface)
+        .map_err(|reason| LoadError::Interface {
+            name: manifest.name.clone(),
+            reason,
+        })
+}
+
+/// A plugin library that passed every check and is loaded: its root module.
+pub struct OpenedPlugin {
+    pub module: PluginModRef,
+    pub manifest: Manifest,
+    pub sha256: String,
+}
+
+/// Loads a plugin found by [`probe`]: checks the pin, the manifest and the interface on the bytes it then loads.
+pub fn open(file: &LibraryFile, pin: Option<&str>) -> Result<OpenedPlugin, LoadError> {
+    let name = file.manifest.name.clone();
+    let bytes = std::fs::read(&file.path).map_err(|source| LoadError::Read {
+        name: name.clone(),
+        source,
+    })?;
+    let sha256 = sha256_hex(&bytes);
+    if let Some(pinned) = pin.filter(|pinned| !pinned.eq_ignore_ascii_case(&sha256)) {
+        return Err(LoadError::Pin {
+            name,
+            found: sha256,
+            pinned: pinned.to_owned(),
+        });
+    }
+    let manifest = match object_file::inspect(&bytes) {
+        Contents::Plugin(manifest) if manifest == file.manifest => manifest,
+        Contents::Plugin(manifest) => {
+            return Err(LoadError::Changed {
+                name,
+                now: format!("it now declares plugin `{}` {}", manifest.name, manifest.version),
+            });
+        }
+        Contents::NotAPlugin(reason) => return Err(LoadError::Changed { name, now: reason }),
+    };
+    check_interface(&manifest)?;
+    let image = image::Image::new(&name, &bytes).map_err(|source| LoadError::Image {
+        name: name.clone(),
+        source,
+    })?;
+    drop(bytes);
+    let library_error = |e: LibraryError| match e {
+        LibraryError::AbiInstability(details) => {
+            let details = details.to_string();
+            tracing::debug!(plugin = %name, "full layout report:\n{details}");
+            LoadError::Layout {
+                name: name.clone(),
+                sdk: manifest.sdk_version.clone(),
+                summary: layout_summary(&details),
+            }
+        }
+        other => LoadError::Library {
+            name: name.clone(),
+            message: one_line(&other.to_string()),
+        },
+    };
+    let header = lib_header_from_path(image.path()).map_err(library_error)?;
+    let module = header.init_root_module::<PluginModRef>().map_err(library_error)?;
+    // The image backs the mapped library for the rest of the process (plugins are never unloaded).
+    std::mem::forget(image);
+    Ok(OpenedPlugin {
+        module,
+        manifest,
+        sha256,
+    })
+}
+
+/// abi_stable's layout report runs to hundreds of lines. This pulls out the type that differs and the first
+/// difference: `type `PluginMod`: mismatched package (expected `openhost-plugin-api`, found `x`)`.
+fn layout_summary(details: &str) -> String {
+    let lines: Vec<&str> = details.lines().map(str::trim).collect();
+    let next_after = |marker: &str| {
+        let start = lines.iter().position(|line| *line == marker)?;
+        lines[start + 1..].iter().find(|line| !line.is_empty()).copied()
+    };
+    let type_name = lines
+        .iter()
+        .position(|line| *line == "Layout of expected type:")
+        .and_then(|start| lines[start + 1..].iter().find_map(|line| line.strip_prefix("type:")));
+    let difference = lines.iter().find_map(|line| line.strip_prefix("Error:"));
+    let summary = match (type_name, difference) {
+        (Some(type_name), Some(difference)) => format!(
+            "type `{type_name}`: {difference} (expected `{}`, found `{}`)",
+            next_after("Expected:").unwrap_or("?"),
+            next_after("Found:").unwrap_or("?")
+        ),
+        _ => lines
+            .iter()
+            .find(|line| !line.is_empty())
+            .map_or_else(|| "layout mismatch".to_owned(), |line| (*line).to_owned()),
+    };
+    truncate(summary, 240)
+}

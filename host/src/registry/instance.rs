@@ -1,0 +1,120 @@
+//! Initialising one plugin: its host services, its `init`, and the components it hands back, checked against
+//! what its manifest declares.
+
+use std::path::Path;
+
+use openhost_plugin_api::{
+    GitServiceObject, MiddlewareObject, PluginModRef, RoutesObject, ServerConfigObject, Slot, UserAuthObject,
+    wire::slots::{GitServiceDecoratorObject, ServerConfigDecoratorObject, UserAuthDecoratorObject},
+};
+use serde_json::Value;
+
+use crate::{
+    error::StartupError,
+    registry::HostDeps,
+    services::{PluginContext, host_services},
+};
+
+/// The components an initialised plugin handed over, each taken once from its plugin object.
+pub struct Instance {
+    pub name: String,
+    pub module: PluginModRef,
+    pub middleware: Option<MiddlewareObject>,
+    pub routes: Option<RoutesObject>,
+    pub server_config: Option<ServerConfigObject>,
+    pub user_auth: Option<UserAuthObject>,
+    pub git_service: Option<GitServiceObject>,
+    pub server_config_decorator: Option<ServerConfigDecoratorObject>,
+    pub user_auth_decorator: Option<UserAuthDecoratorObject>,
+    pub git_service_decorator: Option<GitServiceDecoratorObject>,
+}
+
+impl Instance {
+    /// Calls the plugin's `init` with its services and config, and takes its components.
+    pub fn init(
+        file: &Path,
+        name: &str,
+        module: PluginModRef,
+        config_json: &Value,
+        deps: &HostDeps,
+    ) -> Result<Instance, StartupError> {
+        let kv = deps
+            .store
+            .namespace(&format!("plugin/{name}"))
+            .map_err(|e| StartupError::Namespace {
+                file: file.to_owned(),
+                plugin: name.to_owned(),
+                message: e.to_string(),
+            })?;
+        let services = host_services(PluginContext {
+            name: name.to_owned(),
+            kv,
+            http: deps.http.clone(),
+            runtime: deps.runtime.clone(),
+        });
+        let object = module.init()(services, config_json.to_string().into())
+            .into_result()
+            .map_err(|e| StartupError::Init {
+                file: file.to_owned(),
+                plugin: name.to_owned(),
+                message: e.to_string(),
+            })?;
+        Ok(Instance {
+            name: name.to_owned(),
+            module,
+            middleware: object.middleware().into_option(),
+            routes: object.routes().into_option(),
+            server_config: object.server_config().into_option(),
+            user_auth: object.user_auth().into_option(),
+            git_service: object.git_service().into_option(),
+            server_config_decorator: object.server_config_decorator().into_option(),
+            user_auth_decorator: object.user_auth_decorator().into_option(),
+            git_service_decorator: object.git_service_decorator().into_option(),
+        })
+    }
+
+    /// The slots this instance fills.
+    pub fn provided_slots(&self) -> Vec<Slot> {
+        [
+            (self.middleware.is_some(), Slot::Middleware),
+            (self.routes.is_some(), Slot::Routes),
+            (self.server_config.is_some(), Slot::ServerConfig),
+            (self.user_auth.is_some(), Slot::UserAuth),
+            (self.git_service.is_some(), Slot::GitService),
+        ]
+        .into_iter()
+        .filter_map(|(present, slot)| present.then_some(slot))
+        .collect()
+    }
+
+    /// The override slots this instance decorates.
+    pub fn decorated_slots(&self) -> Vec<Slot> {
+        [
+            (self.server_config_decorator.is_some(), Slot::ServerConfig),
+            (self.user_auth_decorator.is_some(), Slot::UserAuth),
+            (self.git_service_decorator.is_some(), Slot::GitService),
+        ]
+        .into_iter()
+        .filter_map(|(present, slot)| present.then_some(slot))
+        .collect()
+    }
+
+    /// Refuses an instance whose components differ from what its manifest declares.
+    pub fn check_against(&self, file: &Path, provides: &[Slot], decorates: &[Slot]) -> Result<(), StartupError> {
+        let list = |slots: &[Slot]| slots.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ");
+        let mismatch = |what, what_done, declared: &[Slot], found: &[Slot]| StartupError::SlotsMismatch {
+            file: file.to_owned(),
+            plugin: self.name.clone(),
+            mismatch: format!("{what} [{}] but its init {what_done} [{}]", list(declared), list(found)),
+        };
+        let provided = self.provided_slots();
+        if provides != provided.as_slice() {
+            return Err(mismatch("provides", "provided", provides, &provided));
+        }
+        let decorated = self.decorated_slots();
+        if decorates != decorated.as_slice() {
+            return Err(mismatch("decorates", "decorated", decorates, &decorated));
+        }
+        Ok(())
+    }
+}

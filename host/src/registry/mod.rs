@@ -1,0 +1,303 @@
+//! The registry: which plugins are loaded, and which implementation serves each slot.
+//!
+//! Built at startup from `plugins.toml` and the libraries in `plugin_dir`, following the loading rules of
+//! docs/architecture.md: drop-in discovery ([`discovery`]), `enabled`, `require_listed`, sha256 pins and the
+//! interface gate (checked by the loader on the bytes it loads), `${VAR}` interpolation, init ([`instance`]),
+//! then slot resolution ([`resolve`]): override conflicts and `[host.overrides]`, decorators, middleware order,
+//! route collisions. Every refusal of an enabled plugin is a [`StartupError`] naming the file and plugin.
+
+pub mod discovery;
+pub mod instance;
+pub mod resolve;
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+};
+
+use openhost_plugin_api::{
+    GitServiceObject, MiddlewareObject, PluginModRef, RoutesObject, ServerConfigObject, Slot, UserAuthObject,
+};
+use serde_json::{Value, json};
+
+pub use discovery::{PluginRecord, survey};
+
+use crate::{
+    components::HostComponents,
+    config::{Config, plugin_config_json},
+    error::StartupError,
+    loader,
+    registry::{discovery::is_enabled, instance::Instance, resolve::RouteTable},
+    routes::HostRoute,
+    store::Store,
+};
+
+/// Who provides an implementation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Owner {
+    Host,
+    Plugin(String),
+}
+
+impl Owner {
+    pub fn name(&self) -> &str {
+        match self {
+            Owner::Host => "host",
+            Owner::Plugin(name) => name,
+        }
+    }
+}
+
+/// The active implementation of an override slot: the owner's, wrapped by any decorators (innermost first).
+pub struct Active<T> {
+    pub owner: Owner,
+    pub decorators: Vec<String>,
+    pub object: T,
+}
+
+impl<T> Active<T> {
+    fn host(object: T) -> Active<T> {
+        Active {
+            owner: Owner::Host,
+            decorators: Vec::new(),
+            object,
+        }
+    }
+
+    /// Who answers for a failure of the slot: the outermost decorator, else the owner.
+    pub fn blame(&self) -> Owner {
+        match self.decorators.last() {
+            Some(name) => Owner::Plugin(name.clone()),
+            None => self.owner.clone(),
+        }
+    }
+}
+
+/// One link of the middleware chain.
+pub struct ChainLink {
+    pub name: String,
+    pub owner: Owner,
+    pub order: i32,
+    pub object: MiddlewareObject,
+}
+
+/// What serves a route.
+pub enum RouteTarget {
+    Host(HostRoute),
+    /// `routes()[index]` of a plugin's routes object.
+    Plugin {
+        owner: String,
+        handler: Arc<RoutesObject>,
+        index: u32,
+    },
+}
+
+/// A route and whether it needs no sign-in.
+pub struct Route {
+    pub target: RouteTarget,
+    pub public: bool,
+}
+
+/// Looks up an environment variable for `${VAR}` interpolation.
+pub type EnvLookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// What the host lends every plugin it initialises.
+pub struct HostDeps {
+    pub store: Arc<dyn Store>,
+    pub http: reqwest::Client,
+    pub runtime: tokio::runtime::Handle,
+    /// Environment lookup for `${VAR}` (a parameter so tests can supply their own).
+    pub env: EnvLookup,
+}
+
+/// The resolved slots.
+pub struct Registry {
+    pub plugins: Vec<PluginRecord>,
+    pub server_config: Active<ServerConfigObject>,
+    pub user_auth: Active<UserAuthObject>,
+    pub git_service: Active<GitServiceObject>,
+    pub middleware: Vec<ChainLink>,
+    pub routes: RouteTable,
+    panics: HashMap<String, AtomicU64>,
+    modules: Vec<(String, PluginModRef)>,
+}
+
+impl Registry {
+    /// Discovers, checks and initialises the plugins, then resolves every slot against the host's own
+    /// components and built-in middleware.
+    pub fn build(
+        config: &Config,
+        deps: &HostDeps,
+        defaults: HostComponents,
+        builtins: Vec<ChainLink>,
+    ) -> Result<Registry, StartupError> {
+        let libraries = discovery::find_libraries(config)?;
+        for (name, table) in &config.plugins {
+            if table.is_enabled() && !libraries.contains_key(name) {
+                return Err(StartupError::PluginNotFound {
+                    plugin: name.clone(),
+                    dir: config.plugin_dir.clone(),
+                });
+            }
+        }
+
+        let mut records = Vec::new();
+        let mut instances = Vec::new();
+        for (name, file) in libraries {
+            let table = config.plugins.get(&name);
+            let mut record = PluginRecord::new(&file, is_enabled(config, &name));
+            if !record.enabled {
+                if table.is_none() {
+                    record.error = Some("not listed in plugins.toml and host.require_listed is true".into());
+                    tracing::warn!(plugin = %name, file = %file.path.display(), "refused: not listed in plugins.toml (require_listed)");
+                } else {
+                    tracing::info!(plugin = %name, "disabled in plugins.toml");
+                }
+                records.push(record);
+                continue;
+            }
+            let load_error = |source| StartupError::Load {
+                file: file.path.clone(),
+                source,
+            };
+            let opened = loader::open(&file, table.and_then(|t| t.sha256.as_deref())).map_err(load_error)?;
+            let config_json = plugin_config_json(&name, table.and_then(|t| t.config.as_ref()), &*deps.env)?;
+            let instance = Instance::init(&file.path, &name, opened.module, &config_json, deps)?;
+            instance.check_against(&file.path, &record.provides, &record.decorates)?;
+            record.loaded = true;
+            tracing::info!(
+                plugin = %name,
+                version = %record.version,
+                interface = %record.interface,
+                file = %file.path.display(),
+                provides = %record.provides.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
+                "plugin loaded"
+            );
+            records.push(record);
+            instances.push(instance);
+        }
+        Registry::resolve(config, records, instances, defaults, builtins)
+    }
+
+    fn resolve(
+        config: &Config,
+        plugins: Vec<PluginRecord>,
+        mut instances: Vec<Instance>,
+        defaults: HostComponents,
+        builtins: Vec<ChainLink>,
+    ) -> Result<Registry, StartupError> {
+        use resolve::{decorate, override_winner};
+        let server_config = override_winner(config, Slot::ServerConfig, &mut instances, |i| i.server_config.take())?
+            .unwrap_or_else(|| Active::host(defaults.server_config));
+        let server_config = decorate(
+            server_config,
+            Slot::ServerConfig,
+            &mut instances,
+            |i| i.server_config_decorator.take(),
+            |decorator, inner| decorator.wrap(inner),
+        )?;
+        let user_auth = override_winner(config, Slot::UserAuth, &mut instances, |i| i.user_auth.take())?
+            .unwrap_or_else(|| Active::host(defaults.user_auth));
+        let user_auth = decorate(
+            user_auth,
+            Slot::UserAuth,
+            &mut instances,
+            |i| i.user_auth_decorator.take(),
+            |decorator, inner| decorator.wrap(inner),
+        )?;
+        let git_service = override_winner(config, Slot::GitService, &mut instances, |i| i.git_service.take())?
+            .unwrap_or_else(|| Active::host(defaults.git_service));
+        let git_service = decorate(
+            git_service,
+            Slot::GitService,
+            &mut instances,
+            |i| i.git_service_decorator.take(),
+            |decorator, inner| decorator.wrap(inner),
+        )?;
+        let middleware = resolve::middleware_chain(builtins, &mut instances);
+        let routes = resolve::route_table(&mut instances)?;
+
+        Ok(Registry {
+            panics: plugins.iter().map(|p| (p.name.clone(), AtomicU64::new(0))).collect(),
+            plugins,
+            server_config,
+            user_auth,
+            git_service,
+            middleware,
+            routes,
+            modules: instances.into_iter().map(|i| (i.name, i.module)).collect(),
+        })
+    }
+
+    /// The route for a method and path: `Ok(route)`, or `Err` with the methods the path allows (empty: no
+    /// such path).
+    pub fn route(&self, method: &str, path: &str) -> Result<&Route, Vec<&str>> {
+        let Some(methods) = self.routes.get(path) else {
+            return Err(Vec::new());
+        };
+        methods
+            .get(method)
+            .ok_or_else(|| methods.keys().map(String::as_str).collect())
+    }
+
+    /// Counts a caught panic of a plugin.
+    pub fn record_panic(&self, plugin: &str) {
+        if let Some(counter) = self.panics.get(plugin) {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// `GET /api/plugins`.
+    pub fn describe(&self) -> Value {
+        let plugins: Vec<Value> = self
+            .plugins
+            .iter()
+            .map(|record| {
+                let mut json = record.to_json();
+                json["panics"] = json!(self.panics.get(&record.name).map_or(0, |c| c.load(Ordering::Relaxed)));
+                json
+            })
+            .collect();
+        let routes: Vec<Value> = self
+            .routes
+            .iter()
+            .flat_map(|(path, methods)| methods.iter().map(move |(method, route)| (method, path, route)))
+            .map(|(method, path, route)| {
+                let owner = match &route.target {
+                    RouteTarget::Host(_) => "host",
+                    RouteTarget::Plugin { owner, .. } => owner.as_str(),
+                };
+                json!({"method": method, "path": path, "owner": owner, "public": route.public})
+            })
+            .collect();
+        json!({
+            "interface": loader::HOST_INTERFACE.to_string(),
+            "plugins": plugins,
+            "slots": {
+                "server_config": self.server_config.owner.name(),
+                "user_auth": self.user_auth.owner.name(),
+                "git_service": self.git_service.owner.name(),
+                "decorators": {
+                    "server_config": self.server_config.decorators,
+                    "user_auth": self.user_auth.decorators,
+                    "git_service": self.git_service.decorators,
+                },
+                "middleware": self.middleware.iter().map(|link| json!({
+                    "name": link.name, "owner": link.owner.name(), "order": link.order,
+                })).collect::<Vec<_>>(),
+                "routes": routes,
+            }
+        })
+    }
+
+    /// Calls every initialised plugin's `shutdown`, in reverse load order.
+    pub fn shutdown(&self) {
+        for (name, module) in self.modules.iter().rev() {
+            tracing::info!(plugin = %name, "shutting down plugin");
+            module.shutdown()();
+        }
+    }
+}

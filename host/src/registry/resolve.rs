@@ -1,0 +1,167 @@
+//! Resolving the slots from the initialised plugins: the winner of each override slot (with
+//! `[host.overrides]`), the decorators around it, the middleware chain in order, and the route table with its
+//! collision check.
+
+use std::{collections::BTreeMap, sync::Arc};
+
+use openhost_plugin_api::{PluginError, Slot, types::RResult};
+
+use crate::{
+    config::Config,
+    error::StartupError,
+    registry::{Active, ChainLink, Owner, Route, RouteTarget, instance::Instance},
+    routes::HostRoute,
+};
+
+/// Picks the winner of an override slot among the initialised plugins that provide it.
+pub fn override_winner<T>(
+    config: &Config,
+    slot: Slot,
+    instances: &mut [Instance],
+    take: impl Fn(&mut Instance) -> Option<T>,
+) -> Result<Option<Active<T>>, StartupError> {
+    let providers: Vec<usize> = (0..instances.len())
+        .filter(|&i| instances[i].provided_slots().contains(&slot))
+        .collect();
+    let winner = match config.overrides.get(slot.as_str()).map(String::as_str) {
+        Some("host") => None,
+        Some(chosen) => Some(
+            providers
+                .iter()
+                .copied()
+                .find(|&i| instances[i].name == chosen)
+                .ok_or_else(|| StartupError::OverrideUnknown {
+                    slot,
+                    chosen: chosen.to_owned(),
+                })?,
+        ),
+        None => match providers.as_slice() {
+            [] => None,
+            [only] => Some(*only),
+            [first, second, ..] => {
+                return Err(StartupError::OverrideConflict {
+                    slot,
+                    first: instances[*first].name.clone(),
+                    second: instances[*second].name.clone(),
+                });
+            }
+        },
+    };
+    Ok(winner.and_then(|i| {
+        let instance = &mut instances[i];
+        take(instance).map(|object| Active {
+            owner: Owner::Plugin(instance.name.clone()),
+            decorators: Vec::new(),
+            object,
+        })
+    }))
+}
+
+/// Wraps the active implementation of `slot` in each decorating plugin's, in plugin-name order (the first name
+/// innermost). A plugin may not decorate a slot it also won as the override.
+pub fn decorate<T, D>(
+    mut active: Active<T>,
+    slot: Slot,
+    instances: &mut [Instance],
+    take: impl Fn(&mut Instance) -> Option<D>,
+    wrap: impl Fn(&D, T) -> RResult<T, PluginError>,
+) -> Result<Active<T>, StartupError> {
+    for instance in instances.iter_mut() {
+        let Some(decorator) = take(instance) else {
+            continue;
+        };
+        if active.owner == Owner::Plugin(instance.name.clone()) {
+            return Err(StartupError::OverrideAndDecorate {
+                plugin: instance.name.clone(),
+                slot,
+            });
+        }
+        active.object = wrap(&decorator, active.object)
+            .into_result()
+            .map_err(|e| StartupError::DecorateFailed {
+                plugin: instance.name.clone(),
+                slot,
+                message: e.to_string(),
+            })?;
+        active.decorators.push(instance.name.clone());
+        tracing::info!(plugin = %instance.name, slot = %slot, "decorating");
+    }
+    Ok(active)
+}
+
+/// The middleware chain: the host's built-ins and each plugin's, by ascending order, ties by name.
+pub fn middleware_chain(builtins: Vec<ChainLink>, instances: &mut [Instance]) -> Vec<ChainLink> {
+    let mut chain = builtins;
+    for instance in instances.iter_mut() {
+        if let Some(object) = instance.middleware.take() {
+            chain.push(ChainLink {
+                name: instance.name.clone(),
+                owner: Owner::Plugin(instance.name.clone()),
+                order: object.order(),
+                object,
+            });
+        }
+    }
+    chain.sort_by(|a, b| (a.order, &a.name).cmp(&(b.order, &b.name)));
+    chain
+}
+
+/// Path -> method -> route: the host's routes and every plugin's, refusing collisions.
+pub type RouteTable = BTreeMap<String, BTreeMap<String, Route>>;
+
+/// The route table.
+pub fn route_table(instances: &mut [Instance]) -> Result<RouteTable, StartupError> {
+    let mut table = RouteTable::new();
+    for (method, path, route) in HostRoute::ALL {
+        table.entry(path.to_string()).or_default().insert(
+            method.to_string(),
+            Route {
+                public: route.is_public(),
+                target: RouteTarget::Host(*route),
+            },
+        );
+    }
+    for instance in instances.iter_mut() {
+        let Some(handler) = instance.routes.take() else {
+            continue;
+        };
+        let handler = Arc::new(handler);
+        for (index, spec) in handler.routes().into_iter().enumerate() {
+            let method = spec.method.as_str().to_owned();
+            let path = spec.path.as_str().to_owned();
+            let invalid = || StartupError::InvalidRoute {
+                plugin: instance.name.clone(),
+                method: method.clone(),
+                path: path.clone(),
+            };
+            if !path.starts_with('/') || method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
+                return Err(invalid());
+            }
+            let index = u32::try_from(index).map_err(|_| invalid())?;
+            let methods = table.entry(path.clone()).or_default();
+            if let Some(existing) = methods.get(&method) {
+                return Err(StartupError::RouteCollision {
+                    method,
+                    path,
+                    plugin: instance.name.clone(),
+                    owner: match &existing.target {
+                        RouteTarget::Host(_) => "the host".to_owned(),
+                        RouteTarget::Plugin { owner, .. } => format!("plugin `{owner}`"),
+                    },
+                });
+            }
+            methods.insert(
+                method,
+                Route {
+                    public: spec.is_public(),
+                    target: RouteTarget::Plugin {
+                        owner: instance.name.clone(),
+                        handler: Arc::clone(&handler),
+                        index,
+                    },
+                },
+            );
+        }
+    }
+    Ok(table)
+}

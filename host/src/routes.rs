@@ -1,0 +1,70 @@
+//! The routes the host serves itself (docs/architecture.md, "HTTP API"), so the registry can check plugin
+//! routes against them and the API can dispatch on them.
+
+/// A git provider operation behind a `/api/user/*` route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GitRoute {
+    UserInfo,
+    Repositories,
+    SearchRepositories,
+    Branches,
+    Installations,
+}
+
+/// A route served by the host itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostRoute {
+    Healthz,
+    Plugins,
+    OptionsConfig,
+    GetSettings,
+    PostSettings,
+    AddGitProviders,
+    UnsetProviderTokens,
+    Git(GitRoute),
+    Authenticate,
+    Logout,
+}
+
+impl HostRoute {
+    /// Method, path and route of everything the host serves.
+    pub const ALL: &'static [(&'static str, &'static str, HostRoute)] = &[
+        ("GET", "/healthz", HostRoute::Healthz),
+        ("GET", "/api/plugins", HostRoute::Plugins),
+        ("GET", "/api/options/config", HostRoute::OptionsConfig),
+        ("GET", "/api/settings", HostRoute::GetSettings),
+        ("POST", "/api/settings", HostRoute::PostSettings),
+        ("POST", "/api/add-git-providers", HostRoute::AddGitProviders),
+        ("POST", "/api/unset-provider-tokens", HostRoute::UnsetProviderTokens),
+        ("GET", "/api/user/info", HostRoute::Git(GitRoute::UserInfo)),
+        ("GET", "/api/user/repositories", HostRoute::Git(GitRoute::Repositories)),
+        (
+            "GET",
+            "/api/user/search/repositories",
+            HostRoute::Git(GitRoute::SearchRepositories),
+        ),
+        (
+            "GET",
+            "/api/user/repository/branches",
+            HostRoute::Git(GitRoute::Branches),
+        ),
+        (
+            "GET",
+            "/api/user/installations",
+            HostRoute::Git(GitRoute::Installations),
+        ),
+        ("POST", "/api/authenticate", HostRoute::Authenticate),
+        ("POST", "/api/logout", HostRoute::Logout),
+    ];
+
+    /// Whether the route reads a request body.
+    pub fn takes_body(self) -> bool {
+        matches!(self, HostRoute::PostSettings | HostRoute::AddGitProviders)
+    }
+
+    /// Whether the route needs no sign-in: requests for it carry `RequestView::PUBLIC_ROUTE`, so a sign-in gate
+    /// lets them through without matching paths.
+    pub fn is_public(self) -> bool {
+        matches!(self, HostRoute::Healthz | HostRoute::OptionsConfig)
+    }
+}

@@ -1,0 +1,197 @@
+//! The plugin author's side: plain Rust traits for each slot, the [`Components`] an `init` returns, a [`Router`]
+//! for routes, typed plugin config, and the adapters that turn them into guarded ABI objects. Authors never see
+//! `extern`, `FfiFuture` or `catch_unwind`.
+
+mod adapters;
+mod components;
+pub mod config;
+mod handles;
+pub mod order;
+mod router;
+
+use std::future::Future;
+
+use serde_json::Value;
+
+pub use adapters::{git_service_object, middleware_object, routes_object, server_config_object, user_auth_object};
+pub use components::Components;
+pub use handles::{GitServiceHandle, ServerConfigHandle, UserAuthHandle};
+pub use router::{Request, Router};
+
+use crate::{
+    wire::{
+        git::{
+            BranchPage, BranchQuery, BranchSearch, GitUser, InstallationPage, PageRequest, RepositoryPage,
+            RepositoryQuery, SearchQuery, SuggestedTask,
+        },
+        http::{HeaderChange, MiddlewareAction, RequestView, ResponseView},
+        identity::{Identity, IdentityView},
+    },
+    PluginError,
+};
+
+/// The `middleware` slot: runs around every request.
+pub trait Middleware: Send + Sync + 'static {
+    /// Position in the chain, ascending; ties are broken by plugin name. See [`order`].
+    fn order(&self) -> i32 {
+        order::DEFAULT
+    }
+
+    /// Decide about a request: continue (maybe adding response headers or an identity) or answer it. The
+    /// default continues, for middleware that only changes responses.
+    fn on_request(
+        &self,
+        _request: &RequestView<'_>,
+    ) -> impl Future<Output = Result<MiddlewareAction, PluginError>> + Send {
+        async { Ok(MiddlewareAction::next()) }
+    }
+
+    /// See the final response and change its headers (e.g. re-issue a cookie, record an audit entry). Runs for
+    /// every request whose `on_request` ran, with the identity the chain established. The default does nothing.
+    fn on_response(
+        &self,
+        _request: &RequestView<'_>,
+        _response: &ResponseView<'_>,
+    ) -> impl Future<Output = Result<Vec<HeaderChange>, PluginError>> + Send {
+        async { Ok(Vec::new()) }
+    }
+}
+
+/// The `server_config` slot: the JSON of `GET /api/options/config`.
+pub trait ServerConfig: Send + Sync + 'static {
+    fn config(&self) -> impl Future<Output = Result<Value, PluginError>> + Send;
+}
+
+/// The `user_auth` slot: who a request is for (`None`: not authenticated), and signing out.
+pub trait UserAuth: Send + Sync + 'static {
+    fn identify(&self, request: &RequestView<'_>)
+        -> impl Future<Output = Result<Option<Identity>, PluginError>> + Send;
+
+    /// Ends what `identify` recognised; the returned changes apply to the `POST /api/logout` answer (e.g. a
+    /// cookie cleared). The default has nothing to end.
+    fn sign_out(
+        &self,
+        _request: &RequestView<'_>,
+        _identity: &IdentityView<'_>,
+    ) -> impl Future<Output = Result<Vec<HeaderChange>, PluginError>> + Send {
+        async { Ok(Vec::new()) }
+    }
+}
+
+/// The error a git service answers for an operation it does not offer.
+pub fn not_offered(operation: &str) -> PluginError {
+    PluginError::http(
+        501,
+        "not_implemented",
+        format!("the active git service does not offer {operation}"),
+    )
+}
+
+/// The `git_service` slot: git provider data for an identity, as typed records.
+pub trait GitService: Send + Sync + 'static {
+    /// `true` if this service gets tokens itself (then the host refuses personal access tokens).
+    fn manages_tokens(&self) -> bool {
+        false
+    }
+
+    fn user_info(&self, identity: &IdentityView<'_>) -> impl Future<Output = Result<GitUser, PluginError>> + Send;
+
+    fn repositories(
+        &self,
+        identity: &IdentityView<'_>,
+        query: &RepositoryQuery<'_>,
+    ) -> impl Future<Output = Result<RepositoryPage, PluginError>> + Send;
+
+    fn search_repositories(
+        &self,
+        identity: &IdentityView<'_>,
+        query: &SearchQuery<'_>,
+    ) -> impl Future<Output = Result<RepositoryPage, PluginError>> + Send;
+
+    fn branches(
+        &self,
+        identity: &IdentityView<'_>,
+        query: &BranchQuery<'_>,
+    ) -> impl Future<Output = Result<BranchPage, PluginError>> + Send;
+
+    /// Branches whose name contains the query. The default answers 501 `not_implemented`.
+    fn search_branches(
+        &self,
+        _identity: &IdentityView<'_>,
+        _query: &BranchSearch<'_>,
+    ) -> impl Future<Output = Result<BranchPage, PluginError>> + Send {
+        async { Err(not_offered("branch search")) }
+    }
+
+    fn installations(
+        &self,
+        identity: &IdentityView<'_>,
+        page: PageRequest,
+    ) -> impl Future<Output = Result<InstallationPage, PluginError>> + Send;
+
+    /// The user's open pull requests and issues. The default answers 501 `not_implemented`.
+    fn suggested_tasks(
+        &self,
+        _identity: &IdentityView<'_>,
+    ) -> impl Future<Output = Result<Vec<SuggestedTask>, PluginError>> + Send {
+        async { Err(not_offered("suggested tasks")) }
+    }
+}
+
+/// A decorator of `git_service`: every operation goes to [`GitServiceDecorator::inner`] unless overridden, so a
+/// decorator writes only what it changes.
+pub trait GitServiceDecorator: Send + Sync + 'static {
+    /// The implementation being wrapped.
+    fn inner(&self) -> &GitServiceHandle;
+
+    fn user_info(&self, identity: &IdentityView<'_>) -> impl Future<Output = Result<GitUser, PluginError>> + Send {
+        self.inner().user_info(identity)
+    }
+
+    fn repositories(
+        &self,
+        identity: &IdentityView<'_>,
+        query: &RepositoryQuery<'_>,
+    ) -> impl Future<Output = Result<RepositoryPage, PluginError>> + Send {
+        self.inner().repositories(identity, query)
+    }
+
+    fn search_repositories(
+        &self,
+        identity: &IdentityView<'_>,
+        query: &SearchQuery<'_>,
+    ) -> impl Future<Output = Result<RepositoryPage, PluginError>> + Send {
+        self.inner().search_repositories(identity, query)
+    }
+
+    fn branches(
+        &self,
+        identity: &IdentityView<'_>,
+        query: &BranchQuery<'_>,
+    ) -> impl Future<Output = Result<BranchPage, PluginError>> + Send {
+        self.inner().branches(identity, query)
+    }
+
+    fn search_branches(
+        &self,
+        identity: &IdentityView<'_>,
+        query: &BranchSearch<'_>,
+    ) -> impl Future<Output = Result<BranchPage, PluginError>> + Send {
+        self.inner().search_branches(identity, query)
+    }
+
+    fn installations(
+        &self,
+        identity: &IdentityView<'_>,
+        page: PageRequest,
+    ) -> impl Future<Output = Result<InstallationPage, PluginError>> + Send {
+        self.inner().installations(identity, page)
+    }
+
+    fn suggested_tasks(
+        &self,
+        identity: &IdentityView<'_>,
+    ) -> impl Future<Output = Result<Vec<SuggestedTask>, PluginError>> + Send {
+        self.inner().suggested_tasks(identity)
+    }
+}
