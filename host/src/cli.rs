@@ -1,4 +1,4 @@
-//! The command line (DESIGN.md section 5): `serve`, `plugins list`, `plugins check FILE`.
+//! The command line (README.md, "The command line"): `serve`, `plugins list`, `plugins check [--load] FILE`.
 
 use std::path::{Path, PathBuf};
 

@@ -1,4 +1,5 @@
-//! `plugins.toml`: the host settings and the per-plugin tables, read once at startup (DESIGN.md section 4).
+//! `plugins.toml`: the host settings and the per-plugin tables, read once at startup (docs/operating.md;
+//! docs/architecture.md, "Loading rules").
 
 use std::{
     collections::BTreeMap,

@@ -1,8 +1,8 @@
 //! The host side of `HostServices`: what each plugin gets at `init`.
 //!
-//! Every future handed to a plugin is context-free (DESIGN.md 3.5): I/O that needs tokio (HTTP, timers, flushes)
-//! is spawned on the host's runtime right here, and the returned future only awaits the join handle. Store reads
-//! and writes are synchronous sled calls and complete before the future is even returned.
+//! Every future handed to a plugin is context-free (docs/architecture.md, "Async"): I/O that needs tokio (HTTP,
+//! timers, flushes) is spawned on the host's runtime right here, and the returned future only awaits the join
+//! handle. Store reads and writes are synchronous sled calls and complete before the future is even returned.
 
 use std::{sync::Arc, time::Duration};
 

@@ -1,4 +1,5 @@
-//! Per-user settings (DESIGN.md section 10), stored as JSON in the `settings` namespace under the user id.
+//! Per-user settings (README.md, "Using the open-source host"), stored as JSON in the `settings` namespace under
+//! the user id.
 //!
 //! Secrets (`llm_api_key`, provider tokens) live in [`Secret`], whose `Debug` prints nothing, and never leave
 //! through [`Settings::public_json`]: the API reports only that they are set.

@@ -1,5 +1,6 @@
 //! Persistent state behind a small trait, so that a shared store can replace the embedded sled database later
-//! (DESIGN.md section 9). One namespace (sled tree) per owner: `settings`, and `plugin/<name>` for each plugin.
+//! (docs/architecture.md, "Storage"). One namespace (sled tree) per owner: `settings`, and `plugin/<name>` for
+//! each plugin.
 //!
 //! Reads and writes are synchronous: sled serves them from its page cache without blocking on the disk. What
 //! makes a write durable is [`Namespace::flush`], which is async and must complete before a 2xx reports the write.

@@ -1,5 +1,5 @@
-//! Panic guards. A panic that reached the `extern "C"` boundary would abort the whole host (DESIGN.md 3.4), so
-//! every entry point into plugin code runs under `catch_unwind` and turns a panic into
+//! Panic guards. A panic that reached the `extern "C"` boundary would abort the whole host (docs/architecture.md,
+//! "Panics"), so every entry point into plugin code runs under `catch_unwind` and turns a panic into
 //! [`PluginError::Panicked`].
 
 use std::{

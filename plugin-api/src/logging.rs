@@ -1,9 +1,10 @@
 //! Forwards the plugin's `tracing` events and panic messages to the host's log.
 //!
 //! A cdylib has its own copy of `tracing`'s global dispatcher, empty unless someone sets it; pointers to the host's
-//! `Dispatch` must not cross the boundary (DESIGN.md 3.6). So at `init` the SDK installs, inside the plugin, a
-//! subscriber whose only job is to format each event and hand the line to `HostServices.log`. Libraries the plugin
-//! uses log through the same dispatcher, so their lines arrive too. The host tags them with the plugin's name.
+//! `Dispatch` must not cross the boundary (docs/architecture.md, "Logging"). So at `init` the SDK installs, inside
+//! the plugin, a subscriber whose only job is to format each event and hand the line to `HostServices.log`.
+//! Libraries the plugin uses log through the same dispatcher, so their lines arrive too. The host tags them with
+//! the plugin's name.
 
 use std::fmt::Write as _;
 

@@ -1,12 +1,12 @@
 //! The example plugins of `examples/`, each doing what its README says, loaded from their real `.so` files; the
 //! plugin template built outside the workspace; a decorator stacked over the enterprise plugin's git service.
 
-use std::{path::Path, process::Command};
-
 use openhost_tests::{
     Site, assert_error, build_workspace, client,
     fake_github::{CLIENT_ID, CLIENT_SECRET, FakeGithub, PAT},
-    free_port, get_json, manual_client, post_json, send, try_sign_in, workspace_root,
+    free_port, get_json, manual_client,
+    out_of_tree::{built_library, cargo_build, copy_dir},
+    post_json, send, try_sign_in, workspace_root,
 };
 use serde_json::{Value, json};
 
@@ -238,19 +238,8 @@ fn the_template_builds_outside_the_workspace_and_loads() {
     std::fs::write(&manifest, text).unwrap();
     // The workspace's lock file pins the same versions, so the build reuses what is already compiled.
     std::fs::copy(root.join("Cargo.lock"), crate_dir.join("Cargo.lock")).unwrap();
-    let target = root.join("target").join("out-of-tree");
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .current_dir(&crate_dir)
-        .env("CARGO_TARGET_DIR", &target)
-        .args(["build", "--offline", "--quiet"])
-        .status()
-        .unwrap();
-    assert!(status.success(), "the template builds on its own");
-    let library = target.join("debug").join(format!(
-        "{}openhost_plugin_template{}",
-        std::env::consts::DLL_PREFIX,
-        std::env::consts::DLL_SUFFIX
-    ));
+    cargo_build(&crate_dir, &["--offline"]);
+    let library = built_library("openhost-plugin-template");
 
     let site = Site::new();
     std::fs::copy(&library, site.plugin_dir().join(library.file_name().unwrap())).unwrap();
@@ -261,20 +250,4 @@ fn the_template_builds_outside_the_workspace_and_loads() {
     assert_eq!(body["greeting"], "hi from outside");
     assert_eq!(headers["x-hello"], "hi from outside");
     host.wait_for_log("said hello", std::time::Duration::from_secs(5));
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let path = entry.path();
-        let name = entry.file_name();
-        if name == "target" {
-            continue;
-        }
-        if path.is_dir() {
-            copy_dir(&path, &to.join(name));
-        } else {
-            std::fs::copy(&path, to.join(name)).unwrap();
-        }
-    }
 }

@@ -1,4 +1,4 @@
-//! The open-source host against the fake GitHub: every route of DESIGN.md section 6 (OSS column), the built-in
+//! The open-source host against the fake GitHub: every route of the HTTP API (docs/architecture.md; README.md), the built-in
 //! middleware, durability, and that no secret reaches the log.
 
 use std::time::Duration;

@@ -1,4 +1,4 @@
-//! Loading rules (DESIGN.md section 4) against the real binary and real libraries.
+//! Loading rules (docs/architecture.md, "Loading rules") against the real binary and real libraries.
 
 use std::time::Duration;
 

@@ -142,7 +142,7 @@ async fn logout(app: &App, request: &RequestView<'_>, who: &mut Option<Identity>
 /// also left in `who`, so the response hooks see who was served.
 async fn identify(app: &App, request: &RequestView<'_>, who: &mut Option<Identity>) -> Result<Identity, Failure> {
     if let Some(identity) = request.identity() {
-        return Ok(identity.to_owned());
+        return Ok(identity.to_identity());
     }
     let active = &app.registry.user_auth;
     let identity = match app.within_deadline(active.object.identify(*request)).await {

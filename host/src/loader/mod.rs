@@ -8,15 +8,20 @@
 //!    is read once more, and those bytes are hashed, checked against the pin, re-read for the manifest, gated on
 //!    the interface version, copied into a sealed private [`image::Image`], and loaded from it. What runs is
 //!    exactly what was checked.
-//! 3. abi_stable's layout check of the root module (`lib_header_from_path` per library, never
-//!    `RootModule::load_from_file`, which caches one module per type).
+//! 3. abi_stable's layout check of the root module and every type reachable from it (`lib_header_from_path` per
+//!    library, never `RootModule::load_from_file`, which caches one module per type), with the roles that fit a
+//!    plugin host: see [`check_layout`].
 
 mod image;
 pub mod object_file;
 
 use std::path::{Path, PathBuf};
 
-use abi_stable::library::{LibraryError, lib_header_from_path};
+use abi_stable::{
+    StableAbi,
+    abi_stability::abi_checking::check_layout_compatibility,
+    library::{LibHeader, LibraryError, lib_header_from_path},
+};
 use openhost_plugin_api::{
     InterfaceVersion, PluginModRef, export::API_VERSION, interface::Incompatible, manifest::Manifest,
 };
@@ -183,23 +188,25 @@ pub fn open(file: &LibraryFile, pin: Option<&str>) -> Result<OpenedPlugin, LoadE
         source,
     })?;
     drop(bytes);
-    let library_error = |e: LibraryError| match e {
-        LibraryError::AbiInstability(details) => {
-            let details = details.to_string();
-            tracing::debug!(plugin = %name, "full layout report:\n{details}");
-            LoadError::Layout {
-                name: name.clone(),
-                sdk: manifest.sdk_version.clone(),
-                summary: layout_summary(&details),
-            }
+    let layout_error = |details: String| {
+        tracing::debug!(plugin = %name, "full layout report:\n{details}");
+        LoadError::Layout {
+            name: name.clone(),
+            sdk: manifest.sdk_version.clone(),
+            summary: layout_summary(&details),
         }
+    };
+    let library_error = |e: LibraryError| match e {
+        LibraryError::AbiInstability(details) => layout_error(details.to_string()),
         other => LoadError::Library {
             name: name.clone(),
             message: one_line(&other.to_string()),
         },
     };
     let header = lib_header_from_path(image.path()).map_err(library_error)?;
-    let module = header.init_root_module::<PluginModRef>().map_err(library_error)?;
+    check_layout(header).map_err(layout_error)?;
+    // SAFETY: `check_layout` just checked the library's root module layout against this host's.
+    let module = unsafe { header.init_root_module_with_unchecked_layout::<PluginModRef>() }.map_err(library_error)?;
     // The image backs the mapped library for the rest of the process (plugins are never unloaded).
     std::mem::forget(image);
     Ok(OpenedPlugin {
@@ -209,8 +216,26 @@ pub fn open(file: &LibraryFile, pin: Option<&str>) -> Result<OpenedPlugin, LoadE
     })
 }
 
+/// Checks the layout of a library's root module, and of everything reachable from it, against this host's.
+///
+/// abi_stable's own check (`init_root_module`) treats the loader as the older side: a prefix type (a vtable,
+/// `HostServices`) may be longer in the library, never shorter. A plugin host is the other way round: the host
+/// is the newer side, and a plugin built for 1.0 has shorter vtables and a shorter `HostServices` than a 1.3
+/// host. So the check runs with the roles reversed: the plugin's layout as the interface, the host's as the
+/// implementation. Everything that is not a prefix type must still match exactly; a prefix type may have more
+/// fields on the host's side, which the plugin never reads (its accessors stop at its own length) and which the
+/// host reads as absent (an appended method's default runs). `tests/tests/compat.rs` proves both directions.
+fn check_layout(header: &LibHeader) -> Result<(), String> {
+    // `export_plugin!` always asks for the check; a library that opts out is not one of ours.
+    let plugin_layout = header
+        .layout()
+        .ok_or("the library's root module carries no layout to check")?;
+    check_layout_compatibility(plugin_layout, <PluginModRef as StableAbi>::LAYOUT).map_err(|errors| errors.to_string())
+}
+
 /// abi_stable's layout report runs to hundreds of lines. This pulls out the type that differs and the first
-/// difference: `type `PluginMod`: mismatched package (expected `openhost-plugin-api`, found `x`)`.
+/// difference: `type `PluginMod`: mismatched package (plugin `x`, host `openhost-plugin-api`)`. The report's
+/// "expected" side is the plugin's and its "found" side the host's (see [`check_layout`]).
 fn layout_summary(details: &str) -> String {
     let lines: Vec<&str> = details.lines().map(str::trim).collect();
     let next_after = |marker: &str| {
@@ -224,7 +249,7 @@ fn layout_summary(details: &str) -> String {
     let difference = lines.iter().find_map(|line| line.strip_prefix("Error:"));
     let summary = match (type_name, difference) {
         (Some(type_name), Some(difference)) => format!(
-            "type `{type_name}`: {difference} (expected `{}`, found `{}`)",
+            "type `{type_name}`: {difference} (plugin `{}`, host `{}`)",
             next_after("Expected:").unwrap_or("?"),
             next_after("Found:").unwrap_or("?")
         ),

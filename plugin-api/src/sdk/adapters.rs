@@ -85,6 +85,10 @@ impl<G: GitService> FfiGitService for Guarded<G> {
         guard_call(|| Ok(self.0.manages_tokens())).unwrap_or(false)
     }
 
+    fn providers(&self) -> RVec<RString> {
+        guard_call(|| Ok(self.0.providers().into_iter().map(RString::from).collect())).unwrap_or_default()
+    }
+
     fn user_info<'a>(&'a self, identity: IdentityView<'a>) -> FfiResult<'a, GitUser> {
         guard_future(move || async move { self.0.user_info(&identity).await })
     }
@@ -128,6 +132,10 @@ pub(crate) struct Decorating<D>(pub(crate) D);
 impl<D: GitServiceDecorator> GitService for Decorating<D> {
     fn manages_tokens(&self) -> bool {
         self.0.inner().manages_tokens()
+    }
+
+    fn providers(&self) -> Vec<String> {
+        self.0.inner().providers()
     }
 
     async fn user_info(&self, identity: &IdentityView<'_>) -> Result<GitUser, PluginError> {

@@ -49,6 +49,10 @@ impl GitServiceHandle {
         self.0.manages_tokens()
     }
 
+    pub fn providers(&self) -> Vec<String> {
+        self.0.providers().into_iter().map(String::from).collect()
+    }
+
     pub async fn user_info(&self, identity: &IdentityView<'_>) -> Result<GitUser, PluginError> {
         self.0.user_info(*identity).await.into_result()
     }

@@ -94,6 +94,11 @@ pub trait GitService: Send + Sync + 'static {
         false
     }
 
+    /// The providers this service serves; the default is GitHub alone.
+    fn providers(&self) -> Vec<String> {
+        vec!["github".to_owned()]
+    }
+
     fn user_info(&self, identity: &IdentityView<'_>) -> impl Future<Output = Result<GitUser, PluginError>> + Send;
 
     fn repositories(

@@ -41,7 +41,7 @@ impl Request {
                 .map(|h| (h.name.as_str().to_owned(), h.value.as_str().to_owned()))
                 .collect(),
             peer_addr: view.peer_addr().to_owned(),
-            identity: view.identity().map(|i| i.to_owned()),
+            identity: view.identity().map(|i| i.to_identity()),
             body: body.to_vec(),
         }
     }

@@ -28,7 +28,7 @@ impl<'a> IdentityView<'a> {
     }
 
     /// An owned copy.
-    pub fn to_owned(&self) -> Identity {
+    pub fn to_identity(&self) -> Identity {
         Identity::new(self.user_id(), self.login(), self.auth_kind())
     }
 }

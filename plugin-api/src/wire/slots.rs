@@ -87,6 +87,9 @@ pub trait FfiGitService: Send + Sync {
     /// tokens (`provider_tokens_managed`).
     fn manages_tokens(&self) -> bool;
 
+    /// The git providers this service serves (`github`, `gitlab`, ...): the host refuses tokens for others.
+    fn providers(&self) -> RVec<RString>;
+
     fn user_info<'a>(&'a self, identity: IdentityView<'a>) -> FfiResult<'a, GitUser>;
 
     fn repositories<'a>(

@@ -1,5 +1,5 @@
-//! `[plugins.enterprise.config]` (DESIGN.md section 7), validated at `init`: every missing or invalid key is
-//! reported, in one line, and the plugin refuses to start.
+//! `[plugins.enterprise.config]` (README.md, "Enterprise mode"), validated at `init`: every missing or invalid
+//! key is reported, in one line, and the plugin refuses to start.
 
 use base64::Engine as _;
 use serde_json::{Map, Value};

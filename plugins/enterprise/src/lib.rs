@@ -1,6 +1,6 @@
-//! The enterprise plugin: turns the single-user host into a multi-user SaaS server (DESIGN.md section 7), only by
-//! overriding host slots (`server_config`, `user_auth`, `git_service`) and stacking onto them (a middleware that
-//! requires a session on `/api/*`, and the OAuth routes).
+//! The enterprise plugin: turns the single-user host into a multi-user SaaS server (README.md, "Enterprise mode"),
+//! only by overriding host slots (`server_config`, `user_auth`, `git_service`) and stacking onto them (a
+//! middleware that requires a session on `/api/*`, and the OAuth routes).
 //!
 //! Modules: [`config`] (validated settings), [`keys`] (HKDF-derived cookie MAC and token encryption keys),
 //! [`session`] (signed cookie + server-side record), [`tokens`] (encrypted token store), [`oauth`] (GitHub App

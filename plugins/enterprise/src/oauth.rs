@@ -1,5 +1,5 @@
 //! GitHub App OAuth: the oauth2 client over the host's HTTP service, and the two routes of the web flow
-//! (`/oauth/github/login`, `/oauth/github/callback`, DESIGN.md section 7).
+//! (`/oauth/github/login`, `/oauth/github/callback`, README.md "Enterprise mode").
 
 use std::{future::Future, pin::Pin, sync::Arc};
 

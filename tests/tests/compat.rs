@@ -1,0 +1,259 @@
+//! Plugins built against an earlier 1.x keep working (docs/plugin-interface.md). The proof, kept forever:
+//! `tests/fixtures/compat-1.0/` is a plugin built against a frozen copy of the 1.0 interface crate; the current
+//! host must load it and serve every slot it fills. A simulated 1.1 (the frozen copy with one method appended to
+//! a slot trait) shows both directions: the 1.0 host refuses the 1.1 plugin in one line, and a 1.1 host loads the
+//! 1.0 plugin and gets the appended method's default from it.
+
+use std::{path::PathBuf, process::Command, sync::OnceLock};
+
+use openhost_tests::{
+    Site, client, get_json,
+    out_of_tree::{built_library, cargo_build, copy_dir, target_dir, tree_digest},
+    send, workspace_root,
+};
+use serde_json::json;
+
+/// The digest of `tests/fixtures/compat-1.0/api` as frozen. Never update it to match an edit of the copy.
+const FROZEN_API_1_0: &str = "b758b52021e2be0426f8728ffd43c233da4ec75931e4a336e7f77de72c797d6a";
+
+fn fixture_dir() -> PathBuf {
+    workspace_root().join("tests/fixtures/compat-1.0")
+}
+
+/// The compat-1.0 plugin library, built once per test run from the frozen sources and lock file.
+fn compat_1_0_library() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            cargo_build(&fixture_dir(), &["--locked", "-p", "compat-plugin-1-0"]);
+            built_library("compat-plugin-1-0")
+        })
+        .clone()
+}
+
+#[test]
+fn the_frozen_1_0_interface_copy_is_unchanged() {
+    assert_eq!(
+        tree_digest(&fixture_dir().join("api")),
+        FROZEN_API_1_0,
+        "tests/fixtures/compat-1.0/api changed: it is the 1.0 interface as plugins were built against it; restore it"
+    );
+}
+
+#[test]
+fn a_plugin_built_against_1_0_is_served_in_every_slot() {
+    let site = Site::new();
+    std::fs::copy(compat_1_0_library(), site.plugin_dir().join("libcompat_plugin_1_0.so")).unwrap();
+    site.write_config("[plugins.compat-1-0.config]\ngreeting = \"still here\"\n");
+    let host = site.start();
+
+    let (status, _, plugins) = get_json(&host.url("/api/plugins"));
+    assert_eq!(status, 200);
+    let record = &plugins["plugins"][0];
+    assert_eq!(
+        (record["name"].as_str(), record["interface"].as_str()),
+        (Some("compat-1-0"), Some("1.0"))
+    );
+    assert_eq!(record["loaded"], true);
+    for slot in ["server_config", "user_auth", "git_service"] {
+        assert_eq!(plugins["slots"][slot], "compat-1-0", "{slot}");
+    }
+
+    // middleware (request and response hook) and server_config
+    let (status, headers, config) = get_json(&host.url("/api/options/config"));
+    assert_eq!(status, 200);
+    assert_eq!(config, json!({"APP_MODE": "compat-1.0", "greeting": "still here"}));
+    assert_eq!(headers["x-compat"], "1.0");
+    assert_eq!(headers["x-compat-status"], "200");
+
+    // routes, through the host's key-value service; and a public route
+    let (status, _, body) = get_json(&host.url("/compat/kv?value=kept"));
+    assert_eq!((status, body), (200, json!({"stored": "kept"})));
+    let (status, _, body) = get_json(&host.url("/compat/public"));
+    assert_eq!((status, body), (200, json!({"path": "/compat/public"})));
+    let public: Vec<_> = plugins["slots"]["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["owner"] == "compat-1-0")
+        .map(|r| (r["path"].as_str().unwrap().to_owned(), r["public"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(
+        public,
+        [("/compat/kv".to_owned(), false), ("/compat/public".to_owned(), true)]
+    );
+
+    // user_auth and git_service, with typed records
+    let (status, _, user) = get_json(&host.url("/api/user/info"));
+    assert_eq!(status, 200, "{user}");
+    assert_eq!((user["id"].clone(), user["login"].clone()), (json!(1), json!("compat")));
+    let (_, _, repos) = get_json(&host.url("/api/user/repositories"));
+    assert_eq!(repos["items"][0]["full_name"], "compat/one");
+    assert_eq!(repos["items"][0]["main_branch"], "main");
+    assert_eq!(repos["items"][0]["owner_type"], "organization");
+    let (_, _, found) = get_json(&host.url("/api/user/search/repositories?query=one"));
+    assert_eq!(found["items"].as_array().unwrap().len(), 1);
+    let (_, _, branches) = get_json(&host.url("/api/user/repository/branches?repository=compat/one"));
+    assert_eq!(branches["items"][0]["name"], "main");
+    let (status, _, _) = get_json(&host.url("/api/user/repository/branches?repository=compat/two"));
+    assert_eq!(status, 404);
+    let (_, _, installations) = get_json(&host.url("/api/user/installations"));
+    assert_eq!(installations["items"][0]["account"]["login"], "compat");
+
+    // sign-out through user_auth
+    let (status, headers, _) = send(client().post(host.url("/api/logout")));
+    assert_eq!(status, 200);
+    assert_eq!(headers["x-compat-signed-out"], "yes");
+    host.wait_for_log("compat-1.0 plugin initialised", std::time::Duration::from_secs(5));
+}
+
+/// A workspace with the frozen 1.0 copy turned into 1.1 by one appended method, a plugin built against it, and
+/// a probe: a minimal 1.1 host that loads a library and calls the appended method.
+fn simulated_1_1() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let dir = target_dir().join("compat-1.1-simulated");
+            let _ = std::fs::remove_dir_all(&dir);
+            copy_dir(&fixture_dir(), &dir);
+            let patch = |file: &str, anchor: &str, replacement: &str| {
+                let path = dir.join(file);
+                let text = std::fs::read_to_string(&path).unwrap();
+                assert!(text.contains(anchor), "{file} no longer contains {anchor:?}");
+                std::fs::write(&path, text.replacen(anchor, replacement, 1)).unwrap();
+            };
+            // The package version moves with the interface, as a real release's would; it also keeps this
+            // copy's build apart from the frozen one's in the shared target directory.
+            patch("api/Cargo.toml", "version = \"1.0.0\"", "version = \"1.1.0\"");
+            patch("api/src/export.rs", "        \"1.0.0\"\n", "        \"1.1.0\"\n");
+            patch("api/src/interface.rs", "INTERFACE_MINOR: u32 = 0;", "INTERFACE_MINOR: u32 = 1;");
+            patch("api/src/interface.rs", "        \"1.0\"\n", "        \"1.1\"\n");
+            patch(
+                "api/src/wire/slots.rs",
+                "fn suggested_tasks<'a>(&'a self, identity: IdentityView<'a>) -> FfiResult<'a, RVec<SuggestedTask>>;\n",
+                "fn suggested_tasks<'a>(&'a self, identity: IdentityView<'a>) -> FfiResult<'a, RVec<SuggestedTask>>;\n\n    \
+                 /// Added in 1.1 (simulated); plugins built for 1.0 lack it and get this default.\n    \
+                 fn added_in_1_1(&self) -> u32 {\n        1101\n    }\n",
+            );
+            patch("plugin/Cargo.toml", "name = \"compat-plugin-1-0\"", "name = \"compat-plugin-1-1\"");
+            patch("plugin/src/lib.rs", "name: \"compat-1-0\"", "name: \"compat-1-1\"");
+            patch("Cargo.toml", "members = [\"api\", \"plugin\"]", "members = [\"api\", \"plugin\", \"probe\"]");
+            std::fs::create_dir_all(dir.join("probe/src")).unwrap();
+            std::fs::write(dir.join("probe/Cargo.toml"), PROBE_MANIFEST).unwrap();
+            std::fs::write(dir.join("probe/src/main.rs"), PROBE_MAIN).unwrap();
+            cargo_build(&dir, &["--offline"]);
+            dir
+        })
+        .clone()
+}
+
+#[test]
+fn a_plugin_built_for_a_newer_minor_is_refused_naming_the_upgrade() {
+    simulated_1_1();
+    let site = Site::new();
+    std::fs::copy(
+        built_library("compat-plugin-1-1"),
+        site.plugin_dir().join("libcompat_plugin_1_1.so"),
+    )
+    .unwrap();
+    site.write_config("");
+    let failure = site.expect_startup_failure(&[]);
+    assert_eq!(failure.status.code(), Some(2));
+    assert!(
+        failure.error_line().contains(
+            "plugin `compat-1-1` needs plugin interface 1.1, this host provides 1.0: upgrade openhost (or build \
+             compat-1-1 against openhost-plugin-api 1.0)"
+        ),
+        "{}",
+        failure.error_line()
+    );
+}
+
+#[test]
+fn a_newer_minor_host_loads_a_1_0_plugin_and_runs_the_default_of_what_it_lacks() {
+    simulated_1_1();
+    let output = Command::new(target_dir().join("debug").join("compat-probe"))
+        .arg(compat_1_0_library())
+        .output()
+        .expect("run the 1.1 probe");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        stdout.lines().collect::<Vec<_>>(),
+        [
+            "abi_stable_own_check=refused",
+            "manages_tokens=false",
+            "providers=github",
+            "added_in_1_1=1101",
+            "middleware_order=500"
+        ],
+        "abi_stable's own check refuses the older plugin, the host's accepts it, old methods answer, and the \
+         appended one falls back to its default"
+    );
+}
+
+const PROBE_MANIFEST: &str = r#"[package]
+name = "compat-probe"
+version = "1.1.0"
+edition = "2021"
+publish = false
+
+[dependencies]
+openhost-plugin-api = { path = "../api" }
+abi_stable = { version = "0.11", default-features = false }
+async-ffi = { version = "0.5", features = ["abi_stable"] }
+"#;
+
+/// A host reduced to what loading and calling needs: services that answer errors, no server.
+const PROBE_MAIN: &str = r#"
+use abi_stable::{abi_stability::abi_checking::check_layout_compatibility, library::lib_header_from_path,
+    prefix_type::PrefixTypeTrait, sabi_types::RRef, std_types::{ROption, RResult, RStr, RString, RVec}, StableAbi};
+use async_ffi::{FfiFuture, FutureExt};
+use openhost_plugin_api::{host::{HostContext, HostContextRef}, wire::slots::FfiGitService, HostServices,
+    HttpRequest, KvEntry, LogLevel, PluginError, PluginModRef, Response};
+
+type Failing<T> = FfiFuture<RResult<T, PluginError>>;
+fn failing<T: Send + 'static>() -> Failing<T> {
+    async { RResult::RErr(PluginError::other("the probe has no services")) }.into_ffi()
+}
+extern "C" fn log(_: HostContextRef, _: LogLevel, _: RStr<'_>, message: RStr<'_>) { eprintln!("plugin: {message}"); }
+extern "C" fn kv_get(_: HostContextRef, _: RVec<u8>) -> Failing<ROption<RVec<u8>>> { failing() }
+extern "C" fn kv_put(_: HostContextRef, _: RVec<u8>, _: RVec<u8>) -> Failing<()> { failing() }
+extern "C" fn kv_delete(_: HostContextRef, _: RVec<u8>) -> Failing<bool> { failing() }
+extern "C" fn kv_cas(_: HostContextRef, _: RVec<u8>, _: ROption<RVec<u8>>, _: ROption<RVec<u8>>) -> Failing<bool> { failing() }
+extern "C" fn kv_scan(_: HostContextRef, _: RVec<u8>, _: u32) -> Failing<RVec<KvEntry>> { failing() }
+extern "C" fn kv_flush(_: HostContextRef) -> Failing<()> { failing() }
+extern "C" fn http(_: HostContextRef, _: HttpRequest) -> Failing<Response> { failing() }
+extern "C" fn sleep(_: HostContextRef, _: u64) -> FfiFuture<()> { async {}.into_ffi() }
+
+static CONTEXT: u8 = 0;
+
+fn main() {
+    let path = std::env::args().nth(1).expect("library path");
+    let header = lib_header_from_path(std::path::Path::new(&path)).expect("open");
+    // abi_stable's own rule wants the loader to be the older side, so it refuses an older plugin...
+    let own = header.ensure_layout::<PluginModRef>();
+    println!("abi_stable_own_check={}", if own.is_ok() { "accepted" } else { "refused" });
+    // ...and the host's check, with the roles reversed, accepts it (host/src/loader/mod.rs, check_layout).
+    let plugin_layout = header.layout().expect("a layout to check");
+    check_layout_compatibility(plugin_layout, <PluginModRef as StableAbi>::LAYOUT).expect("layout check");
+    // SAFETY: checked just above.
+    let module = unsafe { header.init_root_module_with_unchecked_layout::<PluginModRef>() }.expect("version");
+    // SAFETY: the context is never read by these services.
+    let context = unsafe { RRef::from_raw(&CONTEXT as *const u8 as *const HostContext) };
+    let services = HostServices {
+        context, max_log_level: LogLevel::Warn, log, kv_get, kv_put, kv_delete, kv_compare_and_swap: kv_cas,
+        kv_scan_prefix: kv_scan, kv_flush, http, sleep,
+    }.leak_into_prefix();
+    let plugin = module.init()(services, RString::from("{}")).into_result().expect("init");
+    let git = plugin.git_service().into_option().expect("a git service");
+    println!("manages_tokens={}", git.manages_tokens());
+    println!("providers={}", git.providers().iter().map(|p| p.as_str()).collect::<Vec<_>>().join(","));
+    println!("added_in_1_1={}", git.added_in_1_1());
+    println!("middleware_order={}", plugin.middleware().into_option().expect("middleware").order());
+}
+"#;
