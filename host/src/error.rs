@@ -91,6 +91,8 @@ pub enum StartupError {
         plugin: String,
         owner: String,
     },
+    #[error("cannot seed request ids: {0}")]
+    Random(String),
     #[error("cannot build the HTTP client: {0}")]
     HttpClient(String),
     #[error("cannot open the database in {path}: {message}")]

@@ -64,7 +64,7 @@ pub fn build_app(config: Config, runtime: tokio::runtime::Handle) -> Result<App,
         env: Box::new(|name| std::env::var(name).ok()),
     };
     let defaults = HostComponents::new(&config.github_api_url, http.clone(), settings.clone());
-    let registry = Registry::build(&config, &deps, defaults, middleware::builtins(&config))?;
+    let registry = Registry::build(&config, &deps, defaults, middleware::builtins(&config)?)?;
     Ok(App {
         config,
         registry,

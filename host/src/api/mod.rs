@@ -4,7 +4,7 @@
 mod git;
 mod providers;
 
-use openhost_plugin_api::{Identity, PluginError, RequestView, Response};
+use openhost_plugin_api::{Header, Identity, PluginError, RequestView, Response};
 use serde_json::{Map, Value, json};
 
 use crate::{
@@ -56,6 +56,15 @@ fn ok_json(value: &Value) -> Outcome {
     Ok(Response::json(200, value))
 }
 
+/// A response whose body is JSON text already.
+fn json_text(status: u16, body: Vec<u8>) -> Response {
+    Response {
+        status,
+        headers: vec![Header::new("content-type", "application/json")].into(),
+        body: body.into(),
+    }
+}
+
 fn message(text: &str) -> Outcome {
     ok_json(&json!({"message": text}))
 }
@@ -69,15 +78,16 @@ pub async fn handle(
     who: &mut Option<Identity>,
 ) -> Outcome {
     match route {
-        HostRoute::Healthz => ok_json(&json!({"status": "ok"})),
+        HostRoute::Healthz => Ok(json_text(200, br#"{"status":"ok"}"#.to_vec())),
         HostRoute::Plugins => ok_json(&app.registry.describe()),
         HostRoute::OptionsConfig => {
             let active = &app.registry.server_config;
             let blame = |error| Failure::new(&active.blame(), error);
             let text = app.within_deadline(active.object.config_json()).await.map_err(blame)?;
-            let config: Value = serde_json::from_str(&text)
+            // Checked, not rebuilt: the implementation's text is the body.
+            serde_json::from_str::<serde::de::IgnoredAny>(&text)
                 .map_err(|e| blame(PluginError::other(format!("server_config returned invalid JSON: {e}")).into()))?;
-            ok_json(&config)
+            Ok(json_text(200, text.into_string().into_bytes()))
         }
         HostRoute::GetSettings => {
             let identity = identify(app, request, who).await?;

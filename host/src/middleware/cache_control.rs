@@ -1,14 +1,12 @@
 //! `Cache-Control: no-store` on every `/api/*` response: they are per-user and may carry settings.
 
-use openhost_plugin_api::{Header, HeaderChange, Middleware, PluginError, RequestView, ResponseView};
-
-const ORDER: i32 = 900;
+use openhost_plugin_api::{Header, HeaderChange, Middleware, PluginError, RequestView, ResponseView, order};
 
 pub struct CacheControl;
 
 impl Middleware for CacheControl {
     fn order(&self) -> i32 {
-        ORDER
+        order::CACHE_CONTROL
     }
 
     async fn on_response(

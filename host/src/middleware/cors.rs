@@ -2,9 +2,8 @@
 //! `cors_origins` replaces that with an exact list. The headers are added through `Continue`, so they decorate
 //! every response made further down the chain, errors included. Preflights are answered here.
 
-use openhost_plugin_api::{Header, Middleware, MiddlewareAction, PluginError, RequestView, Response};
+use openhost_plugin_api::{Header, Middleware, MiddlewareAction, PluginError, RequestView, Response, order};
 
-const ORDER: i32 = 200;
 const ALLOWED_METHODS: &str = "GET, POST, PUT, PATCH, DELETE, OPTIONS";
 const DEFAULT_ALLOWED_HEADERS: &str = "content-type, authorization, x-request-id";
 const EXPOSED_HEADERS: &str = "x-request-id, retry-after";
@@ -40,7 +39,7 @@ fn is_local_origin(origin: &str) -> bool {
 
 impl Middleware for Cors {
     fn order(&self) -> i32 {
-        ORDER
+        order::CORS
     }
 
     async fn on_request(&self, request: &RequestView<'_>) -> Result<MiddlewareAction, PluginError> {

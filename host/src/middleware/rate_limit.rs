@@ -11,9 +11,8 @@ use governor::{
     DefaultKeyedRateLimiter, Quota,
     clock::{Clock, DefaultClock},
 };
-use openhost_plugin_api::{Middleware, MiddlewareAction, PluginError, RequestView, Response};
+use openhost_plugin_api::{Middleware, MiddlewareAction, PluginError, RequestView, Response, order};
 
-const ORDER: i32 = 100;
 /// How often (in requests) buckets of clients that have gone quiet are dropped, bounding memory.
 const PRUNE_EVERY: u64 = 10_000;
 
@@ -38,7 +37,7 @@ impl RateLimit {
 
 impl Middleware for RateLimit {
     fn order(&self) -> i32 {
-        ORDER
+        order::RATE_LIMIT
     }
 
     async fn on_request(&self, request: &RequestView<'_>) -> Result<MiddlewareAction, PluginError> {

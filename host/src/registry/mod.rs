@@ -82,6 +82,31 @@ pub struct ChainLink {
     pub owner: Owner,
     pub order: i32,
     pub object: MiddlewareObject,
+    /// Which hooks to call. A plugin's link calls both; a host built-in says which it implements, so the chain
+    /// makes no empty calls on every request.
+    pub hooks: Hooks,
+}
+
+/// The hooks of a middleware the chain calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hooks {
+    pub on_request: bool,
+    pub on_response: bool,
+}
+
+impl Hooks {
+    pub const BOTH: Hooks = Hooks {
+        on_request: true,
+        on_response: true,
+    };
+    pub const REQUEST: Hooks = Hooks {
+        on_request: true,
+        on_response: false,
+    };
+    pub const RESPONSE: Hooks = Hooks {
+        on_request: false,
+        on_response: true,
+    };
 }
 
 /// What serves a route.

@@ -9,7 +9,7 @@ use openhost_plugin_api::{PluginError, Slot, types::RResult};
 use crate::{
     config::Config,
     error::StartupError,
-    registry::{Active, ChainLink, Owner, Route, RouteTarget, instance::Instance},
+    registry::{Active, ChainLink, Hooks, Owner, Route, RouteTarget, instance::Instance},
     routes::HostRoute,
 };
 
@@ -99,6 +99,7 @@ pub fn middleware_chain(builtins: Vec<ChainLink>, instances: &mut [Instance]) ->
                 owner: Owner::Plugin(instance.name.clone()),
                 order: object.order(),
                 object,
+                hooks: Hooks::BOTH,
             });
         }
     }

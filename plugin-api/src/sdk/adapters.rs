@@ -62,7 +62,12 @@ impl FfiRoutes for Guarded<Router> {
 
 impl<S: ServerConfig> FfiServerConfig for Guarded<S> {
     fn config_json(&self) -> FfiResult<'_, RString> {
-        guard_future(move || async move { Ok(RString::from(self.0.config().await?.to_string())) })
+        guard_future(move || async move {
+            // `to_string` would go through `fmt::Display`, several times slower than serde's own writer.
+            let text = serde_json::to_string(&self.0.config().await?)
+                .map_err(|e| PluginError::other(format!("the server config cannot be written as JSON: {e}")))?;
+            Ok(RString::from(text))
+        })
     }
 }
 

@@ -1,92 +1,61 @@
-//! The HTTP server: a warp filter that hands every request to [`App::handle`], which runs the middleware chain,
-//! the route, and the chain's response hooks.
+//! One request through the host: the middleware chain on a borrowed [`RequestView`], the route (the host's or a
+//! plugin's handler), then each middleware's response hook, innermost first.
 //!
-//! Dynamic routing is the point of a plugin host, so warp's job here is transport and extraction; the route table
-//! is the registry's. Requests are shown to middleware as a borrowed [`RequestView`]: the only per-request
-//! allocations are the header view array and the peer address text. The body is read only after the chain has
-//! let the request through, and only up to [`MAX_BODY_BYTES`] (413 beyond), so that a rejected or oversized
-//! request costs no memory and still gets the chain's headers (request id, CORS).
+//! The route is looked up first, so that a request for a route that needs no sign-in carries
+//! `RequestView::PUBLIC_ROUTE`. The only per-request allocation for the view is its header array (the peer
+//! address is formatted on the stack). The body is read only after the chain has let the request through
+//! ([`super::body`]), so that a rejected or oversized request costs no memory and still gets the chain's headers
+//! (request id, CORS).
 
-use std::{convert::Infallible, future::Future, net::SocketAddr, sync::Arc};
+use std::net::SocketAddr;
 
 use abi_stable::std_types::{ROption, RSlice};
-use bytes::Buf;
-use futures_util::{Stream, StreamExt};
+use bytes::Bytes;
+use http::{HeaderMap, Method};
+use http_body::Body;
+use http_body_util::Full;
 use openhost_plugin_api::{
     Header, HeaderChange, HeaderView, Identity, MiddlewareAction, RequestView, Response, ResponseView,
-};
-use warp::{
-    Filter,
-    http::{HeaderMap, HeaderValue, Method, StatusCode, header::HeaderName},
-    path::FullPath,
 };
 
 use crate::{
     api,
     app::App,
     registry::{Owner, RouteTarget},
+    server::{
+        body::{MAX_BODY_BYTES, MAX_DRAINED_BYTES, body_too_large, drain, read_body},
+        http::{apply_header_change, format_into, header_views, to_http},
+    },
 };
 
-/// Request bodies larger than this are answered with 413.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
-/// How much of an oversized body is read and dropped before the 413, so that a client still sending it reads
-/// the answer instead of a reset connection. Larger bodies get the 413 at once.
-const MAX_DRAINED_BYTES: u64 = 16 * 1024 * 1024;
-
-/// The warp filter serving `app`.
-pub fn routes(app: Arc<App>) -> impl Filter<Extract = (warp::reply::Response,), Error = Infallible> + Clone {
-    let raw_query = warp::query::raw().or(warp::any().map(String::new)).unify();
-    warp::any()
-        .and(warp::method())
-        .and(warp::path::full())
-        .and(raw_query)
-        .and(warp::header::headers_cloned())
-        .and(warp::addr::remote())
-        .and(warp::body::stream())
-        .then(
-            move |method: Method, path: FullPath, query: String, headers: HeaderMap, peer: Option<SocketAddr>, body| {
-                let app = Arc::clone(&app);
-                async move { app.handle(&method, path.as_str(), &query, &headers, peer, body).await }
-            },
-        )
-        .recover(|rejection: warp::Rejection| async move {
-            tracing::debug!(?rejection, "request rejected before routing");
-            Ok::<_, Infallible>(to_http(Response::error(
-                400,
-                "bad_request",
-                "the request could not be read",
-            )))
-        })
-        .unify()
-}
-
-/// Serves until `shutdown` completes, then finishes in-flight requests.
-pub async fn serve(
-    app: Arc<App>,
-    listener: tokio::net::TcpListener,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) {
-    warp::serve(routes(app))
-        .incoming(listener)
-        .graceful(shutdown)
-        .run()
-        .await;
-}
-
 impl App {
+    /// Answers one HTTP request.
+    pub async fn serve<B: Body + Unpin>(
+        &self,
+        request: http::Request<B>,
+        peer: Option<SocketAddr>,
+    ) -> http::Response<Full<Bytes>> {
+        let (parts, body) = request.into_parts();
+        let query = parts.uri.query().unwrap_or("");
+        self.handle(&parts.method, parts.uri.path(), query, &parts.headers, peer, body)
+            .await
+    }
+
     /// Runs one request through the chain and the route.
-    pub async fn handle<B: Buf>(
+    pub async fn handle<B: Body + Unpin>(
         &self,
         method: &Method,
         path: &str,
         query: &str,
         headers: &HeaderMap,
         peer: Option<SocketAddr>,
-        body: impl Stream<Item = Result<B, warp::Error>>,
-    ) -> warp::reply::Response {
+        body: B,
+    ) -> http::Response<Full<Bytes>> {
         let received = std::time::Instant::now();
         let header_views = header_views(headers);
-        let peer_text = peer.map(|addr| addr.to_string()).unwrap_or_default();
+        // Formatted on the stack: an address is at most 47 bytes (`[v6%scope]:port`).
+        let mut peer_buffer = [0u8; 64];
+        let peer_text = peer.map_or("", |addr| format_into(&mut peer_buffer, addr));
         let route = self.registry.route(method.as_str(), path);
         let public = route.as_ref().is_ok_and(|route| route.public);
         let base = RequestView {
@@ -94,7 +63,7 @@ impl App {
             path: path.into(),
             query: query.into(),
             headers: RSlice::from_slice(&header_views),
-            peer_addr: peer_text.as_str().into(),
+            peer_addr: peer_text.into(),
             identity: ROption::RNone,
             flags: if public { RequestView::PUBLIC_ROUTE } else { 0 },
         };
@@ -105,6 +74,9 @@ impl App {
         let mut early: Option<Response> = None;
         for link in &self.registry.middleware {
             links_run += 1;
+            if !link.hooks.on_request {
+                continue;
+            }
             let view = RequestView {
                 identity: identity.as_ref().map(Identity::as_view).into(),
                 ..base
@@ -162,12 +134,12 @@ impl App {
         to_http(response)
     }
 
-    async fn route<B: Buf>(
+    async fn route<B: Body + Unpin>(
         &self,
         target: &RouteTarget,
         request: RequestView<'_>,
         headers: &HeaderMap,
-        body: impl Stream<Item = Result<B, warp::Error>>,
+        mut body: B,
         who: &mut Option<Identity>,
     ) -> Response {
         let declared_length = headers
@@ -176,7 +148,7 @@ impl App {
             .and_then(|v| v.parse::<u64>().ok());
         if let Some(length) = declared_length.filter(|length| *length > MAX_BODY_BYTES as u64) {
             if length <= MAX_DRAINED_BYTES {
-                drain(body).await;
+                drain(&mut body).await;
             }
             return body_too_large();
         }
@@ -185,7 +157,7 @@ impl App {
             RouteTarget::Plugin { .. } => true,
         };
         let body = if wants_body {
-            match read_body(body, MAX_BODY_BYTES).await {
+            match read_body(&mut body, MAX_BODY_BYTES).await {
                 Ok(body) => body,
                 Err(response) => return response,
             }
@@ -228,7 +200,11 @@ impl App {
                     value: h.value.as_rstr(),
                 })
                 .collect();
-            for link in self.registry.middleware[..links_run].iter().rev() {
+            for link in self.registry.middleware[..links_run]
+                .iter()
+                .rev()
+                .filter(|l| l.hooks.on_response)
+            {
                 let view = ResponseView {
                     status: response.status,
                     headers: RSlice::from_slice(&views),
@@ -251,90 +227,4 @@ impl App {
             apply_header_change(&mut response.headers, change);
         }
     }
-}
-
-/// The borrowed header array middleware sees: every header whose value is visible ASCII (others are left out,
-/// as `RequestView` promises), lower-case names, no copies.
-pub fn header_views(headers: &HeaderMap) -> Vec<HeaderView<'_>> {
-    headers
-        .iter()
-        .filter_map(|(name, value)| {
-            Some(HeaderView {
-                name: name.as_str().into(),
-                value: value.to_str().ok()?.into(),
-            })
-        })
-        .collect()
-}
-
-fn body_too_large() -> Response {
-    Response::error(
-        413,
-        "payload_too_large",
-        &format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
-    )
-}
-
-/// Reads and drops what is left of a refused body, up to [`MAX_DRAINED_BYTES`].
-async fn drain<B: Buf>(body: impl Stream<Item = Result<B, warp::Error>>) {
-    let mut body = std::pin::pin!(body);
-    let mut drained = 0u64;
-    while let Some(Ok(chunk)) = body.next().await {
-        drained += chunk.remaining() as u64;
-        if drained > MAX_DRAINED_BYTES {
-            break;
-        }
-    }
-}
-
-/// Reads a body, refusing it as soon as it grows past `limit` (a chunked body declares no length).
-async fn read_body<B: Buf>(
-    body: impl Stream<Item = Result<B, warp::Error>>,
-    limit: usize,
-) -> Result<Vec<u8>, Response> {
-    let mut body = std::pin::pin!(body);
-    let mut bytes = Vec::new();
-    while let Some(chunk) = body.next().await {
-        let mut chunk = chunk.map_err(|_| Response::error(400, "bad_request", "the request body could not be read"))?;
-        if bytes.len() + chunk.remaining() > limit {
-            drain(body).await;
-            return Err(body_too_large());
-        }
-        while chunk.has_remaining() {
-            let part = chunk.chunk();
-            bytes.extend_from_slice(part);
-            let read = part.len();
-            chunk.advance(read);
-        }
-    }
-    Ok(bytes)
-}
-
-pub fn apply_header_change(headers: &mut abi_stable::std_types::RVec<Header>, change: HeaderChange) {
-    match change {
-        HeaderChange::Set(header) => {
-            headers.retain(|h| !h.name.as_str().eq_ignore_ascii_case(header.name.as_str()));
-            headers.push(header);
-        }
-        HeaderChange::Append(header) => headers.push(header),
-        HeaderChange::Remove(name) => headers.retain(|h| !h.name.as_str().eq_ignore_ascii_case(name.as_str())),
-    }
-}
-
-/// Converts a response into warp's. A header a plugin made that HTTP cannot carry is dropped with a warning.
-pub fn to_http(response: Response) -> warp::reply::Response {
-    let mut out = warp::reply::Response::new(response.body.into_vec().into());
-    *out.status_mut() = StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    for header in response.headers {
-        match (
-            HeaderName::from_bytes(header.name.as_bytes()),
-            HeaderValue::from_str(header.value.as_str()),
-        ) {
-            (Ok(name), Ok(value)) => {
-                out.headers_mut().append(name, value);
-            }
-            _ => tracing::warn!(header = %header.name, "dropping a response header that is not valid HTTP"),
-        }
-    }
-    out
 }

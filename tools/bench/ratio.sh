@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# The host against a bare warp server answering the same bytes, in one run, on this machine: the price of the
+# host's middleware chain, routing and slot calls. For GET /healthz and GET /api/options/config, alternating
+# bare and host for ROUNDS rounds, it prints requests/s and the server's CPU time per request (utime+stime from
+# /proc/PID/stat over the run, steadier than requests/s on a shared machine) and the host/bare ratios.
+# The host runs with no plugins and rate_limit_per_sec = 0. Installs wrk (Debian package) if missing.
+#
+#   tools/bench/ratio.sh [DURATION_SECS] [CONNECTIONS] [ROUNDS]      (defaults 10, 32, 2)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+duration="${1:-10}"
+connections="${2:-32}"
+rounds="${3:-2}"
+host_addr="127.0.0.1:9921"
+bare_addr="127.0.0.1:9922"
+ticks_per_sec="$(getconf CLK_TCK)"
+
+if ! command -v wrk >/dev/null; then
+    echo "installing wrk..." >&2
+    (apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; })
+fi
+
+cargo build --release --quiet -p openhost -p openhost-bench
+
+work="$(mktemp -d)"
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+wait_for() {
+    for _ in $(seq 1 200); do
+        curl -fs "$1" >/dev/null 2>&1 && return 0
+        sleep 0.05
+    done
+    echo "not up: $1" >&2
+    exit 1
+}
+
+mkdir -p "$work/host/plugins"
+cat >"$work/host/plugins.toml" <<TOML
+[host]
+listen = "$host_addr"
+data_dir = "data"
+plugin_dir = "plugins"
+rate_limit_per_sec = 0
+TOML
+RUST_LOG=warn target/release/openhost serve --config "$work/host/plugins.toml" >"$work/host.log" 2>&1 &
+host_pid=$!
+pids+=("$host_pid")
+wait_for "http://$host_addr/healthz"
+
+curl -fs "http://$host_addr/healthz" >"$work/healthz.json"
+curl -fs "http://$host_addr/api/options/config" >"$work/config.json"
+target/release/bare-warp "$bare_addr" "/healthz=$work/healthz.json" "/api/options/config=$work/config.json" \
+    2>"$work/bare.log" &
+bare_pid=$!
+pids+=("$bare_pid")
+wait_for "http://$bare_addr/healthz"
+cmp -s <(curl -fs "http://$bare_addr/api/options/config") "$work/config.json" || { echo "bodies differ" >&2; exit 1; }
+
+# cpu_ticks PID: utime + stime of the process, in clock ticks (fields 14 and 15; the names have no spaces).
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# measure PID URL: prints "requests_per_sec cpu_us_per_request".
+measure() {
+    local pid="$1" url="$2" before after out requests
+    before="$(cpu_ticks "$pid")"
+    out="$(wrk -t2 -c"$connections" -d"${duration}s" "$url")"
+    after="$(cpu_ticks "$pid")"
+    requests="$(awk '/requests in/ {print $1}' <<<"$out")"
+    awk -v rps="$(awk '/Requests\/sec/ {print $2}' <<<"$out")" -v t="$((after - before))" -v hz="$ticks_per_sec" \
+        -v n="$requests" 'BEGIN { printf "%.0f %.2f\n", rps, t / hz / n * 1e6 }'
+}
+
+echo "wrk: 2 threads, $connections connections, ${duration}s per row; host and bare warp on this machine"
+echo
+echo "| route | round | bare req/s | host req/s | host/bare req/s | bare CPU µs/req | host CPU µs/req | host/bare CPU |"
+echo "|---|---|---|---|---|---|---|---|"
+for round in $(seq 1 "$rounds"); do
+    for path in /healthz /api/options/config; do
+        read -r bare_rps bare_cpu <<<"$(measure "$bare_pid" "http://$bare_addr$path")"
+        read -r host_rps host_cpu <<<"$(measure "$host_pid" "http://$host_addr$path")"
+        awk -v p="$path" -v r="$round" -v br="$bare_rps" -v hr="$host_rps" -v bc="$bare_cpu" -v hc="$host_cpu" \
+            'BEGIN { printf "| `GET %s` | %d | %d | %d | %.2f | %.1f | %.1f | %.2f |\n", p, r, br, hr, hr / br, bc, hc, hc / bc }'
+    done
+done
