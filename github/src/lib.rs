@@ -3,17 +3,20 @@
 //! The host's own git service sends requests with reqwest; the enterprise plugin sends them through the host's
 //! HTTP service. Both need the same paths, headers, response mapping, `Link` pagination and error mapping, so that
 //! knowledge lives here once: [`GitQuery`] says what to ask, [`request_headers`] how, [`interpret`] what the answer
-//! means (typed records of the plugin interface), [`GitError`] what went wrong in API terms.
+//! means (typed records of the plugin interface), [`GitError`] what went wrong in API terms, and [`Github`] is the
+//! `git_service` slot built on them, given a [`GithubAccess`] that does the I/O.
 
 mod error;
 mod link;
 mod query;
 mod response;
+mod service;
 
 pub use error::GitError;
 pub use link::next_page_from_link;
-pub use query::{GitQuery, MAX_PER_PAGE, REPOSITORY_SORTS, split_repository};
+pub use query::{GitQuery, MAX_PER_PAGE, REPOSITORY_SORTS, check_page, repository_sort, split_repository};
 pub use response::{GitData, IssueItem, interpret};
+pub use service::{Github, GithubAccess};
 
 /// The REST API version openhost is written against.
 pub const API_VERSION: &str = "2022-11-28";

@@ -51,13 +51,26 @@ fn is_name(text: &str) -> bool {
         && text.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
 }
 
-fn check_page(page: PageRequest) -> Result<PageRequest, GitError> {
+/// A page number from 1 and a page length GitHub accepts.
+pub fn check_page(page: PageRequest) -> Result<PageRequest, GitError> {
     if page.page == 0 || !(1..=MAX_PER_PAGE).contains(&page.per_page) {
         return Err(GitError::InvalidRequest(format!(
             "`page` must be at least 1 and `per_page` from 1 to {MAX_PER_PAGE}"
         )));
     }
     Ok(page)
+}
+
+/// A sort GitHub's `GET /user/repos` takes; empty means `pushed`.
+pub fn repository_sort(sort: &str) -> Result<&str, GitError> {
+    let sort = if sort.is_empty() { "pushed" } else { sort };
+    if !REPOSITORY_SORTS.contains(&sort) {
+        return Err(GitError::InvalidRequest(format!(
+            "`sort` must be one of {}",
+            REPOSITORY_SORTS.join(", ")
+        )));
+    }
+    Ok(sort)
 }
 
 /// Splits and checks `owner/name`.
@@ -71,16 +84,8 @@ pub fn split_repository(repository: &str) -> Result<(String, String), GitError> 
 
 impl GitQuery {
     pub fn repositories(query: &RepositoryQuery<'_>) -> Result<GitQuery, GitError> {
-        let sort = query.sort.as_str();
-        let sort = if sort.is_empty() { "pushed" } else { sort };
-        if !REPOSITORY_SORTS.contains(&sort) {
-            return Err(GitError::InvalidRequest(format!(
-                "`sort` must be one of {}",
-                REPOSITORY_SORTS.join(", ")
-            )));
-        }
         Ok(GitQuery::Repositories {
-            sort: sort.to_owned(),
+            sort: repository_sort(query.sort.as_str())?.to_owned(),
             page: check_page(query.page)?,
         })
     }

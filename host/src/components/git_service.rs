@@ -2,27 +2,23 @@
 //! `github_api_url` sets the API base (GitHub Enterprise Server: `https://HOST/api/v3`); a token stored with a
 //! `host` talks to that host instead.
 
-use openhost_github::{GitData, GitError, GitQuery, api_base, interpret, request_headers};
-use openhost_plugin_api::{
-    BranchPage, BranchQuery, GitService, GitUser, IdentityView, InstallationPage, PageRequest, PluginError,
-    RepositoryPage, RepositoryQuery, SearchQuery,
-};
+use openhost_github::{GitData, GitError, GitQuery, GithubAccess, api_base, interpret, request_headers};
+use openhost_plugin_api::PluginError;
 
 use crate::{USER_AGENT, services::error_chain, settings::SettingsStore, text::now_epoch};
 
-/// GitHub with the user's PAT.
-pub struct GithubService {
+/// GitHub with the user's PAT, over the host's HTTP client.
+pub struct PatAccess {
     pub default_api_url: String,
     pub http: reqwest::Client,
     pub settings: SettingsStore,
 }
 
-impl GithubService {
-    /// Asks GitHub `query` with the user's stored token.
-    async fn ask(&self, identity: &IdentityView<'_>, query: &GitQuery) -> Result<GitData, PluginError> {
+impl GithubAccess for PatAccess {
+    async fn get(&self, user_id: &str, query: &GitQuery) -> Result<GitData, PluginError> {
         let settings = self
             .settings
-            .get(identity.user_id())
+            .get(user_id)
             .map_err(|e| PluginError::Host(e.to_string().into()))?;
         let token = settings
             .as_ref()
@@ -30,44 +26,6 @@ impl GithubService {
             .ok_or(GitError::TokenMissing)?;
         let base = api_base(&self.default_api_url, token.host.as_deref());
         Ok(fetch(&self.http, &base, token.token.expose(), query).await?)
-    }
-}
-
-impl GitService for GithubService {
-    async fn user_info(&self, identity: &IdentityView<'_>) -> Result<GitUser, PluginError> {
-        Ok(self.ask(identity, &GitQuery::UserInfo).await?.into_user()?)
-    }
-
-    async fn repositories(
-        &self,
-        identity: &IdentityView<'_>,
-        query: &RepositoryQuery<'_>,
-    ) -> Result<RepositoryPage, PluginError> {
-        let query = GitQuery::repositories(query)?;
-        Ok(self.ask(identity, &query).await?.into_repositories()?)
-    }
-
-    async fn search_repositories(
-        &self,
-        identity: &IdentityView<'_>,
-        query: &SearchQuery<'_>,
-    ) -> Result<RepositoryPage, PluginError> {
-        let query = GitQuery::search_repositories(query)?;
-        Ok(self.ask(identity, &query).await?.into_repositories()?)
-    }
-
-    async fn branches(&self, identity: &IdentityView<'_>, query: &BranchQuery<'_>) -> Result<BranchPage, PluginError> {
-        let query = GitQuery::branches(query)?;
-        Ok(self.ask(identity, &query).await?.into_branches()?)
-    }
-
-    async fn installations(
-        &self,
-        identity: &IdentityView<'_>,
-        page: PageRequest,
-    ) -> Result<InstallationPage, PluginError> {
-        let query = GitQuery::installations(page)?;
-        Ok(self.ask(identity, &query).await?.into_installations()?)
     }
 }
 

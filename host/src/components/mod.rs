@@ -5,6 +5,7 @@ pub mod git_service;
 pub mod server_config;
 pub mod user_auth;
 
+use openhost_github::Github;
 use openhost_plugin_api::{GitServiceObject, ServerConfigObject, UserAuthObject, sdk};
 
 use crate::settings::SettingsStore;
@@ -21,11 +22,11 @@ impl HostComponents {
         HostComponents {
             server_config: sdk::server_config_object(server_config::OssServerConfig),
             user_auth: sdk::user_auth_object(user_auth::LocalUser),
-            git_service: sdk::git_service_object(git_service::GithubService {
+            git_service: sdk::git_service_object(Github(git_service::PatAccess {
                 default_api_url: github_api_url.to_owned(),
                 http,
                 settings,
-            }),
+            })),
         }
     }
 }

@@ -9,11 +9,8 @@
 use std::sync::Arc;
 
 use oauth2::{RefreshToken, RequestTokenError};
-use openhost_github::{GitData, GitError, GitQuery};
-use openhost_plugin_api::{
-    BranchPage, BranchQuery, GitService, GitUser, Header, IdentityView, InstallationPage, PageRequest, PluginError,
-    RepositoryPage, RepositoryQuery, SearchQuery,
-};
+use openhost_github::{GitData, GitError, GitQuery, GithubAccess};
+use openhost_plugin_api::{Header, PageRequest, PluginError, RepositoryPage};
 
 use crate::{
     Enterprise, now,
@@ -27,64 +24,23 @@ const PAGES_PER_INSTALLATION: u32 = 1000;
 /// Installations read per request, at 100 a page.
 const MAX_INSTALLATION_PAGES: u32 = 10;
 
-pub struct SaasGitService {
+/// How the SaaS git service reaches GitHub: with the user's app token, refreshed as needed.
+pub struct AppTokenAccess {
     pub enterprise: Arc<Enterprise>,
 }
 
-impl GitService for SaasGitService {
+impl GithubAccess for AppTokenAccess {
+    async fn get(&self, user_id: &str, query: &GitQuery) -> Result<GitData, PluginError> {
+        self.enterprise.api(user_id, query).await
+    }
+
     fn manages_tokens(&self) -> bool {
         true
     }
 
-    async fn user_info(&self, identity: &IdentityView<'_>) -> Result<GitUser, PluginError> {
-        Ok(self
-            .enterprise
-            .api(identity.user_id(), &GitQuery::UserInfo)
-            .await?
-            .into_user()?)
-    }
-
-    async fn repositories(
-        &self,
-        identity: &IdentityView<'_>,
-        query: &RepositoryQuery<'_>,
-    ) -> Result<RepositoryPage, PluginError> {
-        // Validated like the host's, though installations list in their own order.
-        GitQuery::repositories(query)?;
-        self.enterprise
-            .installation_repositories(identity.user_id(), query.page)
-            .await
-    }
-
-    async fn search_repositories(
-        &self,
-        identity: &IdentityView<'_>,
-        query: &SearchQuery<'_>,
-    ) -> Result<RepositoryPage, PluginError> {
-        let query = GitQuery::search_repositories(query)?;
-        Ok(self
-            .enterprise
-            .api(identity.user_id(), &query)
-            .await?
-            .into_repositories()?)
-    }
-
-    async fn branches(&self, identity: &IdentityView<'_>, query: &BranchQuery<'_>) -> Result<BranchPage, PluginError> {
-        let query = GitQuery::branches(query)?;
-        Ok(self.enterprise.api(identity.user_id(), &query).await?.into_branches()?)
-    }
-
-    async fn installations(
-        &self,
-        identity: &IdentityView<'_>,
-        page: PageRequest,
-    ) -> Result<InstallationPage, PluginError> {
-        let query = GitQuery::installations(page)?;
-        Ok(self
-            .enterprise
-            .api(identity.user_id(), &query)
-            .await?
-            .into_installations()?)
+    /// Installations list their repositories in their own order: `sort` does not apply.
+    async fn repositories(&self, user_id: &str, _sort: &str, page: PageRequest) -> Result<RepositoryPage, PluginError> {
+        self.enterprise.installation_repositories(user_id, page).await
     }
 }
 

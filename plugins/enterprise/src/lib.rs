@@ -19,12 +19,13 @@ use std::{
     time::{SystemTime, UNIX_EPOCH},
 };
 
+use openhost_github::Github;
 use openhost_plugin_api::prelude::*;
 use serde_json::{Value, json};
 
 use crate::{
     config::EnterpriseConfig,
-    git_service::SaasGitService,
+    git_service::AppTokenAccess,
     keys::Keyring,
     oauth::{GithubOAuthClient, OAuthRoutes, oauth_client},
     session::{COOKIE, SessionError, Sessions},
@@ -186,7 +187,7 @@ fn init(host: Host, config: Value) -> Result<Components, PluginError> {
         .user_auth(SessionAuth {
             enterprise: Arc::clone(&enterprise),
         })
-        .git_service(SaasGitService { enterprise }))
+        .git_service(Github(AppTokenAccess { enterprise })))
 }
 
 export_plugin! {

@@ -1,0 +1,87 @@
+//! The `git_service` slot over GitHub, once for every deployment: [`Github`] validates each typed query, asks
+//! GitHub through a [`GithubAccess`] and returns the typed records. What differs between deployments is only how
+//! a request reaches GitHub for a user (a personal access token over the host's client, refreshed app tokens over
+//! the host's HTTP service) and, for a GitHub App, where the user's repositories come from.
+
+use std::future::Future;
+
+use openhost_plugin_api::{
+    BranchPage, BranchQuery, GitService, GitUser, IdentityView, InstallationPage, PageRequest, PluginError,
+    RepositoryPage, RepositoryQuery, SearchQuery,
+};
+
+use crate::{GitData, GitQuery, check_page, repository_sort};
+
+/// How a git service reaches GitHub for a user.
+pub trait GithubAccess: Send + Sync + 'static {
+    /// Asks `query` for the user `user_id` and interprets the answer.
+    fn get(&self, user_id: &str, query: &GitQuery) -> impl Future<Output = Result<GitData, PluginError>> + Send;
+
+    /// Whether tokens come from somewhere other than the user (see `GitService::manages_tokens`).
+    fn manages_tokens(&self) -> bool {
+        false
+    }
+
+    /// The user's repositories, `sort` and `page` already validated. The default asks `GET /user/repos`; a
+    /// GitHub App lists them through its installations instead.
+    fn repositories(
+        &self,
+        user_id: &str,
+        sort: &str,
+        page: PageRequest,
+    ) -> impl Future<Output = Result<RepositoryPage, PluginError>> + Send {
+        async move {
+            let query = GitQuery::Repositories {
+                sort: sort.to_owned(),
+                page,
+            };
+            Ok(self.get(user_id, &query).await?.into_repositories()?)
+        }
+    }
+}
+
+/// The `git_service` slot over a [`GithubAccess`].
+pub struct Github<A>(pub A);
+
+impl<A: GithubAccess> GitService for Github<A> {
+    fn manages_tokens(&self) -> bool {
+        self.0.manages_tokens()
+    }
+
+    async fn user_info(&self, identity: &IdentityView<'_>) -> Result<GitUser, PluginError> {
+        Ok(self.0.get(identity.user_id(), &GitQuery::UserInfo).await?.into_user()?)
+    }
+
+    async fn repositories(
+        &self,
+        identity: &IdentityView<'_>,
+        query: &RepositoryQuery<'_>,
+    ) -> Result<RepositoryPage, PluginError> {
+        let sort = repository_sort(query.sort.as_str())?;
+        let page = check_page(query.page)?;
+        self.0.repositories(identity.user_id(), sort, page).await
+    }
+
+    async fn search_repositories(
+        &self,
+        identity: &IdentityView<'_>,
+        query: &SearchQuery<'_>,
+    ) -> Result<RepositoryPage, PluginError> {
+        let query = GitQuery::search_repositories(query)?;
+        Ok(self.0.get(identity.user_id(), &query).await?.into_repositories()?)
+    }
+
+    async fn branches(&self, identity: &IdentityView<'_>, query: &BranchQuery<'_>) -> Result<BranchPage, PluginError> {
+        let query = GitQuery::branches(query)?;
+        Ok(self.0.get(identity.user_id(), &query).await?.into_branches()?)
+    }
+
+    async fn installations(
+        &self,
+        identity: &IdentityView<'_>,
+        page: PageRequest,
+    ) -> Result<InstallationPage, PluginError> {
+        let query = GitQuery::installations(page)?;
+        Ok(self.0.get(identity.user_id(), &query).await?.into_installations()?)
+    }
+}
