@@ -211,6 +211,14 @@ fn a_user_signs_in_uses_the_api_and_signs_out() {
         401,
         "no_credentials",
     );
+    // The gate matches no paths: what the host marks public is open, everything else needs a session.
+    assert_eq!(send(manual_client().get(host.url("/healthz"))).0, 200);
+    assert_error(
+        &send(manual_client().get(host.url("/no/such/route"))),
+        401,
+        "no_credentials",
+    );
+    assert_error(&get(&host, "/no/such/route", &session), 404, "not_found");
 
     // Repositories come from the installations, one after another; following next_page yields each once.
     let mut names = Vec::new();

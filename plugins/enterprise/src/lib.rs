@@ -1,6 +1,6 @@
 //! The enterprise plugin: turns the single-user host into a multi-user SaaS server (README.md, "Enterprise mode"),
 //! only by overriding host slots (`server_config`, `user_auth`, `git_service`) and stacking onto them (a
-//! middleware that requires a session on `/api/*`, and the OAuth routes).
+//! middleware that requires a session on every route the host does not mark public, and the OAuth routes).
 //!
 //! Modules: [`config`] (validated settings), [`keys`] (HKDF-derived cookie MAC and token encryption keys),
 //! [`session`] (signed cookie + server-side record), [`tokens`] (encrypted token store), [`oauth`] (GitHub App
@@ -50,8 +50,8 @@ pub struct Enterprise {
     refresh_locks: Mutex<HashMap<String, Arc<futures_util::lock::Mutex<()>>>>,
 }
 
-/// Requires a valid session on `/api/*` (except routes the host marks public), establishes the identity and
-/// re-issues the cookie past half-life.
+/// Requires a valid session on every route the host does not mark public, establishes the identity and re-issues
+/// the cookie past half-life.
 struct SessionGate {
     enterprise: Arc<Enterprise>,
 }
@@ -63,7 +63,9 @@ impl Middleware for SessionGate {
     }
 
     async fn on_request(&self, request: &RequestView<'_>) -> Result<MiddlewareAction, PluginError> {
-        if request.method() == "OPTIONS" || !request.path().starts_with("/api/") || request.is_public() {
+        // The host marks the routes that need no sign-in; every other request needs a session. No path is
+        // matched here, so a route the host adds later is protected without this plugin knowing it.
+        if request.method() == "OPTIONS" || request.is_public() {
             return Ok(MiddlewareAction::next());
         }
         let sessions = &self.enterprise.sessions;
