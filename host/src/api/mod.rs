@@ -143,7 +143,7 @@ async fn logout(app: &App, request: &RequestView<'_>, who: &mut Option<Identity>
         .map_err(|error| Failure::new(&active.blame(), error))?;
     let mut response = Response::json(200, &json!({"message": "User logged out"}));
     for change in changes {
-        crate::server::apply_header_change(&mut response.headers, change);
+        response.apply(change);
     }
     Ok(response)
 }

@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode, header::HeaderName};
 use http_body_util::Full;
-use openhost_plugin_api::{Header, HeaderChange, HeaderView, Response, types::RVec};
+use openhost_plugin_api::{HeaderView, Response};
 
 /// The borrowed header array middleware sees: every header whose value is visible ASCII (others are left out,
 /// as `RequestView` promises), lower-case names, no copies.
@@ -29,18 +29,6 @@ pub fn format_into(buffer: &mut [u8], value: impl std::fmt::Display) -> &str {
     }
     let written = usize::try_from(cursor.position()).unwrap_or(0);
     std::str::from_utf8(&buffer[..written]).unwrap_or("")
-}
-
-/// Applies a response hook's change to the response headers.
-pub fn apply_header_change(headers: &mut RVec<Header>, change: HeaderChange) {
-    match change {
-        HeaderChange::Set(header) => {
-            headers.retain(|h| !h.name.as_str().eq_ignore_ascii_case(header.name.as_str()));
-            headers.push(header);
-        }
-        HeaderChange::Append(header) => headers.push(header),
-        HeaderChange::Remove(name) => headers.retain(|h| !h.name.as_str().eq_ignore_ascii_case(name.as_str())),
-    }
 }
 
 /// Converts a response into hyper's. A header a plugin made that HTTP cannot carry is dropped with a warning.

@@ -14,10 +14,7 @@ use std::{convert::Infallible, future::Future, sync::Arc};
 use hyper::{server::conn::http1, service::service_fn};
 use hyper_util::{rt::TokioIo, server::graceful::GracefulShutdown};
 
-pub use self::{
-    body::MAX_BODY_BYTES,
-    http::{apply_header_change, header_views, to_http},
-};
+pub use self::{body::MAX_BODY_BYTES, http::header_views};
 use crate::app::App;
 
 /// Serves until `shutdown` completes, then stops accepting and lets every connection finish the request it is

@@ -24,7 +24,7 @@ use crate::{
     registry::{Owner, RouteTarget},
     server::{
         body::{MAX_BODY_BYTES, MAX_DRAINED_BYTES, body_too_large, drain, read_body},
-        http::{apply_header_change, format_into, header_views, to_http},
+        http::{format_into, header_views, to_http},
     },
 };
 
@@ -224,7 +224,7 @@ impl App {
             return;
         }
         for change in changes {
-            apply_header_change(&mut response.headers, change);
+            response.apply(change);
         }
     }
 }

@@ -175,6 +175,21 @@ impl Response {
         self.headers.push(Header::new(name, value));
         self
     }
+
+    /// Applies a response hook's change to the headers.
+    pub fn apply(&mut self, change: HeaderChange) {
+        match change {
+            HeaderChange::Set(header) => {
+                self.headers
+                    .retain(|h| !h.name.as_str().eq_ignore_ascii_case(header.name.as_str()));
+                self.headers.push(header);
+            }
+            HeaderChange::Append(header) => self.headers.push(header),
+            HeaderChange::Remove(name) => self
+                .headers
+                .retain(|h| !h.name.as_str().eq_ignore_ascii_case(name.as_str())),
+        }
+    }
 }
 
 /// What a middleware decides about a request.
