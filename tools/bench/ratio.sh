@@ -16,30 +16,9 @@ host_addr="127.0.0.1:9921"
 bare_addr="127.0.0.1:9922"
 ticks_per_sec="$(getconf CLK_TCK)"
 
-if ! command -v wrk >/dev/null; then
-    echo "installing wrk..." >&2
-    (apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; })
-fi
+source tools/bench/common.sh
 
 cargo build --release --quiet -p openhost -p openhost-bench
-
-work="$(mktemp -d)"
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-wait_for() {
-    for _ in $(seq 1 200); do
-        curl -fs "$1" >/dev/null 2>&1 && return 0
-        sleep 0.05
-    done
-    echo "not up: $1" >&2
-    exit 1
-}
 
 mkdir -p "$work/host/plugins"
 cat >"$work/host/plugins.toml" <<TOML

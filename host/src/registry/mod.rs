@@ -214,31 +214,31 @@ impl Registry {
         defaults: HostComponents,
         builtins: Vec<ChainLink>,
     ) -> Result<Registry, StartupError> {
-        use resolve::{decorate, override_winner};
-        let server_config = override_winner(config, Slot::ServerConfig, &mut instances, |i| i.server_config.take())?
-            .unwrap_or_else(|| Active::host(defaults.server_config));
-        let server_config = decorate(
-            server_config,
+        use resolve::slot;
+        let server_config = slot(
+            config,
             Slot::ServerConfig,
             &mut instances,
+            defaults.server_config,
+            |i| i.server_config.take(),
             |i| i.server_config_decorator.take(),
             |decorator, inner| decorator.wrap(inner),
         )?;
-        let user_auth = override_winner(config, Slot::UserAuth, &mut instances, |i| i.user_auth.take())?
-            .unwrap_or_else(|| Active::host(defaults.user_auth));
-        let user_auth = decorate(
-            user_auth,
+        let user_auth = slot(
+            config,
             Slot::UserAuth,
             &mut instances,
+            defaults.user_auth,
+            |i| i.user_auth.take(),
             |i| i.user_auth_decorator.take(),
             |decorator, inner| decorator.wrap(inner),
         )?;
-        let git_service = override_winner(config, Slot::GitService, &mut instances, |i| i.git_service.take())?
-            .unwrap_or_else(|| Active::host(defaults.git_service));
-        let git_service = decorate(
-            git_service,
+        let git_service = slot(
+            config,
             Slot::GitService,
             &mut instances,
+            defaults.git_service,
+            |i| i.git_service.take(),
             |i| i.git_service_decorator.take(),
             |decorator, inner| decorator.wrap(inner),
         )?;

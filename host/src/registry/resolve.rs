@@ -13,8 +13,23 @@ use crate::{
     routes::HostRoute,
 };
 
+/// The active implementation of an override slot: the winning override (or the host's `default`), wrapped in
+/// every decorator of the slot.
+pub fn slot<T, D>(
+    config: &Config,
+    slot: Slot,
+    instances: &mut [Instance],
+    default: T,
+    take: impl Fn(&mut Instance) -> Option<T>,
+    take_decorator: impl Fn(&mut Instance) -> Option<D>,
+    wrap: impl Fn(&D, T) -> RResult<T, PluginError>,
+) -> Result<Active<T>, StartupError> {
+    let active = override_winner(config, slot, instances, take)?.unwrap_or_else(|| Active::host(default));
+    decorate(active, slot, instances, take_decorator, wrap)
+}
+
 /// Picks the winner of an override slot among the initialised plugins that provide it.
-pub fn override_winner<T>(
+fn override_winner<T>(
     config: &Config,
     slot: Slot,
     instances: &mut [Instance],
@@ -59,7 +74,7 @@ pub fn override_winner<T>(
 
 /// Wraps the active implementation of `slot` in each decorating plugin's, in plugin-name order (the first name
 /// innermost). A plugin may not decorate a slot it also won as the override.
-pub fn decorate<T, D>(
+fn decorate<T, D>(
     mut active: Active<T>,
     slot: Slot,
     instances: &mut [Instance],
