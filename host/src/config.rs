@@ -9,7 +9,7 @@ use std::{
 
 use serde::Deserialize;
 
-use crate::error::StartupError;
+use crate::{error::StartupError, options::AgentOptions};
 
 /// Host settings after defaults and command-line overrides are applied; paths are absolute or relative to the
 /// working directory.
@@ -26,6 +26,8 @@ pub struct Config {
     pub require_listed: bool,
     /// How long a plugin call may take before the request gets 504 `plugin_timeout`.
     pub plugin_timeout: std::time::Duration,
+    /// What the frontend's settings offer (`/api/options/*`).
+    pub options: AgentOptions,
     /// Slot name -> the plugin (or `"host"`) that wins it.
     pub overrides: BTreeMap<String, String>,
     pub plugins: BTreeMap<String, PluginTable>,
@@ -72,6 +74,9 @@ struct RawHost {
     rate_limit_per_sec: Option<u32>,
     require_listed: Option<bool>,
     plugin_timeout_secs: Option<u64>,
+    llm_models: Option<Vec<String>>,
+    agents: Option<Vec<String>>,
+    security_analyzers: Option<Vec<String>>,
     #[serde(default)]
     overrides: BTreeMap<String, String>,
 }
@@ -133,6 +138,8 @@ impl Config {
                 }
             }
         }
+        let options = AgentOptions::from_config(raw.host.llm_models, raw.host.agents, raw.host.security_analyzers)
+            .map_err(invalid)?;
         let plugin_timeout_secs = raw.host.plugin_timeout_secs.unwrap_or(DEFAULT_PLUGIN_TIMEOUT_SECS);
         if plugin_timeout_secs == 0 {
             return Err(invalid("host.plugin_timeout_secs must be at least 1".to_owned()));
@@ -176,6 +183,7 @@ impl Config {
             rate_limit_per_sec: raw.host.rate_limit_per_sec.unwrap_or(DEFAULT_RATE_LIMIT_PER_SEC),
             require_listed: raw.host.require_listed.unwrap_or(false),
             plugin_timeout: std::time::Duration::from_secs(plugin_timeout_secs),
+            options,
             overrides: raw.host.overrides,
             plugins: raw.plugins,
         })

@@ -13,6 +13,7 @@ pub mod error;
 pub mod loader;
 pub mod malloc;
 pub mod middleware;
+pub mod options;
 pub mod registry;
 pub mod routes;
 pub mod server;

@@ -11,12 +11,21 @@ pub enum GitRoute {
     Installations,
 }
 
+/// A list of `GET /api/options/*`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OptionList {
+    LlmModels,
+    Agents,
+    SecurityAnalyzers,
+}
+
 /// A route served by the host itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HostRoute {
     Healthz,
     Plugins,
     OptionsConfig,
+    Options(OptionList),
     GetSettings,
     PostSettings,
     AddGitProviders,
@@ -24,6 +33,8 @@ pub enum HostRoute {
     Git(GitRoute),
     Authenticate,
     Logout,
+    ListConversations,
+    StartConversation,
 }
 
 impl HostRoute {
@@ -32,6 +43,13 @@ impl HostRoute {
         ("GET", "/healthz", HostRoute::Healthz),
         ("GET", "/api/plugins", HostRoute::Plugins),
         ("GET", "/api/options/config", HostRoute::OptionsConfig),
+        ("GET", "/api/options/models", HostRoute::Options(OptionList::LlmModels)),
+        ("GET", "/api/options/agents", HostRoute::Options(OptionList::Agents)),
+        (
+            "GET",
+            "/api/options/security-analyzers",
+            HostRoute::Options(OptionList::SecurityAnalyzers),
+        ),
         ("GET", "/api/settings", HostRoute::GetSettings),
         ("POST", "/api/settings", HostRoute::PostSettings),
         ("POST", "/api/add-git-providers", HostRoute::AddGitProviders),
@@ -55,6 +73,8 @@ impl HostRoute {
         ),
         ("POST", "/api/authenticate", HostRoute::Authenticate),
         ("POST", "/api/logout", HostRoute::Logout),
+        ("GET", "/api/conversations", HostRoute::ListConversations),
+        ("POST", "/api/conversations", HostRoute::StartConversation),
     ];
 
     /// Whether the route reads a request body.
@@ -65,6 +85,9 @@ impl HostRoute {
     /// Whether the route needs no sign-in: requests for it carry `RequestView::PUBLIC_ROUTE`, so a sign-in gate
     /// lets them through without matching paths.
     pub fn is_public(self) -> bool {
-        matches!(self, HostRoute::Healthz | HostRoute::OptionsConfig)
+        matches!(
+            self,
+            HostRoute::Healthz | HostRoute::OptionsConfig | HostRoute::Options(_)
+        )
     }
 }

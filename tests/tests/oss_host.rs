@@ -524,3 +524,51 @@ fn a_corrupted_database_is_a_clear_startup_error() {
         "{line}"
     );
 }
+
+/// The shapes of the OpenHands frontend (commit d6fab190bf): `frontend/src/api/option-service/option-service.api.ts`
+/// reads plain string arrays; `openhands/server/routes/manage_conversations.py` answers
+/// `ConversationInfoResultSet {results, next_page_id}`.
+#[test]
+fn option_lists_and_agent_routes_answer_in_the_frontends_shapes() {
+    let site = Site::new();
+    site.write_config("rate_limit_per_sec = 0\n");
+    let host = site.start();
+    let (status, _, models) = get_json(&host.url("/api/options/models"));
+    assert_eq!(status, 200);
+    let models: Vec<&str> = models.as_array().unwrap().iter().map(|m| m.as_str().unwrap()).collect();
+    assert!(models.contains(&"anthropic/claude-sonnet-4-5-20250929"), "{models:?}");
+    assert!(
+        models.iter().all(|m| m.contains('/')),
+        "provider/model names: {models:?}"
+    );
+    let (_, _, agents) = get_json(&host.url("/api/options/agents"));
+    assert!(agents.as_array().unwrap().contains(&json!("CodeActAgent")), "{agents}");
+    let (_, _, analyzers) = get_json(&host.url("/api/options/security-analyzers"));
+    assert_eq!(analyzers, json!(["grayswan", "invariant", "llm"]));
+
+    let (status, _, conversations) = get_json(&host.url("/api/conversations"));
+    assert_eq!(
+        (status, conversations),
+        (200, json!({"results": [], "next_page_id": null}))
+    );
+    let started = post_json(
+        &host.url("/api/conversations"),
+        &json!({"repository": "octocat/repo-000"}),
+    );
+    assert_error(&started, 501, "not_implemented");
+    drop(host);
+
+    site.write_config("rate_limit_per_sec = 0\nllm_models = [\"local/my-model\"]\nagents = [\"MyAgent\"]\n");
+    let host = site.start();
+    assert_eq!(get_json(&host.url("/api/options/models")).2, json!(["local/my-model"]));
+    assert_eq!(get_json(&host.url("/api/options/agents")).2, json!(["MyAgent"]));
+    drop(host);
+
+    site.write_config("llm_models = [\"\"]\n");
+    let failure = site.expect_startup_failure(&[]);
+    assert!(
+        failure.error_line().contains("host.llm_models"),
+        "{}",
+        failure.error_line()
+    );
+}

@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use crate::{
     app::{App, CallError},
     registry::Owner,
-    routes::HostRoute,
+    routes::{HostRoute, OptionList},
     settings::SettingsError,
 };
 
@@ -89,6 +89,14 @@ pub async fn handle(
                 .map_err(|e| blame(PluginError::other(format!("server_config returned invalid JSON: {e}")).into()))?;
             Ok(json_text(200, text.into_string().into_bytes()))
         }
+        HostRoute::Options(list) => {
+            let options = &app.config.options;
+            ok_json(&json!(match list {
+                OptionList::LlmModels => &options.llm_models,
+                OptionList::Agents => &options.agents,
+                OptionList::SecurityAnalyzers => &options.security_analyzers,
+            }))
+        }
         HostRoute::GetSettings => {
             let identity = identify(app, request, who).await?;
             match app.settings.get(&identity.user_id)? {
@@ -129,6 +137,19 @@ pub async fn handle(
             message("User authenticated")
         }
         HostRoute::Logout => logout(app, request, who).await,
+        // This server runs no agent: no conversations to list, and starting one is refused plainly.
+        HostRoute::ListConversations => {
+            identify(app, request, who).await?;
+            ok_json(&json!({"results": [], "next_page_id": null}))
+        }
+        HostRoute::StartConversation => {
+            identify(app, request, who).await?;
+            Err(Failure::host(
+                501,
+                "not_implemented",
+                "this server runs no agent, so it cannot start conversations; it serves settings, git data and sign-in",
+            ))
+        }
     }
 }
 
