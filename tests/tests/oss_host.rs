@@ -572,3 +572,64 @@ fn option_lists_and_agent_routes_answer_in_the_frontends_shapes() {
         failure.error_line()
     );
 }
+
+/// `POST /api/settings` with the whole object the OpenHands frontend (d6fab190bf) sends from
+/// `frontend/src/hooks/mutation/use-save-settings.ts`; `GET` returns every field, secrets masked.
+#[test]
+fn the_frontends_whole_settings_object_round_trips() {
+    let site = Site::new();
+    site.write_config("rate_limit_per_sec = 0\n");
+    let host = site.start();
+    let sent = json!({
+        "llm_model": "anthropic/claude-sonnet-4-5-20250929",
+        "llm_base_url": "",
+        "agent": "CodeActAgent",
+        "language": "en",
+        "confirmation_mode": false,
+        "security_analyzer": "llm",
+        "llm_api_key": "sk-ant-secret-value",
+        "remote_runtime_resource_factor": 1,
+        "enable_default_condenser": true,
+        "condenser_max_size": 120,
+        "enable_sound_notifications": false,
+        "user_consents_to_analytics": false,
+        "provider_tokens_set": {},
+        "mcp_config": {"sse_servers": [], "stdio_servers": [], "shttp_servers": []},
+        "enable_proactive_conversation_starters": false,
+        "enable_solvability_analysis": false,
+        "search_api_key": "tvly-secret-value",
+        "max_budget_per_task": null,
+        "git_user_name": "openhands",
+        "git_user_email": "openhands@all-hands.dev",
+    });
+    let (status, _, body) = post_json(&host.url("/api/settings"), &sent);
+    assert_eq!((status, body), (200, json!({"message": "Settings stored"})));
+    let (status, _, got) = get_json(&host.url("/api/settings"));
+    assert_eq!(status, 200);
+    for (key, value) in sent.as_object().unwrap() {
+        match key.as_str() {
+            "llm_api_key" | "search_api_key" => assert_eq!(got[key], Value::Null, "{key} is masked"),
+            "provider_tokens_set" | "max_budget_per_task" => {}
+            _ => assert_eq!(&got[key], value, "{key} round-trips"),
+        }
+    }
+    assert_eq!(
+        (got["llm_api_key_set"].clone(), got["search_api_key_set"].clone()),
+        (json!(true), json!(true))
+    );
+    assert!(!got.to_string().contains("secret-value"));
+
+    // The frontend saves again with an untouched search key (""): it stays set.
+    let again = json!({"language": "de", "search_api_key": "", "llm_api_key": null});
+    assert_eq!(post_json(&host.url("/api/settings"), &again).0, 200);
+    let got = get_json(&host.url("/api/settings")).2;
+    assert_eq!(
+        (got["language"].clone(), got["search_api_key_set"].clone()),
+        (json!("de"), json!(true))
+    );
+    assert_error(
+        &post_json(&host.url("/api/settings"), &json!({"condenser_max_size": "big"})),
+        400,
+        "invalid_settings",
+    );
+}
