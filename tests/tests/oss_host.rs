@@ -95,9 +95,8 @@ fn a_pat_is_verified_with_github_before_it_is_stored() {
     assert_error(&get_json(&host.url("/api/settings")), 404, "settings_not_found");
     for bad in [
         json!({}),
-        json!({"provider_tokens": {"gitlab": {"token": "x"}}}),
-        json!({"provider_tokens": {"github": {"token": ""}}}),
         json!({"provider_tokens": {"github": {"token": "x", "host": "evil.example/path"}}}),
+        json!({"provider_tokens": {"github": {"token": 7}}}),
     ] {
         assert_error(
             &post_json(&host.url("/api/add-git-providers"), &bad),
@@ -105,6 +104,28 @@ fn a_pat_is_verified_with_github_before_it_is_stored() {
             "invalid_request",
         );
     }
+    // A token for a provider no git service here serves is refused by name; empty tokens change nothing.
+    assert_error(
+        &post_json(
+            &host.url("/api/add-git-providers"),
+            &json!({"provider_tokens": {"gitlab": {"token": "glpat-x", "host": ""}}}),
+        ),
+        400,
+        "unsupported_git_provider",
+    );
+    let untouched =
+        json!({"provider_tokens": {"github": {"token": "", "host": ""}, "gitlab": {"token": "", "host": ""}}});
+    assert_eq!(post_json(&host.url("/api/add-git-providers"), &untouched).0, 200);
+    assert_error(&get_json(&host.url("/api/user/info")), 401, "git_token_missing");
+    // What the OpenHands frontend (d6fab190bf, git-settings.tsx) sends: every provider, `host: ""` for the default.
+    let frontend = json!({"provider_tokens": {
+        "github": {"token": PAT, "host": ""},
+        "gitlab": {"token": "", "host": ""},
+        "bitbucket": {"token": "", "host": ""},
+    }});
+    assert_eq!(post_json(&host.url("/api/add-git-providers"), &frontend).0, 200);
+    assert_eq!(get_json(&host.url("/api/user/info")).0, 200);
+    assert_eq!(send(client().post(host.url("/api/unset-provider-tokens"))).0, 200);
 
     store_pat(&host);
     assert_eq!(

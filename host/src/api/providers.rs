@@ -27,39 +27,62 @@ pub async fn add_git_providers(
         .get("provider_tokens")
         .and_then(Value::as_object)
         .ok_or_else(|| invalid("`provider_tokens` must be an object"))?;
-    if let Some(other) = providers.keys().find(|provider| *provider != "github") {
-        let other: String = other.chars().take(64).collect();
-        return Err(invalid(&format!(
-            "unsupported git provider `{other}` (supported: github)"
-        )));
+    let served: Vec<String> = app
+        .registry
+        .git_service
+        .object
+        .providers()
+        .into_iter()
+        .map(String::from)
+        .collect();
+    let mut stored = Vec::new();
+    for (provider, entry) in providers {
+        let provider: String = provider.chars().take(64).collect();
+        let field = |name: &str| format!("`provider_tokens.{provider}.{name}`");
+        let entry = entry
+            .as_object()
+            .ok_or_else(|| invalid(&format!("`provider_tokens.{provider}` must be an object")))?;
+        // The frontend sends every provider it knows, with an empty token for those the user left alone.
+        let token = match entry.get("token") {
+            None | Some(Value::Null) => continue,
+            Some(Value::String(token)) if token.trim().is_empty() => continue,
+            Some(Value::String(token)) => token.trim(),
+            Some(_) => return Err(invalid(&format!("{} must be a string", field("token")))),
+        };
+        if !served.contains(&provider) {
+            return Err(Failure::host(
+                400,
+                "unsupported_git_provider",
+                format!(
+                    "no git service on this server serves `{provider}` (served: {})",
+                    served.join(", ")
+                ),
+            ));
+        }
+        if token.len() > 512 || !token.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(invalid(&format!("{} is not a token", field("token"))));
+        }
+        let host = match entry.get("host") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(host)) if host.is_empty() => None,
+            Some(Value::String(host)) if is_hostname(host) => Some(host.to_ascii_lowercase()),
+            Some(_) => return Err(invalid(&format!("{} must be a host name, \"\" or null", field("host")))),
+        };
+        if provider == "github" {
+            let base = openhost_github::api_base(&app.config.github_api_url, host.as_deref());
+            fetch(&app.http, &base, token, &GitQuery::UserInfo).await?;
+        }
+        stored.push((
+            provider,
+            ProviderToken {
+                token: Secret::new(token.to_owned()),
+                host,
+            },
+        ));
     }
-    let github = providers
-        .get("github")
-        .and_then(Value::as_object)
-        .ok_or_else(|| invalid("`provider_tokens.github` must be an object"))?;
-    let token = github
-        .get("token")
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| invalid("`provider_tokens.github.token` must be a non-empty string"))?;
-    if token.len() > 512 || !token.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(invalid("`provider_tokens.github.token` is not a token"));
-    }
-    let host = match github.get("host") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(host)) if is_hostname(host) => Some(host.to_ascii_lowercase()),
-        Some(_) => return Err(invalid("`provider_tokens.github.host` must be a host name or null")),
-    };
-    let base = openhost_github::api_base(&app.config.github_api_url, host.as_deref());
-    fetch(&app.http, &base, token, &GitQuery::UserInfo).await?;
-    let stored = ProviderToken {
-        token: Secret::new(token.to_owned()),
-        host,
-    };
     app.settings
         .update(&identity.user_id, |settings| {
-            settings.provider_tokens.insert("github".to_owned(), stored.clone());
+            settings.provider_tokens.extend(stored.iter().cloned());
             Ok(())
         })
         .await?;
