@@ -5,7 +5,10 @@ use std::{sync::Arc, task::Poll};
 
 use openhost_plugin_api::{PluginError, Response, types::RResult};
 
-use crate::{config::Config, registry::Owner, registry::Registry, settings::SettingsStore, store::Store};
+use crate::{
+    config::Config, registry::Owner, registry::Registry, settings::SettingsStore, store::Store,
+    user_records::UserRecords, user_secrets::UserSecrets,
+};
 
 /// Everything a request handler needs.
 pub struct App {
@@ -13,6 +16,7 @@ pub struct App {
     pub registry: Registry,
     pub store: Arc<dyn Store>,
     pub settings: SettingsStore,
+    pub secrets: UserRecords<UserSecrets>,
     pub http: reqwest::Client,
 }
 

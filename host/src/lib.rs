@@ -21,6 +21,8 @@ pub mod services;
 pub mod settings;
 pub mod store;
 pub mod text;
+pub mod user_records;
+pub mod user_secrets;
 
 use std::{sync::Arc, time::Duration};
 
@@ -32,6 +34,7 @@ use crate::{
     registry::{HostDeps, Registry},
     settings::SettingsStore,
     store::{SledStore, Store},
+    user_records::UserRecords,
 };
 
 /// The user agent of the host's outbound HTTP client.
@@ -57,6 +60,7 @@ pub fn build_app(config: Config, runtime: tokio::runtime::Handle) -> Result<App,
         message: e.to_string(),
     };
     let settings = SettingsStore::new(store.namespace("settings").map_err(store_error)?);
+    let secrets = UserRecords::new(store.namespace("secrets").map_err(store_error)?);
     let http = http_client()?;
     let deps = HostDeps {
         store: Arc::clone(&store),
@@ -71,6 +75,7 @@ pub fn build_app(config: Config, runtime: tokio::runtime::Handle) -> Result<App,
         registry,
         store,
         settings,
+        secrets,
         http,
     })
 }

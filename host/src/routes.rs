@@ -35,6 +35,10 @@ pub enum HostRoute {
     Logout,
     ListConversations,
     StartConversation,
+    ListSecrets,
+    CreateSecret,
+    UpdateSecret,
+    DeleteSecret,
 }
 
 impl HostRoute {
@@ -75,11 +79,18 @@ impl HostRoute {
         ("POST", "/api/logout", HostRoute::Logout),
         ("GET", "/api/conversations", HostRoute::ListConversations),
         ("POST", "/api/conversations", HostRoute::StartConversation),
+        ("GET", "/api/secrets", HostRoute::ListSecrets),
+        ("POST", "/api/secrets", HostRoute::CreateSecret),
+        ("PUT", "/api/secrets/{id}", HostRoute::UpdateSecret),
+        ("DELETE", "/api/secrets/{id}", HostRoute::DeleteSecret),
     ];
 
     /// Whether the route reads a request body.
     pub fn takes_body(self) -> bool {
-        matches!(self, HostRoute::PostSettings | HostRoute::AddGitProviders)
+        matches!(
+            self,
+            HostRoute::PostSettings | HostRoute::AddGitProviders | HostRoute::CreateSecret | HostRoute::UpdateSecret
+        )
     }
 
     /// Whether the route needs no sign-in: requests for it carry `RequestView::PUBLIC_ROUTE`, so a sign-in gate

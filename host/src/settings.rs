@@ -5,12 +5,12 @@
 //! (`llm_api_key`, `search_api_key`, provider tokens) live in [`Secret`], whose `Debug` prints nothing, and never
 //! leave through [`Settings::public_json`]: the API reports only that they are set.
 
-use std::{collections::BTreeMap, sync::Arc};
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::store::{Namespace, StoreError};
+use crate::store::StoreError;
 
 /// A secret string: serialised as itself (it must be stored), never printed.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,6 +103,10 @@ const MAX_OBJECT_LEN: usize = 64 * 1024;
 pub enum SettingsError {
     #[error("{0}")]
     Invalid(String),
+    #[error("a secret named `{0}` exists already")]
+    SecretExists(String),
+    #[error("no secret named `{0}`")]
+    NoSuchSecret(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("stored settings of this user are unreadable: {0}")]
@@ -200,55 +204,8 @@ fn truncate_key(key: &str) -> String {
     key.chars().take(64).collect()
 }
 
-/// The settings namespace.
-#[derive(Clone)]
-pub struct SettingsStore {
-    namespace: Arc<dyn Namespace>,
-}
-
-impl SettingsStore {
-    pub fn new(namespace: Arc<dyn Namespace>) -> SettingsStore {
-        SettingsStore { namespace }
-    }
-
-    /// The settings of `user_id`, if any were stored.
-    pub fn get(&self, user_id: &str) -> Result<Option<Settings>, SettingsError> {
-        self.namespace
-            .get(user_id.as_bytes())?
-            .map(|bytes| decode(&bytes))
-            .transpose()
-    }
-
-    /// Read-modify-write with compare-and-swap, so two concurrent updates both land; flushed before it returns.
-    pub async fn update(
-        &self,
-        user_id: &str,
-        mut change: impl FnMut(&mut Settings) -> Result<(), SettingsError>,
-    ) -> Result<Settings, SettingsError> {
-        let key = user_id.as_bytes();
-        loop {
-            let current = self.namespace.get(key)?;
-            let mut settings = match &current {
-                Some(bytes) => decode(bytes)?,
-                None => Settings::default(),
-            };
-            change(&mut settings)?;
-            let encoded = serde_json::to_vec(&settings).map_err(|e| SettingsError::Corrupt(e.to_string()))?;
-            if self
-                .namespace
-                .compare_and_swap(key, current.as_deref(), Some(&encoded))?
-            {
-                self.namespace.flush().await?;
-                return Ok(settings);
-            }
-        }
-    }
-}
-
-fn decode(bytes: &[u8]) -> Result<Settings, SettingsError> {
-    // serde_json's message names a position, never the content.
-    serde_json::from_slice(bytes).map_err(|e| SettingsError::Corrupt(e.to_string()))
-}
+/// The settings of every user.
+pub type SettingsStore = crate::user_records::UserRecords<Settings>;
 
 #[cfg(test)]
 mod tests {
@@ -302,7 +259,7 @@ mod tests {
     fn settings_stored_in_the_earlier_shape_read_unchanged() {
         let stored = br#"{"language":"en","llm_model":"m","llm_api_key":"sk-2","llm_base_url":null,
             "git_user_name":null,"git_user_email":null,"confirmation_mode":true,"provider_tokens":{}}"#;
-        let settings = decode(stored).unwrap();
+        let settings: Settings = serde_json::from_slice(stored).unwrap();
         assert_eq!(settings.values["language"], "en");
         assert_eq!(settings.values["confirmation_mode"], true);
         assert_eq!(settings.llm_api_key.as_ref().map(Secret::expose), Some("sk-2"));

@@ -654,3 +654,57 @@ fn the_frontends_whole_settings_object_round_trips() {
         "invalid_settings",
     );
 }
+
+/// `/api/secrets` in the shapes of the OpenHands frontend (d6fab190bf, `frontend/src/api/secrets-service.ts`):
+/// names and descriptions listed, values never returned, the id in the path is the name.
+#[test]
+fn custom_secrets_are_listed_without_values() {
+    let site = Site::new();
+    site.write_config("rate_limit_per_sec = 0\n");
+    let host = site.start();
+    let url = host.url("/api/secrets");
+    assert_eq!(get_json(&url).2, json!({"custom_secrets": []}));
+    let created = post_json(
+        &url,
+        &json!({"name": "TAVILY_KEY", "value": "tvly-very-secret", "description": "search"}),
+    );
+    assert_eq!(created.0, 201, "{}", created.2);
+    assert_error(
+        &post_json(&url, &json!({"name": "TAVILY_KEY", "value": "again"})),
+        400,
+        "secret_exists",
+    );
+    assert_error(
+        &post_json(&url, &json!({"name": "1BAD NAME", "value": "x"})),
+        400,
+        "invalid_request",
+    );
+    let (_, _, listed) = get_json(&url);
+    assert_eq!(
+        listed,
+        json!({"custom_secrets": [{"name": "TAVILY_KEY", "description": "search"}]})
+    );
+    assert!(!listed.to_string().contains("very-secret"));
+
+    let renamed = send(
+        client()
+            .put(host.url("/api/secrets/TAVILY_KEY"))
+            .json(&json!({"name": "SEARCH_KEY"})),
+    );
+    assert_eq!(renamed.0, 200, "{}", renamed.2);
+    assert_eq!(get_json(&url).2["custom_secrets"][0]["name"], "SEARCH_KEY");
+    assert_error(
+        &send(client().put(host.url("/api/secrets/NOPE")).json(&json!({"name": "X"}))),
+        404,
+        "not_found",
+    );
+    assert_eq!(send(client().delete(host.url("/api/secrets/SEARCH_KEY"))).0, 200);
+    assert_error(
+        &send(client().delete(host.url("/api/secrets/SEARCH_KEY"))),
+        404,
+        "not_found",
+    );
+    assert_eq!(get_json(&url).2, json!({"custom_secrets": []}));
+    // No settings were made up along the way: the frontend still sees a new user.
+    assert_error(&get_json(&host.url("/api/settings")), 404, "settings_not_found");
+}

@@ -3,6 +3,7 @@
 
 mod git;
 mod providers;
+mod secrets;
 
 use openhost_plugin_api::{Header, Identity, PluginError, RequestView, Response};
 use serde_json::{Map, Value, json};
@@ -39,6 +40,8 @@ impl From<SettingsError> for Failure {
     fn from(error: SettingsError) -> Failure {
         match error {
             SettingsError::Invalid(message) => Failure::host(400, "invalid_settings", message),
+            SettingsError::SecretExists(_) => Failure::host(400, "secret_exists", error.to_string()),
+            SettingsError::NoSuchSecret(_) => Failure::host(404, "not_found", error.to_string()),
             other => Failure::new(&Owner::Host, PluginError::Host(other.to_string().into()).into()),
         }
     }
@@ -142,6 +145,10 @@ pub async fn handle(
             identify(app, request, who).await?;
             ok_json(&json!({"results": [], "next_page_id": null}))
         }
+        HostRoute::ListSecrets => secrets::list(app, request, who).await,
+        HostRoute::CreateSecret => secrets::create(app, request, body, who).await,
+        HostRoute::UpdateSecret => secrets::update(app, request, body, who).await,
+        HostRoute::DeleteSecret => secrets::delete(app, request, who).await,
         HostRoute::StartConversation => {
             identify(app, request, who).await?;
             Err(Failure::host(

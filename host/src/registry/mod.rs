@@ -126,6 +126,9 @@ pub struct Route {
     pub public: bool,
 }
 
+/// The last segment of a route path that matches any one non-empty segment.
+pub const PATH_PARAMETER: &str = "{id}";
+
 /// Looks up an environment variable for `${VAR}` interpolation.
 pub type EnvLookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
@@ -259,8 +262,15 @@ impl Registry {
 
     /// The route for a method and path: `Ok(route)`, or `Err` with the methods the path allows (empty: no
     /// such path).
+    /// A path matches a route exactly, or a route whose last segment is `{id}` (`/api/secrets/{id}`) when its
+    /// own last segment is not empty.
     pub fn route(&self, method: &str, path: &str) -> Result<&Route, Vec<&str>> {
-        let Some(methods) = self.routes.get(path) else {
+        let methods = self.routes.get(path).or_else(|| {
+            let (parent, last) = path.rsplit_once('/')?;
+            (!last.is_empty()).then_some(())?;
+            self.routes.get(&format!("{parent}/{PATH_PARAMETER}"))
+        });
+        let Some(methods) = methods else {
             return Err(Vec::new());
         };
         methods
