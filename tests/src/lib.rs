@@ -421,3 +421,30 @@ pub fn try_sign_in(host: &Host) -> Option<String> {
         .and_then(|c| c.split(';').next())
         .map(str::to_owned)
 }
+
+/// The next page of a repository list, read the way the OpenHands frontend reads it
+/// (`frontend/src/utils/extract-next-page-from-link.ts`): `<...?page=N...>; rel="next"` in the first item's
+/// `link_header`.
+pub fn next_page(repositories: &serde_json::Value) -> Option<u64> {
+    let link = repositories.get(0)?.get("link_header")?.as_str()?;
+    let target = link.split(',').find(|part| part.trim_end().ends_with("rel=\"next\""))?;
+    let url = target.split('<').nth(1)?.split('>').next()?;
+    let query = url.split_once('?')?.1;
+    query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("page="))
+        .and_then(|page| page.parse().ok())
+}
+
+/// The `full_name`s of a repository list.
+pub fn repository_names(repositories: &serde_json::Value) -> Vec<String> {
+    repositories
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|r| r["full_name"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -4,19 +4,14 @@
 use openhost_tests::{
     Site, assert_error, build_workspace, client,
     fake_github::{CLIENT_ID, CLIENT_SECRET, FakeGithub, PAT},
-    free_port, get_json, manual_client,
+    free_port, get_json, manual_client, next_page,
     out_of_tree::{built_library, cargo_build, copy_dir},
-    post_json, send, try_sign_in, workspace_root,
+    post_json, repository_names, send, try_sign_in, workspace_root,
 };
 use serde_json::{Value, json};
 
 fn names(answer: &Value) -> Vec<String> {
-    answer["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["full_name"].as_str().unwrap().to_owned())
-        .collect()
+    repository_names(answer)
 }
 
 #[test]
@@ -194,14 +189,14 @@ github_api_url = "{fake_url}"
     let session = try_sign_in(&host).expect("sign in");
     let get = |path: &str| send(http.get(host.url(path)).header("cookie", session.clone()));
 
-    // Enterprise pages walk the installations; the allowlist filters each page, so follow next_page.
+    // Enterprise pages walk the installations; the allowlist filters each page, so follow the next page.
     let mut seen = Vec::new();
     let mut page = Some(1);
     while let Some(current) = page {
         let (status, _, repos) = get(&format!("/api/user/repositories?per_page=100&page={current}"));
         assert_eq!(status, 200, "{repos}");
         seen.extend(names(&repos));
-        page = repos["next_page"].as_u64();
+        page = next_page(&repos);
     }
     assert_eq!(
         seen,

@@ -6,7 +6,7 @@ use std::time::Duration;
 use openhost_tests::{
     Answer, Host, Site, assert_error, client,
     fake_github::{FakeGithub, Faults, PAT},
-    get_json, post_json, send,
+    get_json, next_page, post_json, repository_names, send,
 };
 use serde_json::{Value, json};
 
@@ -136,7 +136,8 @@ fn a_pat_is_verified_with_github_before_it_is_stored() {
     assert_eq!(status, 200, "{user}");
     assert_eq!(
         user,
-        json!({"id": 4242, "login": "octocat", "name": "The Octocat", "email": "octocat@example.com", "avatar_url": "https://avatars.githubusercontent.com/u/4242?v=4"})
+        json!({"id": "4242", "login": "octocat", "name": "The Octocat", "email": "octocat@example.com",
+            "avatar_url": "https://avatars.githubusercontent.com/u/4242?v=4", "company": null})
     );
 
     let (status, _, body) = send(client().post(host.url("/api/unset-provider-tokens")));
@@ -159,9 +160,8 @@ fn repositories_paginate_over_more_than_a_hundred() {
             "/api/user/repositories?sort=pushed&page={current}&per_page=100"
         )));
         assert_eq!(status, 200, "{body}");
-        let items = body["items"].as_array().unwrap();
-        seen.extend(items.iter().map(|r| r["full_name"].as_str().unwrap().to_owned()));
-        page = body["next_page"].as_u64();
+        seen.extend(repository_names(&body));
+        page = next_page(&body);
         assert!(seen.len() <= 152, "pagination must end");
     }
     assert_eq!(seen.len(), 152, "150 own + 2 organisation repositories");
@@ -171,22 +171,29 @@ fn repositories_paginate_over_more_than_a_hundred() {
     assert_eq!(unique.len(), 152, "each repository once");
     assert_eq!(fake.calls("GET /user/repos"), 2);
 
+    // The frontend's `GitRepository` (d6fab190bf, frontend/src/types/git.d.ts): a plain array, the next page as
+    // GitHub's Link text on the first item.
     let (_, _, first) = get_json(&host.url("/api/user/repositories?sort=pushed&per_page=30"));
-    assert_eq!(first["items"].as_array().unwrap().len(), 30);
-    assert_eq!(first["next_page"], 2);
-    let item = &first["items"][0];
+    assert_eq!(first.as_array().unwrap().len(), 30);
+    assert_eq!(next_page(&first), Some(2));
+    let item = &first[0];
     assert_eq!(item["full_name"], "octocat/repo-000", "newest push first");
-    for key in [
-        "id",
-        "private",
-        "default_branch",
-        "pushed_at",
-        "stargazers_count",
-        "owner_type",
-        "git_provider",
-    ] {
+    assert!(item["id"].is_string(), "ids are strings: {item}");
+    assert_eq!(
+        (item["git_provider"].as_str(), item["owner_type"].as_str()),
+        (Some("github"), Some("user"))
+    );
+    assert!(
+        item["is_public"].is_boolean() && item["main_branch"].is_string(),
+        "{item}"
+    );
+    for key in ["pushed_at", "stargazers_count"] {
         assert!(item.get(key).is_some(), "repository item has {key}: {item}");
     }
+    assert!(
+        first[1].get("link_header").is_none(),
+        "only the first item carries the link"
+    );
     assert_error(
         &get_json(&host.url("/api/user/repositories?per_page=500")),
         400,
@@ -208,15 +215,10 @@ fn search_branches_and_installations() {
 
     let (status, _, body) = get_json(&host.url("/api/user/search/repositories?query=repo-01&per_page=5"));
     assert_eq!(status, 200, "{body}");
-    let names: Vec<&str> = body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["full_name"].as_str().unwrap())
-        .collect();
+    let names = repository_names(&body);
     assert_eq!(names.len(), 5);
     assert!(names.iter().all(|n| n.contains("repo-01")), "{names:?}");
-    assert_eq!(body["next_page"], 2);
+    assert_eq!(next_page(&body), Some(2));
     assert_error(
         &get_json(&host.url("/api/user/search/repositories")),
         400,
@@ -225,12 +227,21 @@ fn search_branches_and_installations() {
 
     let (status, _, body) = get_json(&host.url("/api/user/repository/branches?repository=octocat/repo-000"));
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["items"].as_array().unwrap().len(), 30);
-    assert_eq!(body["items"][0]["name"], "main");
-    assert_eq!(body["next_page"], 2);
+    // `PaginatedBranchesResponse` of the frontend.
+    assert_eq!(body["branches"].as_array().unwrap().len(), 30);
+    assert_eq!(body["branches"][0]["name"], "main");
+    assert!(body["branches"][0]["commit_sha"].is_string() && body["branches"][0]["protected"].is_boolean());
+    assert_eq!(
+        (
+            body["has_next_page"].clone(),
+            body["current_page"].clone(),
+            body["per_page"].clone()
+        ),
+        (json!(true), json!(1), json!(30))
+    );
     let (_, _, last) = get_json(&host.url("/api/user/repository/branches?repository=octocat/repo-000&page=2"));
-    assert_eq!(last["items"].as_array().unwrap().len(), 15);
-    assert_eq!(last["next_page"], Value::Null);
+    assert_eq!(last["branches"].as_array().unwrap().len(), 15);
+    assert_eq!(last["has_next_page"], false);
     assert_error(
         &get_json(&host.url("/api/user/repository/branches?repository=octocat/nope")),
         404,

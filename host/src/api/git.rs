@@ -1,9 +1,8 @@
 //! The `/api/user/*` routes: query parameters parsed into the typed queries of the `git_service` slot, and the
-//! typed records it answers with written as the API's JSON.
+//! typed records it answers with written as the JSON the OpenHands web frontend reads.
 
 use openhost_plugin_api::{
-    Branch, BranchQuery, GitUser, Identity, Installation, Page, PageRequest, Repository, RepositoryQuery, RequestView,
-    SearchQuery,
+    Branch, BranchQuery, GitUser, Identity, Page, PageRequest, Repository, RepositoryQuery, RequestView, SearchQuery,
     types::{RStr, RString},
 };
 use serde_json::{Value, json};
@@ -65,7 +64,13 @@ impl Params {
     }
 }
 
-/// Answers a `/api/user/*` route for `identity`.
+/// Empty repository pages skipped over in one request before an empty array is answered.
+const MAX_EMPTY_PAGES_SKIPPED: usize = 20;
+/// Installation pages read for `GET /api/user/installations` (100 each).
+const MAX_INSTALLATION_PAGES: u32 = 10;
+
+/// Answers a `/api/user/*` route for `identity`, in the shapes of the OpenHands frontend (d6fab190bf,
+/// `frontend/src/types/git.d.ts` and `frontend/src/api/git-service/git-service.api.ts`).
 pub async fn handle(app: &App, identity: &Identity, route: GitRoute, request: &RequestView<'_>) -> Outcome {
     let params = Params::of(request);
     let active = &app.registry.git_service;
@@ -75,16 +80,28 @@ pub async fn handle(app: &App, identity: &Identity, route: GitRoute, request: &R
     let json = match route {
         GitRoute::UserInfo => user_json(&app.within_deadline(service.user_info(who)).await.map_err(blame)?),
         GitRoute::Repositories => {
-            let query = RepositoryQuery {
+            let mut query = RepositoryQuery {
                 sort: RStr::from(params.get("sort")),
                 page: params.page()?,
             };
-            page_json(
-                &app.within_deadline(service.repositories(who, query))
+            // A plain array cannot say "empty, but more follows" (the next page rides on the first item), so an
+            // empty page with a next one (a decorator filtered it, an installation has no repositories) is
+            // skipped over, a bounded number of times.
+            let mut page = app
+                .within_deadline(service.repositories(who, query))
+                .await
+                .map_err(blame)?;
+            for _ in 0..MAX_EMPTY_PAGES_SKIPPED {
+                let Some(next) = page.next_page.into_option().filter(|_| page.items.is_empty()) else {
+                    break;
+                };
+                query.page.page = next;
+                page = app
+                    .within_deadline(service.repositories(who, query))
                     .await
-                    .map_err(blame)?,
-                repository_json,
-            )
+                    .map_err(blame)?;
+            }
+            repositories_json(&page, request.path(), query.page)
         }
         GitRoute::SearchRepositories => {
             let query = SearchQuery {
@@ -97,32 +114,51 @@ pub async fn handle(app: &App, identity: &Identity, route: GitRoute, request: &R
                 .within_deadline(service.search_repositories(who, query))
                 .await
                 .map_err(blame)?;
-            page_json(&page, repository_json)
+            repositories_json(&page, request.path(), query.page)
         }
         GitRoute::Branches => {
             let query = BranchQuery {
                 repository: RStr::from(params.required("repository")?),
                 page: params.page()?,
             };
-            page_json(
-                &app.within_deadline(service.branches(who, query)).await.map_err(blame)?,
-                branch_json,
-            )
+            let page = app.within_deadline(service.branches(who, query)).await.map_err(blame)?;
+            json!({
+                "branches": page.items.iter().map(branch_json).collect::<Vec<_>>(),
+                "has_next_page": page.next_page.is_some(),
+                "current_page": query.page.page,
+                "per_page": query.page.per_page,
+                "total_count": page.total_count.into_option(),
+            })
         }
         GitRoute::Installations => {
-            let page = app
-                .within_deadline(service.installations(who, params.page()?))
-                .await
-                .map_err(blame)?;
-            page_json(&page, installation_json)
+            let mut ids = Vec::new();
+            let mut next = Some(1);
+            while let Some(page) = next.filter(|page| *page <= MAX_INSTALLATION_PAGES) {
+                let request = PageRequest { page, per_page: 100 };
+                let answer = app
+                    .within_deadline(service.installations(who, request))
+                    .await
+                    .map_err(blame)?;
+                ids.extend(answer.items.iter().map(|installation| json!(installation.id.as_str())));
+                next = answer.next_page.into_option();
+            }
+            Value::Array(ids)
         }
     };
     ok_json(&json)
 }
 
-/// A provider id: a JSON number where it is one (GitHub's), else text.
-fn id_json(id: &RString) -> Value {
-    id.parse::<u64>().map_or_else(|_| json!(id.as_str()), |n| json!(n))
+/// A plain array of repositories; when there is a next page, the first carries it as GitHub's `Link` text in
+/// `link_header`, which is where the frontend looks.
+fn repositories_json(page: &Page<Repository>, path: &str, asked: PageRequest) -> Value {
+    let mut items: Vec<Value> = page.items.iter().map(repository_json).collect();
+    if let (Some(first), Some(next)) = (items.first_mut(), page.next_page.into_option()) {
+        first["link_header"] = json!(format!(
+            "<{path}?page={next}&per_page={}>; rel=\"next\"",
+            asked.per_page
+        ));
+    }
+    Value::Array(items)
 }
 
 fn text_json(text: &openhost_plugin_api::types::ROption<RString>) -> Value {
@@ -131,26 +167,25 @@ fn text_json(text: &openhost_plugin_api::types::ROption<RString>) -> Value {
 
 fn user_json(user: &GitUser) -> Value {
     json!({
-        "id": id_json(&user.id),
+        "id": user.id.as_str(),
         "login": user.login.as_str(),
         "name": text_json(&user.name),
         "email": text_json(&user.email),
         "avatar_url": text_json(&user.avatar_url),
+        "company": text_json(&user.company),
     })
 }
 
 fn repository_json(repo: &Repository) -> Value {
     json!({
-        "id": id_json(&repo.id),
+        "id": repo.id.as_str(),
         "full_name": repo.full_name.as_str(),
         "git_provider": repo.git_provider.as_str(),
         "is_public": repo.is_public,
-        "private": !repo.is_public,
         "stargazers_count": repo.stargazers_count.into_option(),
         "pushed_at": text_json(&repo.pushed_at),
         "owner_type": repo.owner_type.as_str(),
         "main_branch": text_json(&repo.main_branch),
-        "default_branch": text_json(&repo.main_branch),
     })
 }
 
@@ -160,23 +195,5 @@ fn branch_json(branch: &Branch) -> Value {
         "commit_sha": branch.commit_sha.as_str(),
         "protected": branch.protected,
         "last_push_date": text_json(&branch.last_push_date),
-    })
-}
-
-fn installation_json(installation: &Installation) -> Value {
-    json!({
-        "id": id_json(&installation.id),
-        "account": {
-            "login": installation.account_login.as_str(),
-            "type": installation.account_type.as_str(),
-        },
-    })
-}
-
-/// `{"items": [...], "next_page": n|null}`.
-fn page_json<T>(page: &Page<T>, item: fn(&T) -> Value) -> Value {
-    json!({
-        "items": page.items.iter().map(item).collect::<Vec<_>>(),
-        "next_page": page.next_page.into_option(),
     })
 }
