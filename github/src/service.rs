@@ -6,11 +6,14 @@
 use std::future::Future;
 
 use openhost_plugin_api::{
-    BranchPage, BranchQuery, GitService, GitUser, IdentityView, InstallationPage, PageRequest, PluginError,
-    RepositoryPage, RepositoryQuery, SearchQuery,
+    BranchPage, BranchQuery, BranchSearch, GitService, GitUser, IdentityView, InstallationPage, PageRequest,
+    PluginError, RepositoryPage, RepositoryQuery, SearchQuery,
 };
 
-use crate::{GitData, GitQuery, check_page, repository_sort};
+use crate::{GitData, GitQuery, MAX_PER_PAGE, check_page, repository_sort, split_repository};
+
+/// Branch pages a branch search reads at most (100 branches each).
+pub const MAX_BRANCH_SEARCH_PAGES: u32 = 10;
 
 /// How a git service reaches GitHub for a user.
 pub trait GithubAccess: Send + Sync + 'static {
@@ -74,6 +77,43 @@ impl<A: GithubAccess> GitService for Github<A> {
     async fn branches(&self, identity: &IdentityView<'_>, query: &BranchQuery<'_>) -> Result<BranchPage, PluginError> {
         let query = GitQuery::branches(query)?;
         Ok(self.0.get(identity.user_id(), &query).await?.into_branches()?)
+    }
+
+    /// GitHub has no branch search: the branches are read 100 at a time (at most
+    /// [`MAX_BRANCH_SEARCH_PAGES`] pages) and those whose name contains the query, ignoring case, returned.
+    async fn search_branches(
+        &self,
+        identity: &IdentityView<'_>,
+        query: &BranchSearch<'_>,
+    ) -> Result<BranchPage, PluginError> {
+        let (owner, repo) = split_repository(query.repository.as_str())?;
+        let wanted = query.query.as_str().trim().to_lowercase();
+        let limit = usize::try_from(query.per_page.clamp(1, MAX_PER_PAGE)).unwrap_or(1);
+        let mut found = Vec::new();
+        let mut page = Some(1);
+        while let Some(current) = page.filter(|p| *p <= MAX_BRANCH_SEARCH_PAGES) {
+            let list = GitQuery::Branches {
+                owner: owner.clone(),
+                repo: repo.clone(),
+                page: PageRequest {
+                    page: current,
+                    per_page: MAX_PER_PAGE,
+                },
+            };
+            let branches = self.0.get(identity.user_id(), &list).await?.into_branches()?;
+            found.extend(
+                branches
+                    .items
+                    .into_iter()
+                    .filter(|branch| branch.name.to_lowercase().contains(&wanted)),
+            );
+            if found.len() >= limit {
+                found.truncate(limit);
+                break;
+            }
+            page = branches.next_page.into_option();
+        }
+        Ok(BranchPage::new(found, None))
     }
 
     async fn installations(

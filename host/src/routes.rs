@@ -8,6 +8,7 @@ pub enum GitRoute {
     Repositories,
     SearchRepositories,
     Branches,
+    SearchBranches,
     Installations,
 }
 
@@ -69,6 +70,11 @@ impl HostRoute {
             "GET",
             "/api/user/repository/branches",
             HostRoute::Git(GitRoute::Branches),
+        ),
+        (
+            "GET",
+            "/api/user/search/branches",
+            HostRoute::Git(GitRoute::SearchBranches),
         ),
         (
             "GET",

@@ -253,6 +253,28 @@ fn search_branches_and_installations() {
         "invalid_request",
     );
 
+    // Branch search (the frontend's `searchRepositoryBranches`): a plain array, names containing the query.
+    let (status, _, found) =
+        get_json(&host.url("/api/user/search/branches?repository=octocat/repo-000&query=FEATURE-01&per_page=5"));
+    assert_eq!(status, 200, "{found}");
+    let names: Vec<&str> = found
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["name"].as_str().unwrap())
+        .collect();
+    assert!(!names.is_empty() && names.len() <= 5, "{names:?}");
+    assert!(
+        names.iter().all(|n| n.to_lowercase().contains("feature-01")),
+        "{names:?}"
+    );
+    let (_, _, late) = get_json(&host.url("/api/user/search/branches?repository=octocat/repo-000&query=feature-44"));
+    assert_eq!(
+        late.as_array().unwrap().len(),
+        1,
+        "found on the second page of branches: {late}"
+    );
+
     // GitHub lists installations only for GitHub App user tokens; a PAT is refused, and we say so.
     assert_error(&get_json(&host.url("/api/user/installations")), 403, "git_forbidden");
 }

@@ -2,7 +2,8 @@
 //! typed records it answers with written as the JSON the OpenHands web frontend reads.
 
 use openhost_plugin_api::{
-    Branch, BranchQuery, GitUser, Identity, Page, PageRequest, Repository, RepositoryQuery, RequestView, SearchQuery,
+    Branch, BranchQuery, BranchSearch, GitUser, Identity, Page, PageRequest, Repository, RepositoryQuery, RequestView,
+    SearchQuery,
     types::{RStr, RString},
 };
 use serde_json::{Value, json};
@@ -129,6 +130,18 @@ pub async fn handle(app: &App, identity: &Identity, route: GitRoute, request: &R
                 "per_page": query.page.per_page,
                 "total_count": page.total_count.into_option(),
             })
+        }
+        GitRoute::SearchBranches => {
+            let query = BranchSearch {
+                repository: RStr::from(params.required("repository")?),
+                query: RStr::from(params.get("query")),
+                per_page: params.number("per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE)?,
+            };
+            let page = app
+                .within_deadline(service.search_branches(who, query))
+                .await
+                .map_err(blame)?;
+            Value::Array(page.items.iter().map(branch_json).collect())
         }
         GitRoute::Installations => {
             let mut ids = Vec::new();
