@@ -272,7 +272,7 @@ fn search_branches_and_installations() {
     assert_eq!(
         late.as_array().unwrap().len(),
         1,
-        "found on the second page of branches: {late}"
+        "the last of 45 branches is found too: {late}"
     );
 
     // GitHub lists installations only for GitHub App user tokens; a PAT is refused, and we say so.
