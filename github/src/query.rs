@@ -40,6 +40,12 @@ pub enum GitQuery {
         query: String,
         page: PageRequest,
     },
+    /// `GET /repos/{owner}/{repo}/pulls/{number}`: one pull request, with its merge state.
+    PullRequest {
+        owner: String,
+        repo: String,
+        number: u64,
+    },
 }
 
 /// An owner or repository name: what GitHub allows, and nothing that could change the path.
@@ -153,6 +159,7 @@ impl GitQuery {
                 paged(format!("/user/installations/{installation_id}/repositories"), page, &[])
             }
             GitQuery::SearchIssues { query, page } => paged("/search/issues".into(), page, &[("q", query)]),
+            GitQuery::PullRequest { owner, repo, number } => format!("/repos/{owner}/{repo}/pulls/{number}"),
         }
     }
 }

@@ -17,6 +17,11 @@ pub enum GitData {
     Installations(InstallationPage),
     /// `GET /search/issues`: the raw items (the caller picks what it needs).
     Issues(Page<IssueItem>),
+    /// `GET /repos/{o}/{r}/pulls/{n}`: GitHub's `mergeable_state` (`dirty`: conflicts, `unstable`: failing
+    /// checks, `clean`, ...), if it has computed one.
+    PullRequest {
+        mergeable_state: Option<String>,
+    },
 }
 
 /// An issue or pull request from GitHub's issue search.
@@ -68,6 +73,14 @@ impl GitData {
             _ => Err(unexpected("answer")),
         }
     }
+
+    /// The `mergeable_state` of a pull request.
+    pub fn into_mergeable_state(self) -> Result<Option<String>, GitError> {
+        match self {
+            GitData::PullRequest { mergeable_state } => Ok(mergeable_state),
+            _ => Err(unexpected("answer")),
+        }
+    }
 }
 
 /// Interprets GitHub's answer to `query`. `header` looks a response header up by lower-case name; `now_epoch`
@@ -116,6 +129,9 @@ pub fn interpret<'h>(
         GitQuery::SearchIssues { .. } => {
             GitData::Issues(total(list(json.get("items"), next_page, issue)?, total_count))
         }
+        GitQuery::PullRequest { .. } => GitData::PullRequest {
+            mergeable_state: json["mergeable_state"].as_str().map(str::to_owned),
+        },
     })
 }
 

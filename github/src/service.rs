@@ -7,11 +7,15 @@ use std::future::Future;
 
 use openhost_plugin_api::{
     BranchPage, BranchQuery, BranchSearch, GitService, GitUser, IdentityView, InstallationPage, PageRequest,
-    PluginError, RepositoryPage, RepositoryQuery, SearchQuery,
+    PluginError, RepositoryPage, RepositoryQuery, SearchQuery, SuggestedTask,
 };
 
-use crate::{GitData, GitQuery, MAX_PER_PAGE, check_page, repository_sort, split_repository};
+use crate::{GitData, GitQuery, IssueItem, MAX_PER_PAGE, check_page, repository_sort, split_repository};
 
+/// Issues and pull requests a suggestion search reads.
+const MAX_SUGGESTED: u32 = 30;
+/// Pull requests whose merge state suggestions look up (one request each).
+const MAX_PULLS_CHECKED: usize = 10;
 /// Branch pages a branch search reads at most (100 branches each).
 pub const MAX_BRANCH_SEARCH_PAGES: u32 = 10;
 
@@ -114,6 +118,57 @@ impl<A: GithubAccess> GitService for Github<A> {
             page = branches.next_page.into_option();
         }
         Ok(BranchPage::new(found, None))
+    }
+
+    /// What the user could pick up: open issues assigned to them (`OPEN_ISSUE`), and their open pull requests
+    /// that have merge conflicts (`MERGE_CONFLICTS`) or failing checks (`FAILING_CHECKS`), from GitHub's REST
+    /// search and each pull request's `mergeable_state`. Unresolved review comments need GitHub's GraphQL API and
+    /// are not looked for.
+    async fn suggested_tasks(&self, identity: &IdentityView<'_>) -> Result<Vec<SuggestedTask>, PluginError> {
+        let user_id = identity.user_id();
+        let login = self.0.get(user_id, &GitQuery::UserInfo).await?.into_user()?.login;
+        let search = |query: String| GitQuery::SearchIssues {
+            query,
+            page: PageRequest {
+                page: 1,
+                per_page: MAX_SUGGESTED,
+            },
+        };
+        let task = |item: &IssueItem, task_type: &str| SuggestedTask {
+            git_provider: "github".into(),
+            task_type: task_type.into(),
+            repo: item.repository.as_str().into(),
+            issue_number: item.number,
+            title: item.title.as_str().into(),
+        };
+        let issues = self
+            .0
+            .get(user_id, &search(format!("is:open is:issue assignee:{login}")))
+            .await?;
+        let mut tasks: Vec<SuggestedTask> = issues
+            .into_issues()?
+            .items
+            .iter()
+            .map(|i| task(i, "OPEN_ISSUE"))
+            .collect();
+        let pulls = self
+            .0
+            .get(user_id, &search(format!("is:open is:pr author:{login}")))
+            .await?;
+        for pull in pulls.into_issues()?.items.iter().take(MAX_PULLS_CHECKED) {
+            let (owner, repo) = split_repository(&pull.repository)?;
+            let query = GitQuery::PullRequest {
+                owner,
+                repo,
+                number: pull.number,
+            };
+            match self.0.get(user_id, &query).await?.into_mergeable_state()?.as_deref() {
+                Some("dirty") => tasks.push(task(pull, "MERGE_CONFLICTS")),
+                Some("unstable") => tasks.push(task(pull, "FAILING_CHECKS")),
+                _ => {}
+            }
+        }
+        Ok(tasks)
     }
 
     async fn installations(

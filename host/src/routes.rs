@@ -10,6 +10,7 @@ pub enum GitRoute {
     Branches,
     SearchBranches,
     Installations,
+    SuggestedTasks,
 }
 
 /// A list of `GET /api/options/*`.
@@ -80,6 +81,11 @@ impl HostRoute {
             "GET",
             "/api/user/installations",
             HostRoute::Git(GitRoute::Installations),
+        ),
+        (
+            "GET",
+            "/api/user/suggested-tasks",
+            HostRoute::Git(GitRoute::SuggestedTasks),
         ),
         ("POST", "/api/authenticate", HostRoute::Authenticate),
         ("POST", "/api/logout", HostRoute::Logout),

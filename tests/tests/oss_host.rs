@@ -741,3 +741,33 @@ fn custom_secrets_are_listed_without_values() {
     // No settings were made up along the way: the frontend still sees a new user.
     assert_error(&get_json(&host.url("/api/settings")), 404, "settings_not_found");
 }
+
+/// `GET /api/user/suggested-tasks` in the frontend's `SuggestedTask` shape (d6fab190bf, `frontend/src/utils/
+/// types.ts`): the user's assigned open issues, and their open pull requests with conflicts or failing checks.
+#[test]
+fn suggested_tasks_come_from_the_users_open_issues_and_pull_requests() {
+    let fake = FakeGithub::start(3);
+    let site = Site::new();
+    let host = start_host(&site, &fake, "");
+    assert_error(
+        &get_json(&host.url("/api/user/suggested-tasks")),
+        401,
+        "git_token_missing",
+    );
+    store_pat(&host);
+    let (status, _, tasks) = get_json(&host.url("/api/user/suggested-tasks"));
+    assert_eq!(status, 200, "{tasks}");
+    assert_eq!(
+        tasks,
+        json!([
+            {"git_provider": "github", "task_type": "OPEN_ISSUE", "repo": "octocat/repo-000", "issue_number": 1,
+             "title": "Fix the flaky login test"},
+            {"git_provider": "github", "task_type": "MERGE_CONFLICTS", "repo": "octocat/repo-000", "issue_number": 2,
+             "title": "Add a dark theme"},
+            {"git_provider": "github", "task_type": "FAILING_CHECKS", "repo": "octocat/repo-000", "issue_number": 3,
+             "title": "Bump dependencies"},
+        ]),
+        "closed issues and clean pull requests are not suggested"
+    );
+    assert_eq!(fake.calls("GET /search/issues"), 2);
+}

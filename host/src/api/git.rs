@@ -3,7 +3,7 @@
 
 use openhost_plugin_api::{
     Branch, BranchQuery, BranchSearch, GitUser, Identity, Page, PageRequest, Repository, RepositoryQuery, RequestView,
-    SearchQuery,
+    SearchQuery, SuggestedTask,
     types::{RStr, RString},
 };
 use serde_json::{Value, json};
@@ -143,6 +143,10 @@ pub async fn handle(app: &App, identity: &Identity, route: GitRoute, request: &R
                 .map_err(blame)?;
             Value::Array(page.items.iter().map(branch_json).collect())
         }
+        GitRoute::SuggestedTasks => {
+            let tasks = app.within_deadline(service.suggested_tasks(who)).await.map_err(blame)?;
+            Value::Array(tasks.iter().map(task_json).collect())
+        }
         GitRoute::Installations => {
             let mut ids = Vec::new();
             let mut next = Some(1);
@@ -199,6 +203,17 @@ fn repository_json(repo: &Repository) -> Value {
         "pushed_at": text_json(&repo.pushed_at),
         "owner_type": repo.owner_type.as_str(),
         "main_branch": text_json(&repo.main_branch),
+    })
+}
+
+/// The frontend's `SuggestedTask` (`frontend/src/utils/types.ts`).
+fn task_json(task: &SuggestedTask) -> Value {
+    json!({
+        "git_provider": task.git_provider.as_str(),
+        "task_type": task.task_type.as_str(),
+        "repo": task.repo.as_str(),
+        "issue_number": task.issue_number,
+        "title": task.title.as_str(),
     })
 }
 

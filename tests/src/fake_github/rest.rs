@@ -8,7 +8,7 @@ use warp::http::{Method, StatusCode};
 
 use super::{
     answer::Answer,
-    state::{Inner, Repo, TokenKind, User},
+    state::{Inner, Issue, Repo, TokenKind, User},
 };
 
 /// `page`/`per_page` as GitHub reads them: defaults 1 and 30, `per_page` capped at 100.
@@ -187,6 +187,68 @@ pub(super) fn rest(
                 Answer::json(StatusCode::OK, json!({"total_count": total, "installations": page})),
                 link,
             )
+        }
+        ["search", "issues"] => {
+            let q = query.get("q").map(String::as_str).unwrap_or_default();
+            let matches = |issue: &&Issue| {
+                q.split_whitespace().all(|term| match term.split_once(':') {
+                    Some(("is", "open")) => issue.open,
+                    Some(("is", "closed")) => !issue.open,
+                    Some(("is", "pr")) => issue.mergeable_state.is_some(),
+                    Some(("is", "issue")) => issue.mergeable_state.is_none(),
+                    Some(("author", login)) => inner.login_of(issue.author) == Some(login),
+                    Some(("assignee", login)) => issue.assignee.and_then(|id| inner.login_of(id)) == Some(login),
+                    _ => true,
+                })
+            };
+            let items: Vec<Value> = inner
+                .issues
+                .iter()
+                .filter(matches)
+                .map(|issue| {
+                    let mut item = json!({
+                        "number": issue.number,
+                        "title": issue.title,
+                        "state": if issue.open { "open" } else { "closed" },
+                        "repository_url": format!("{}/repos/{}", inner.base_url, issue.repo),
+                    });
+                    if issue.mergeable_state.is_some() {
+                        item["pull_request"] =
+                            json!({"url": format!("{}/repos/{}/pulls/{}", inner.base_url, issue.repo, issue.number)});
+                    }
+                    item
+                })
+                .collect();
+            let total = items.len();
+            let (page, link) = paginate(&inner.base_url, path, query, items);
+            with_link(
+                Answer::json(
+                    StatusCode::OK,
+                    json!({"total_count": total, "incomplete_results": false, "items": page}),
+                ),
+                link,
+            )
+        }
+        ["repos", owner, name, "pulls", number] => {
+            let full_name = format!("{owner}/{name}");
+            let pull = inner.issues.iter().find(|issue| {
+                issue.repo == full_name
+                    && issue.mergeable_state.is_some()
+                    && number.parse::<u64>().ok() == Some(issue.number)
+            });
+            match pull {
+                Some(pull) => Answer::json(
+                    StatusCode::OK,
+                    json!({
+                        "number": pull.number,
+                        "title": pull.title,
+                        "state": if pull.open { "open" } else { "closed" },
+                        "mergeable": pull.mergeable_state != Some("dirty"),
+                        "mergeable_state": pull.mergeable_state,
+                    }),
+                ),
+                None => Answer::message(StatusCode::NOT_FOUND, "Not Found"),
+            }
         }
         ["user", "installations", id, "repositories"] => {
             let installation = id.parse::<u64>().ok().and_then(|id| {

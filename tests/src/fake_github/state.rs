@@ -62,6 +62,40 @@ pub(super) struct Installation {
     pub(super) members: Vec<u64>,
 }
 
+/// An issue or pull request, for `GET /search/issues` and `GET /repos/{o}/{r}/pulls/{n}`.
+#[derive(Debug, Clone)]
+pub(super) struct Issue {
+    pub(super) repo: String,
+    pub(super) number: u64,
+    pub(super) title: String,
+    pub(super) open: bool,
+    pub(super) author: u64,
+    pub(super) assignee: Option<u64>,
+    /// `Some` for a pull request: GitHub's `mergeable_state` (`dirty`, `unstable`, `clean`, ...).
+    pub(super) mergeable_state: Option<&'static str>,
+}
+
+/// The user's work in progress: an assigned open issue, pull requests in three states, a closed issue.
+fn seeded_issues() -> Vec<Issue> {
+    let repo = format!("{USER_LOGIN}/repo-000");
+    let item = |number: u64, title: &str, open: bool, assignee: Option<u64>, state: Option<&'static str>| Issue {
+        repo: repo.clone(),
+        number,
+        title: title.to_owned(),
+        open,
+        author: USER_ID,
+        assignee,
+        mergeable_state: state,
+    };
+    vec![
+        item(1, "Fix the flaky login test", true, Some(USER_ID), None),
+        item(2, "Add a dark theme", true, None, Some("dirty")),
+        item(3, "Bump dependencies", true, None, Some("unstable")),
+        item(4, "Refactor the settings page", true, None, Some("clean")),
+        item(5, "Old bug", false, Some(USER_ID), None),
+    ]
+}
+
 pub(super) struct Inner {
     pub(super) base_url: String,
     pub(super) users: BTreeMap<u64, User>,
@@ -71,6 +105,7 @@ pub(super) struct Inner {
     pub(super) grants: HashMap<String, Grant>,
     pub(super) repos: Vec<Repo>,
     pub(super) installations: Vec<Installation>,
+    pub(super) issues: Vec<Issue>,
     pub(super) faults: Faults,
     pub(super) access_token_lifetime: u64,
     pub(super) refresh_token_lifetime: u64,
@@ -154,12 +189,17 @@ impl Inner {
                     members: vec![USER_ID],
                 },
             ],
+            issues: seeded_issues(),
             faults: Faults::default(),
             access_token_lifetime: 28_800,
             refresh_token_lifetime: 15_897_600,
             calls: BTreeMap::new(),
             issued: Vec::new(),
         }
+    }
+
+    pub(super) fn login_of(&self, user_id: u64) -> Option<&str> {
+        self.users.get(&user_id).map(|user| user.login.as_str())
     }
 
     pub(super) fn token(&self, token: &str) -> Option<&AccessToken> {
