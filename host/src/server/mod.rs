@@ -38,7 +38,7 @@ pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener, shutdown: i
         let app = Arc::clone(&app);
         let service = service_fn(move |request| {
             let app = Arc::clone(&app);
-            async move { Ok::<_, Infallible>(app.serve(request, Some(peer)).await) }
+            async move { Ok::<_, Infallible>(app.answer(request, Some(peer)).await) }
         });
         let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
         let connection = connections.watch(connection);

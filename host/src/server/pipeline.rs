@@ -30,7 +30,7 @@ use crate::{
 
 impl App {
     /// Answers one HTTP request.
-    pub async fn serve<B: Body + Unpin>(
+    pub async fn answer<B: Body + Unpin>(
         &self,
         request: http::Request<B>,
         peer: Option<SocketAddr>,
