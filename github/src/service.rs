@@ -6,11 +6,11 @@
 use std::future::Future;
 
 use openhost_plugin_api::{
-    BranchPage, BranchQuery, BranchSearch, GitService, GitUser, IdentityView, InstallationPage, PageRequest,
-    PluginError, RepositoryPage, RepositoryQuery, SearchQuery, SuggestedTask,
+    BranchPage, BranchQuery, BranchSearch, GitService, GitUser, IdentityView, InstallationPage,
+    InstallationRepositoryQuery, PageRequest, PluginError, RepositoryPage, RepositoryQuery, SearchQuery, SuggestedTask,
 };
 
-use crate::{GitData, GitQuery, IssueItem, MAX_PER_PAGE, check_page, repository_sort, split_repository};
+use crate::{GitData, GitError, GitQuery, IssueItem, MAX_PER_PAGE, check_page, repository_sort, split_repository};
 
 /// Issues and pull requests a suggestion search reads.
 const MAX_SUGGESTED: u32 = 30;
@@ -169,6 +169,23 @@ impl<A: GithubAccess> GitService for Github<A> {
             }
         }
         Ok(tasks)
+    }
+
+    async fn installation_repositories(
+        &self,
+        identity: &IdentityView<'_>,
+        query: &InstallationRepositoryQuery<'_>,
+    ) -> Result<RepositoryPage, PluginError> {
+        let installation_id = query
+            .installation_id
+            .as_str()
+            .parse::<u64>()
+            .map_err(|_| GitError::InvalidRequest("`installation_id` must be a number".to_owned()))?;
+        let query = GitQuery::InstallationRepositories {
+            installation_id,
+            page: check_page(query.page)?,
+        };
+        Ok(self.0.get(identity.user_id(), &query).await?.into_repositories()?)
     }
 
     async fn installations(

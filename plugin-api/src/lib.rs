@@ -48,8 +48,9 @@ pub use sdk::{
 pub use slot::Slot;
 pub use wire::{
     git::{
-        Branch, BranchPage, BranchQuery, BranchSearch, GitUser, Installation, InstallationPage, Page, PageRequest,
-        Repository, RepositoryPage, RepositoryQuery, SearchQuery, SuggestedTask,
+        Branch, BranchPage, BranchQuery, BranchSearch, GitUser, Installation, InstallationPage,
+        InstallationRepositoryQuery, Page, PageRequest, Repository, RepositoryPage, RepositoryQuery, SearchQuery,
+        SuggestedTask,
     },
     http::{Header, HeaderChange, HeaderView, MiddlewareAction, RequestView, Response, ResponseView, RouteSpec},
     identity::{Identity, IdentityView},
@@ -74,9 +75,10 @@ pub mod prelude {
         types::{ROption, RResult, RSlice, RStr, RString, RVec},
         Branch, BranchPage, BranchQuery, BranchSearch, Components, GitService, GitServiceDecorator, GitServiceHandle,
         GitUser, Header, HeaderChange, HeaderView, Host, HttpRequest, Identity, IdentityView, Installation,
-        InstallationPage, LogLevel, Middleware, MiddlewareAction, Page, PageRequest, PluginError, Repository,
-        RepositoryPage, RepositoryQuery, Request, RequestView, Response, ResponseView, RouteSpec, Router, SearchQuery,
-        ServerConfig, ServerConfigHandle, Slot, SuggestedTask, UserAuth, UserAuthHandle,
+        InstallationPage, InstallationRepositoryQuery, LogLevel, Middleware, MiddlewareAction, Page, PageRequest,
+        PluginError, Repository, RepositoryPage, RepositoryQuery, Request, RequestView, Response, ResponseView,
+        RouteSpec, Router, SearchQuery, ServerConfig, ServerConfigHandle, Slot, SuggestedTask, UserAuth,
+        UserAuthHandle,
     };
 }
 

@@ -33,7 +33,10 @@ fn no_library_code_runs_before_the_host_decides_to_load_it() {
         (record["name"].as_str(), record["loaded"].as_bool()),
         (Some("ctor-mark"), Some(false))
     );
-    assert_eq!(record["interface"], "1.0");
+    assert_eq!(
+        record["interface"],
+        format!("1.{}", openhost_plugin_api::INTERFACE_MINOR)
+    );
     drop(host);
     let (status, table, _) = site.cli_with_env(&["plugins", "list", "--config", config], &env);
     assert!(status.success() && table.contains("ctor-mark"), "{table}");

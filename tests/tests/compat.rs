@@ -1,11 +1,17 @@
 //! Plugins built against an earlier 1.x keep working (docs/plugin-interface.md). The proof, kept forever:
-//! `tests/fixtures/compat-1.0/` is a plugin built against a frozen copy of the 1.0 interface crate; the current
-//! host must load it and serve every slot it fills. A simulated 1.1 (the frozen copy with one method appended to
-//! a slot trait) shows both directions: the 1.0 host refuses the 1.1 plugin in one line, and a 1.1 host loads the
-//! 1.0 plugin and gets the appended method's default from it.
+//! `tests/fixtures/compat-1.N/` are plugins built against frozen copies of each released interface crate; the
+//! current host must load them and serve every slot they fill. A simulated next minor (the frozen 1.0 copy with
+//! one method appended to a slot trait) shows both directions: this host refuses a plugin built for it in one
+//! line, and a host of that minor loads the 1.0 plugin and gets the appended method's default from it.
 
-use std::{path::PathBuf, process::Command, sync::OnceLock};
+use std::{
+    collections::HashMap,
+    path::PathBuf,
+    process::Command,
+    sync::{Mutex, OnceLock},
+};
 
+use openhost_plugin_api::INTERFACE_MINOR;
 use openhost_tests::{
     Site, client, get_json,
     out_of_tree::{built_library, cargo_build, copy_dir, target_dir, tree_digest},
@@ -13,31 +19,70 @@ use openhost_tests::{
 };
 use serde_json::json;
 
-/// The digest of `tests/fixtures/compat-1.0/api` as frozen. Never update it to match an edit of the copy.
-const FROZEN_API_1_0: &str = "b758b52021e2be0426f8728ffd43c233da4ec75931e4a336e7f77de72c797d6a";
+/// The digests of `tests/fixtures/compat-1.N/api` as frozen. Never update one to match an edit of its copy.
+const FROZEN_APIS: &[(&str, &str)] = &[
+    (
+        "1.0",
+        "b758b52021e2be0426f8728ffd43c233da4ec75931e4a336e7f77de72c797d6a",
+    ),
+    (
+        "1.1",
+        "70e307c4f2534e75304b47c0fbefa17433608c924a6e6d1b215f41a3530dff88",
+    ),
+];
 
-fn fixture_dir() -> PathBuf {
-    workspace_root().join("tests/fixtures/compat-1.0")
+fn fixture_dir(version: &str) -> PathBuf {
+    workspace_root().join(format!("tests/fixtures/compat-{version}"))
 }
 
-/// The compat-1.0 plugin library, built once per test run from the frozen sources and lock file.
-fn compat_1_0_library() -> PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            cargo_build(&fixture_dir(), &["--locked", "-p", "compat-plugin-1-0"]);
-            built_library("compat-plugin-1-0")
+/// A compat plugin library, built once per test run from its frozen sources and lock file.
+fn compat_library(version: &'static str) -> PathBuf {
+    static BUILT: OnceLock<Mutex<HashMap<&'static str, PathBuf>>> = OnceLock::new();
+    let mut built = BUILT
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    built
+        .entry(version)
+        .or_insert_with(|| {
+            let package = format!("compat-plugin-{}", version.replace('.', "-"));
+            cargo_build(&fixture_dir(version), &["--locked", "-p", &package]);
+            built_library(&package)
         })
         .clone()
 }
 
+fn compat_1_0_library() -> PathBuf {
+    compat_library("1.0")
+}
+
 #[test]
-fn the_frozen_1_0_interface_copy_is_unchanged() {
-    assert_eq!(
-        tree_digest(&fixture_dir().join("api")),
-        FROZEN_API_1_0,
-        "tests/fixtures/compat-1.0/api changed: it is the 1.0 interface as plugins were built against it; restore it"
-    );
+fn the_frozen_interface_copies_are_unchanged() {
+    for (version, digest) in FROZEN_APIS {
+        assert_eq!(
+            tree_digest(&fixture_dir(version).join("api")),
+            *digest,
+            "tests/fixtures/compat-{version}/api changed: it is the {version} interface as plugins were built against \
+             it; restore it"
+        );
+    }
+}
+
+#[test]
+fn a_plugin_built_against_1_1_is_served_with_the_1_1_addition() {
+    let site = Site::new();
+    std::fs::copy(compat_library("1.1"), site.plugin_dir().join("libcompat_plugin_1_1.so")).unwrap();
+    site.write_config("");
+    let host = site.start();
+    let (_, _, plugins) = get_json(&host.url("/api/plugins"));
+    assert_eq!(plugins["plugins"][0]["interface"], "1.1");
+    let (status, headers, config) = get_json(&host.url("/api/options/config"));
+    assert_eq!((status, config["APP_MODE"].as_str()), (200, Some("compat-1.1")));
+    assert_eq!(headers["x-compat"], "1.1");
+    let (_, _, repos) = get_json(&host.url("/api/user/repositories?installation_id=7"));
+    assert_eq!(repos[0]["full_name"], "compat/installation-7", "the 1.1 method, served");
+    let (_, _, repos) = get_json(&host.url("/api/user/repositories"));
+    assert_eq!(repos[0]["full_name"], "compat/one");
 }
 
 #[test]
@@ -94,6 +139,10 @@ fn a_plugin_built_against_1_0_is_served_in_every_slot() {
     assert_eq!(repos[0]["full_name"], "compat/one");
     assert_eq!(repos[0]["main_branch"], "main");
     assert_eq!(repos[0]["owner_type"], "organization");
+    // Built before interface 1.1 added `installation_repositories`: the host runs the method's default (the
+    // user's repositories) for it.
+    let (status, _, repos) = get_json(&host.url("/api/user/repositories?installation_id=7"));
+    assert_eq!((status, repos[0]["full_name"].as_str()), (200, Some("compat/one")));
     let (_, _, found) = get_json(&host.url("/api/user/search/repositories?query=one"));
     assert_eq!(found.as_array().unwrap().len(), 1);
     let (_, _, branches) = get_json(&host.url("/api/user/repository/branches?repository=compat/one"));
@@ -110,15 +159,21 @@ fn a_plugin_built_against_1_0_is_served_in_every_slot() {
     host.wait_for_log("compat-1.0 plugin initialised", std::time::Duration::from_secs(5));
 }
 
-/// A workspace with the frozen 1.0 copy turned into 1.1 by one appended method, a plugin built against it, and
-/// a probe: a minimal 1.1 host that loads a library and calls the appended method.
-fn simulated_1_1() -> PathBuf {
+/// The minor after this host's: what the simulation claims.
+fn next_minor() -> u32 {
+    INTERFACE_MINOR + 1
+}
+
+/// A workspace with the frozen 1.0 copy turned into the next minor by one appended method, a plugin built
+/// against it, and a probe: a minimal host of that minor that loads a library and calls the appended method.
+fn simulated_next_minor() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT
         .get_or_init(|| {
-            let dir = target_dir().join("compat-1.1-simulated");
+            let next = next_minor();
+            let dir = target_dir().join(format!("compat-1.{next}-simulated"));
             let _ = std::fs::remove_dir_all(&dir);
-            copy_dir(&fixture_dir(), &dir);
+            copy_dir(&fixture_dir("1.0"), &dir);
             let patch = |file: &str, anchor: &str, replacement: &str| {
                 let path = dir.join(file);
                 let text = std::fs::read_to_string(&path).unwrap();
@@ -127,19 +182,19 @@ fn simulated_1_1() -> PathBuf {
             };
             // The package version moves with the interface, as a real release's would; it also keeps this
             // copy's build apart from the frozen one's in the shared target directory.
-            patch("api/Cargo.toml", "version = \"1.0.0\"", "version = \"1.1.0\"");
-            patch("api/src/export.rs", "        \"1.0.0\"\n", "        \"1.1.0\"\n");
-            patch("api/src/interface.rs", "INTERFACE_MINOR: u32 = 0;", "INTERFACE_MINOR: u32 = 1;");
-            patch("api/src/interface.rs", "        \"1.0\"\n", "        \"1.1\"\n");
+            patch("api/Cargo.toml", "version = \"1.0.0\"", &format!("version = \"1.{next}.0\""));
+            patch("api/src/export.rs", "        \"1.0.0\"\n", &format!("        \"1.{next}.0\"\n"));
+            patch("api/src/interface.rs", "INTERFACE_MINOR: u32 = 0;", &format!("INTERFACE_MINOR: u32 = {next};"));
+            patch("api/src/interface.rs", "        \"1.0\"\n", &format!("        \"1.{next}\"\n"));
             patch(
                 "api/src/wire/slots.rs",
                 "fn suggested_tasks<'a>(&'a self, identity: IdentityView<'a>) -> FfiResult<'a, RVec<SuggestedTask>>;\n",
                 "fn suggested_tasks<'a>(&'a self, identity: IdentityView<'a>) -> FfiResult<'a, RVec<SuggestedTask>>;\n\n    \
-                 /// Added in 1.1 (simulated); plugins built for 1.0 lack it and get this default.\n    \
+                 /// Added in the next minor (simulated); plugins built earlier lack it and get this default.\n    \
                  fn added_in_1_1(&self) -> u32 {\n        1101\n    }\n",
             );
-            patch("plugin/Cargo.toml", "name = \"compat-plugin-1-0\"", "name = \"compat-plugin-1-1\"");
-            patch("plugin/src/lib.rs", "name: \"compat-1-0\"", "name: \"compat-1-1\"");
+            patch("plugin/Cargo.toml", "name = \"compat-plugin-1-0\"", "name = \"compat-plugin-next\"");
+            patch("plugin/src/lib.rs", "name: \"compat-1-0\"", "name: \"compat-next\"");
             patch("Cargo.toml", "members = [\"api\", \"plugin\"]", "members = [\"api\", \"plugin\", \"probe\"]");
             std::fs::create_dir_all(dir.join("probe/src")).unwrap();
             std::fs::write(dir.join("probe/Cargo.toml"), PROBE_MANIFEST).unwrap();
@@ -152,29 +207,27 @@ fn simulated_1_1() -> PathBuf {
 
 #[test]
 fn a_plugin_built_for_a_newer_minor_is_refused_naming_the_upgrade() {
-    simulated_1_1();
+    simulated_next_minor();
     let site = Site::new();
     std::fs::copy(
-        built_library("compat-plugin-1-1"),
-        site.plugin_dir().join("libcompat_plugin_1_1.so"),
+        built_library("compat-plugin-next"),
+        site.plugin_dir().join("libcompat_plugin_next.so"),
     )
     .unwrap();
     site.write_config("");
     let failure = site.expect_startup_failure(&[]);
     assert_eq!(failure.status.code(), Some(2));
-    assert!(
-        failure.error_line().contains(
-            "plugin `compat-1-1` needs plugin interface 1.1, this host provides 1.0: upgrade openhost (or build \
-             compat-1-1 against openhost-plugin-api 1.0)"
-        ),
-        "{}",
-        failure.error_line()
+    let (current, next) = (INTERFACE_MINOR, next_minor());
+    let expected = format!(
+        "plugin `compat-next` needs plugin interface 1.{next}, this host provides 1.{current}: upgrade openhost (or \
+         build compat-next against openhost-plugin-api 1.{current})"
     );
+    assert!(failure.error_line().contains(&expected), "{}", failure.error_line());
 }
 
 #[test]
 fn a_newer_minor_host_loads_a_1_0_plugin_and_runs_the_default_of_what_it_lacks() {
-    simulated_1_1();
+    simulated_next_minor();
     let output = Command::new(target_dir().join("debug").join("compat-probe"))
         .arg(compat_1_0_library())
         .output()

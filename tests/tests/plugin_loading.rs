@@ -117,7 +117,11 @@ fn a_plugin_built_for_another_interface_major_is_refused_in_one_line() {
     let line = failure.error_line();
     assert!(line.contains("libfixture_other_major.so"), "{line}");
     assert!(
-        line.contains("plugin `other-major` was built for plugin interface 2.0, this host provides 1.0: rebuild other-major against openhost-plugin-api 1.x"),
+        line.contains(&format!(
+            "plugin `other-major` was built for plugin interface 2.0, this host provides 1.{}: rebuild other-major \
+             against openhost-plugin-api 1.x",
+            openhost_plugin_api::INTERFACE_MINOR
+        )),
         "{line}"
     );
 
@@ -128,7 +132,10 @@ fn a_plugin_built_for_another_interface_major_is_refused_in_one_line() {
     assert_eq!(plugin(&plugins, "other-major")["interface"], "2.0");
     assert_eq!(plugin(&plugins, "other-major")["abi"], 2);
     assert_eq!(plugin(&plugins, "other-major")["loaded"], false);
-    assert_eq!(plugins["interface"], "1.0");
+    assert_eq!(
+        plugins["interface"],
+        format!("1.{}", openhost_plugin_api::INTERFACE_MINOR)
+    );
 }
 
 #[test]
@@ -332,9 +339,10 @@ fn the_cli_lists_and_checks_plugins() {
         .lines()
         .find(|l| l.starts_with("header-stamp"))
         .expect("header-stamp row");
+    let current = format!(" 1.{} ", openhost_plugin_api::INTERFACE_MINOR);
     assert!(
         row.contains("0.1.0")
-            && row.contains(" 1.0 ")
+            && row.contains(&current)
             && row.contains("middleware")
             && row.contains("yes")
             && row.ends_with("ok"),
@@ -353,7 +361,10 @@ fn the_cli_lists_and_checks_plugins() {
     let (status, manifest, _) = site.cli(&["plugins", "check", stamp.to_str().unwrap()]);
     assert!(status.success());
     assert!(manifest.contains("name:        header-stamp"), "{manifest}");
-    assert!(manifest.contains("interface:   1.0"), "{manifest}");
+    assert!(
+        manifest.contains(&format!("interface:   1.{}", openhost_plugin_api::INTERFACE_MINOR)),
+        "{manifest}"
+    );
     assert!(manifest.contains("executed:    no"), "{manifest}");
     assert!(manifest.contains(&sha256(&stamp)), "{manifest}");
     let (status, manifest, _) = site.cli(&["plugins", "check", "--load", stamp.to_str().unwrap()]);

@@ -2,8 +2,8 @@
 //! typed records it answers with written as the JSON the OpenHands web frontend reads.
 
 use openhost_plugin_api::{
-    Branch, BranchQuery, BranchSearch, GitUser, Identity, Page, PageRequest, Repository, RepositoryQuery, RequestView,
-    SearchQuery, SuggestedTask,
+    Branch, BranchQuery, BranchSearch, GitUser, Identity, InstallationRepositoryQuery, Page, PageRequest, Repository,
+    RepositoryQuery, RequestView, SearchQuery, SuggestedTask,
     types::{RStr, RString},
 };
 use serde_json::{Value, json};
@@ -81,6 +81,19 @@ pub async fn handle(app: &App, identity: &Identity, route: GitRoute, request: &R
     let json = match route {
         GitRoute::UserInfo => user_json(&app.within_deadline(service.user_info(who)).await.map_err(blame)?),
         GitRoute::Repositories => {
+            // In SaaS mode the frontend asks installation by installation (interface 1.1).
+            let installation_id = params.get("installation_id");
+            if !installation_id.is_empty() {
+                let query = InstallationRepositoryQuery {
+                    installation_id: RStr::from(installation_id),
+                    page: params.page()?,
+                };
+                let page = app
+                    .within_deadline(service.installation_repositories(who, query))
+                    .await
+                    .map_err(blame)?;
+                return ok_json(&repositories_json(&page, request.path(), query.page));
+            }
             let mut query = RepositoryQuery {
                 sort: RStr::from(params.get("sort")),
                 page: params.page()?,

@@ -14,8 +14,8 @@ use crate::{
     },
     wire::{
         git::{
-            BranchPage, BranchQuery, BranchSearch, GitUser, InstallationPage, PageRequest, RepositoryPage,
-            RepositoryQuery, SearchQuery, SuggestedTask,
+            BranchPage, BranchQuery, BranchSearch, GitUser, InstallationPage, InstallationRepositoryQuery, PageRequest,
+            RepositoryPage, RepositoryQuery, SearchQuery, SuggestedTask,
         },
         http::{HeaderChange, MiddlewareAction, RequestView, Response, ResponseView, RouteSpec},
         identity::{Identity, IdentityView},
@@ -129,6 +129,14 @@ impl<G: GitService> FfiGitService for Guarded<G> {
     fn suggested_tasks<'a>(&'a self, identity: IdentityView<'a>) -> FfiResult<'a, RVec<SuggestedTask>> {
         guard_future(move || async move { self.0.suggested_tasks(&identity).await.map(RVec::from) })
     }
+
+    fn installation_repositories<'a>(
+        &'a self,
+        identity: IdentityView<'a>,
+        query: InstallationRepositoryQuery<'a>,
+    ) -> FfiResult<'a, RepositoryPage> {
+        guard_future(move || async move { self.0.installation_repositories(&identity, &query).await })
+    }
 }
 
 /// A [`GitServiceDecorator`] seen as a [`GitService`].
@@ -185,6 +193,14 @@ impl<D: GitServiceDecorator> GitService for Decorating<D> {
 
     async fn suggested_tasks(&self, identity: &IdentityView<'_>) -> Result<Vec<SuggestedTask>, PluginError> {
         self.0.suggested_tasks(identity).await
+    }
+
+    async fn installation_repositories(
+        &self,
+        identity: &IdentityView<'_>,
+        query: &InstallationRepositoryQuery<'_>,
+    ) -> Result<RepositoryPage, PluginError> {
+        self.0.installation_repositories(identity, query).await
     }
 }
 

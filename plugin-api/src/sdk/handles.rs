@@ -4,8 +4,8 @@
 use crate::{
     wire::{
         git::{
-            BranchPage, BranchQuery, BranchSearch, GitUser, InstallationPage, PageRequest, RepositoryPage,
-            RepositoryQuery, SearchQuery, SuggestedTask,
+            BranchPage, BranchQuery, BranchSearch, GitUser, InstallationPage, InstallationRepositoryQuery, PageRequest,
+            RepositoryPage, RepositoryQuery, SearchQuery, SuggestedTask,
         },
         http::{HeaderChange, RequestView},
         identity::{Identity, IdentityView},
@@ -99,5 +99,14 @@ impl GitServiceHandle {
 
     pub async fn suggested_tasks(&self, identity: &IdentityView<'_>) -> Result<Vec<SuggestedTask>, PluginError> {
         Ok(self.0.suggested_tasks(*identity).await.into_result()?.into_vec())
+    }
+
+    /// Interface 1.1; an inner implementation built for 1.0 answers the user's repositories.
+    pub async fn installation_repositories(
+        &self,
+        identity: &IdentityView<'_>,
+        query: &InstallationRepositoryQuery<'_>,
+    ) -> Result<RepositoryPage, PluginError> {
+        self.0.installation_repositories(*identity, *query).await.into_result()
     }
 }

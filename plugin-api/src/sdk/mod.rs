@@ -21,8 +21,8 @@ pub use router::{Request, Router};
 use crate::{
     wire::{
         git::{
-            BranchPage, BranchQuery, BranchSearch, GitUser, InstallationPage, PageRequest, RepositoryPage,
-            RepositoryQuery, SearchQuery, SuggestedTask,
+            BranchPage, BranchQuery, BranchSearch, GitUser, InstallationPage, InstallationRepositoryQuery, PageRequest,
+            RepositoryPage, RepositoryQuery, SearchQuery, SuggestedTask,
         },
         http::{HeaderChange, MiddlewareAction, RequestView, ResponseView},
         identity::{Identity, IdentityView},
@@ -141,6 +141,19 @@ pub trait GitService: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<SuggestedTask>, PluginError>> + Send {
         async { Err(not_offered("suggested tasks")) }
     }
+
+    /// The repositories of one installation (interface 1.1). The default answers the user's repositories.
+    fn installation_repositories(
+        &self,
+        identity: &IdentityView<'_>,
+        query: &InstallationRepositoryQuery<'_>,
+    ) -> impl Future<Output = Result<RepositoryPage, PluginError>> + Send {
+        let all = RepositoryQuery {
+            sort: "pushed".into(),
+            page: query.page,
+        };
+        async move { self.repositories(identity, &all).await }
+    }
 }
 
 /// A decorator of `git_service`: every operation goes to [`GitServiceDecorator::inner`] unless overridden, so a
@@ -198,5 +211,13 @@ pub trait GitServiceDecorator: Send + Sync + 'static {
         identity: &IdentityView<'_>,
     ) -> impl Future<Output = Result<Vec<SuggestedTask>, PluginError>> + Send {
         self.inner().suggested_tasks(identity)
+    }
+
+    fn installation_repositories(
+        &self,
+        identity: &IdentityView<'_>,
+        query: &InstallationRepositoryQuery<'_>,
+    ) -> impl Future<Output = Result<RepositoryPage, PluginError>> + Send {
+        self.inner().installation_repositories(identity, query)
     }
 }

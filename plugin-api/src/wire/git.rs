@@ -27,6 +27,15 @@ pub struct RepositoryQuery<'a> {
     pub page: PageRequest,
 }
 
+/// `GET /api/user/repositories?installation_id=..`: the repositories one installation of the provider's app
+/// grants (the web frontend asks installation by installation in SaaS mode). Added in interface 1.1.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, Copy)]
+pub struct InstallationRepositoryQuery<'a> {
+    pub installation_id: RStr<'a>,
+    pub page: PageRequest,
+}
+
 /// `GET /api/user/search/repositories`: a free-text search, `sort` and `order` as the provider takes them
 /// (empty: the provider's default).
 #[repr(C)]

@@ -17,8 +17,8 @@ use async_ffi::BorrowingFfiFuture;
 use crate::{
     wire::{
         git::{
-            BranchPage, BranchQuery, BranchSearch, GitUser, InstallationPage, PageRequest, RepositoryPage,
-            RepositoryQuery, SearchQuery, SuggestedTask,
+            BranchPage, BranchQuery, BranchSearch, GitUser, InstallationPage, InstallationRepositoryQuery, PageRequest,
+            RepositoryPage, RepositoryQuery, SearchQuery, SuggestedTask,
         },
         http::{HeaderChange, MiddlewareAction, RequestView, Response, ResponseView, RouteSpec},
         identity::{Identity, IdentityView},
@@ -112,6 +112,20 @@ pub trait FfiGitService: Send + Sync {
 
     #[sabi(last_prefix_field)]
     fn suggested_tasks<'a>(&'a self, identity: IdentityView<'a>) -> FfiResult<'a, RVec<SuggestedTask>>;
+
+    /// Added in 1.1: the repositories of one installation. A plugin built for 1.0 lacks it; the host then runs
+    /// this default, the user's repositories (not filtered by installation).
+    fn installation_repositories<'a>(
+        &'a self,
+        identity: IdentityView<'a>,
+        query: InstallationRepositoryQuery<'a>,
+    ) -> FfiResult<'a, RepositoryPage> {
+        let all = RepositoryQuery {
+            sort: "pushed".into(),
+            page: query.page,
+        };
+        self.repositories(identity, all)
+    }
 }
 
 /// Wraps the active `server_config` (the host's, an override's, or a lower decorator's) in this plugin's.
