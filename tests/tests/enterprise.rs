@@ -245,6 +245,10 @@ fn a_user_signs_in_uses_the_api_and_signs_out() {
     let (status, _, installations) = get(&host, "/api/user/installations", &session);
     assert_eq!(status, 200);
     assert_eq!(installations, json!(["1", "2"]), "installation ids, as strings");
+    // What the frontend does in SaaS mode: the repositories of one installation at a time.
+    let (status, _, acme) = get(&host, "/api/user/repositories?installation_id=2", &session);
+    assert_eq!(status, 200, "{acme}");
+    assert_eq!(repository_names(&acme), ["acme/platform", "acme/website"]);
 
     let copied = session.clone();
     let out = send(with_session(manual_client().post(host.url("/api/logout")), &session));
