@@ -6,8 +6,7 @@
 //   node tools/frontend/walk.mjs FRONTEND_URL PAT OUT_DIR
 //
 // Needs /usr/bin/chromium and `playwright-core` next to the script (ES modules ignore NODE_PATH): copy it into a
-// scratch folder with `npm install playwright-core` there. docs/frontend.md says how to build the frontend and start
-// everything.
+// scratch folder with `npm install playwright-core` there. docs/frontend.md says how to start everything.
 import { chromium } from "playwright-core";
 
 const [base, pat, out] = process.argv.slice(2);
