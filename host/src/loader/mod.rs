@@ -140,6 +140,18 @@ pub fn probe(path: &Path) -> Probe {
     }
 }
 
+/// Whether a library's digest matches its `plugins.toml` pin (none: any digest), compared case-insensitively.
+pub fn check_pin(name: &str, sha256: &str, pin: Option<&str>) -> Result<(), LoadError> {
+    match pin.filter(|pinned| !pinned.eq_ignore_ascii_case(sha256)) {
+        Some(pinned) => Err(LoadError::Pin {
+            name: name.to_owned(),
+            found: sha256.to_owned(),
+            pinned: pinned.to_owned(),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Whether this host can load a plugin built for the manifest's interface.
 pub fn check_interface(manifest: &Manifest) -> Result<(), LoadError> {
     HOST_INTERFACE
@@ -165,13 +177,7 @@ pub fn open(file: &LibraryFile, pin: Option<&str>) -> Result<OpenedPlugin, LoadE
         source,
     })?;
     let sha256 = sha256_hex(&bytes);
-    if let Some(pinned) = pin.filter(|pinned| !pinned.eq_ignore_ascii_case(&sha256)) {
-        return Err(LoadError::Pin {
-            name,
-            found: sha256,
-            pinned: pinned.to_owned(),
-        });
-    }
+    check_pin(&name, &sha256, pin)?;
     let manifest = match object_file::inspect(&bytes) {
         Contents::Plugin(manifest) if manifest == file.manifest => manifest,
         Contents::Plugin(manifest) => {

@@ -147,15 +147,8 @@ pub fn survey(config: &Config) -> Result<Vec<PluginRecord>, StartupError> {
             record.error = Some(e.to_string());
         }
         let pin = config.plugins.get(&name).and_then(|t| t.sha256.as_deref());
-        if let Some(pinned) = pin.filter(|p| !p.eq_ignore_ascii_case(&file.sha256)) {
-            record.error = Some(
-                loader::LoadError::Pin {
-                    name: name.clone(),
-                    found: file.sha256.clone(),
-                    pinned: pinned.to_owned(),
-                }
-                .to_string(),
-            );
+        if let Err(e) = loader::check_pin(&name, &file.sha256, pin) {
+            record.error = Some(e.to_string());
         }
         records.push(record);
     }
