@@ -101,20 +101,20 @@ pub async fn handle(app: &App, identity: &Identity, route: GitRoute, request: &R
             // A plain array cannot say "empty, but more follows" (the next page rides on the first item), so an
             // empty page with a next one (a decorator filtered it, an installation has no repositories) is
             // skipped over, a bounded number of times.
-            let mut page = app
-                .within_deadline(service.repositories(who, query))
-                .await
-                .map_err(blame)?;
-            for _ in 0..MAX_EMPTY_PAGES_SKIPPED {
-                let Some(next) = page.next_page.into_option().filter(|_| page.items.is_empty()) else {
-                    break;
-                };
-                query.page.page = next;
-                page = app
+            let mut skipped = 0;
+            let page = loop {
+                let page = app
                     .within_deadline(service.repositories(who, query))
                     .await
                     .map_err(blame)?;
-            }
+                match page.next_page.into_option() {
+                    Some(next) if page.items.is_empty() && skipped < MAX_EMPTY_PAGES_SKIPPED => {
+                        query.page.page = next;
+                        skipped += 1;
+                    }
+                    _ => break page,
+                }
+            };
             repositories_json(&page, request.path(), query.page)
         }
         GitRoute::SearchRepositories => {
