@@ -107,8 +107,13 @@ impl Login {
 
 /// Starts a sign-in and lets the fake GitHub approve it: (state cookie, callback URL).
 fn authorize(host: &Host, redirect: &str) -> (String, String) {
+    authorize_from(host, &format!("/oauth/github/login?redirect={redirect}"))
+}
+
+/// [`authorize`] from any sign-in URL of the plugin.
+fn authorize_from(host: &Host, start_path: &str) -> (String, String) {
     let http = manual_client();
-    let start = send(http.get(host.url(&format!("/oauth/github/login?redirect={redirect}"))));
+    let start = send(http.get(host.url(start_path)));
     assert_eq!(start.0, 302, "{:?}", start.2);
     let state = set_cookies(&start)
         .get("openhost_oauth_state")
@@ -174,7 +179,11 @@ fn a_user_signs_in_uses_the_api_and_signs_out() {
         (200, Some("octocat"), Some("4242"))
     );
 
-    assert_error(&get(&host, "/api/settings", &session), 404, "settings_not_found");
+    let fresh = get(&host, "/api/settings", &session);
+    assert_eq!(
+        (fresh.0, &fresh.2["provider_tokens_set"]),
+        (200, &json!({"github": null}))
+    );
     let stored =
         send(with_session(manual_client().post(host.url("/api/settings")), &session).json(&json!({"language": "fi"})));
     assert_eq!(stored.0, 200);
@@ -356,6 +365,73 @@ fn the_fake_checks_the_pkce_verifier() {
     );
 }
 
+/// The URL the OpenHands frontend's "Login with GitHub" button opens in SaaS mode, built as its
+/// `frontend/src/utils/generate-auth-url.ts` (d6fab190bf) builds it from `AUTH_URL` and the page it is on.
+fn frontend_sign_in_path(public_url: &str, page: &str, identity_provider: &str) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    query
+        .append_pair("client_id", "allhands")
+        .append_pair("kc_idp_hint", identity_provider)
+        .append_pair("response_type", "code")
+        .append_pair("redirect_uri", &format!("{public_url}/oauth/keycloak/callback"))
+        .append_pair("scope", "openid email profile")
+        .append_pair("state", &format!("{page}?login_method={identity_provider}"));
+    format!("/realms/allhands/protocol/openid-connect/auth?{}", query.finish())
+}
+
+#[test]
+fn the_frontends_saas_sign_in_url_signs_in_and_returns_to_its_page() {
+    let saas = Saas::new(3);
+    let host = saas.start("");
+    let public_url = format!("http://127.0.0.1:{}", saas.port);
+    let config = send(manual_client().get(host.url("/api/options/config"))).2;
+    assert_eq!(config["APP_MODE"], "saas");
+    assert_eq!(
+        config["AUTH_URL"],
+        public_url.as_str(),
+        "the frontend signs in at AUTH_URL"
+    );
+    let authenticate = |cookie: Option<&str>| {
+        let request = manual_client().post(host.url("/api/authenticate"));
+        send(match cookie {
+            Some(session) => with_session(request, session),
+            None => request,
+        })
+    };
+    assert_error(&authenticate(None), 401, "no_credentials");
+
+    let page = format!("{public_url}/settings/integrations");
+    let (state_cookie, callback_url) = authorize_from(&host, &frontend_sign_in_path(&public_url, &page, "github"));
+    let signed_in = callback(&state_cookie, &callback_url);
+    assert_eq!(signed_in.0, 302, "{:?}", signed_in.2);
+    assert_eq!(
+        location(&signed_in),
+        "/settings/integrations?login_method=github",
+        "back on the page, with the login method the frontend remembers"
+    );
+    let session = set_cookies(&signed_in)["openhost_session"].0.clone();
+    assert_eq!(authenticate(Some(&session)).0, 200);
+    // Signed in through GitHub is connected to GitHub, and set up: no first-run 404 (frontend/src/hooks/query/
+    // use-settings.ts greets a 404 in SaaS mode as a new user with free credits).
+    let settings = get(&host, "/api/settings", &session);
+    assert_eq!(settings.0, 200, "{:?}", settings.2);
+    assert_eq!(settings.2["provider_tokens_set"], json!({"github": null}));
+    assert_eq!(settings.2["llm_api_key_set"], false);
+
+    // A page of another site is never returned to; another identity provider is refused.
+    let (state_cookie, callback_url) = authorize_from(
+        &host,
+        &frontend_sign_in_path(&public_url, "https://evil.example/", "github"),
+    );
+    assert_eq!(location(&callback(&state_cookie, &callback_url)), "/");
+    let gitlab = send(manual_client().get(host.url(&frontend_sign_in_path(&public_url, &page, "gitlab"))));
+    assert_error(&gitlab, 400, "unsupported_identity_provider");
+
+    let out = send(with_session(manual_client().post(host.url("/api/logout")), &session));
+    assert_eq!(out.0, 200, "{:?}", out.2);
+    assert_error(&authenticate(Some(&session)), 401, "invalid_session");
+}
+
 #[test]
 fn post_login_redirects_stay_on_this_server() {
     let saas = Saas::new(1);
@@ -411,7 +487,7 @@ fn a_cookie_past_half_its_life_is_reissued() {
     assert_ne!(renewed, session);
     std::thread::sleep(Duration::from_millis(2200));
     assert_error(&get(&host, "/api/settings", &session), 401, "session_expired");
-    assert_error(&get(&host, "/api/settings", &renewed), 404, "settings_not_found");
+    assert_eq!(get(&host, "/api/settings", &renewed).0, 200);
 }
 
 #[test]

@@ -2,19 +2,23 @@
 // files from BUILD_DIR (unknown paths fall back to index.html, the app routes in the browser), and /api, /oauth,
 // /healthz and /socket.io proxied to the host. No dependencies beyond Node.js.
 //
-//   node tools/frontend/serve.mjs BUILD_DIR LISTEN_PORT HOST_URL
+// With a certificate and its key it serves https, as the frontend's SaaS sign-in requires (it always opens
+// `https://{AUTH_URL}/realms/...`, which the enterprise plugin serves and which is proxied too).
+//
+//   node tools/frontend/serve.mjs BUILD_DIR LISTEN_PORT HOST_URL [CERT_PEM KEY_PEM]
 //   node tools/frontend/serve.mjs /tmp/frontend/build 3001 http://127.0.0.1:3000
-import { createReadStream, statSync } from "node:fs";
+import { createReadStream, readFileSync, statSync } from "node:fs";
 import { createServer, request } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import { extname, join, normalize } from "node:path";
 
-const [buildDir, port, hostUrl] = process.argv.slice(2);
-if (!buildDir || !port || !hostUrl) {
-  console.error("usage: node serve.mjs BUILD_DIR LISTEN_PORT HOST_URL");
+const [buildDir, port, hostUrl, certFile, keyFile] = process.argv.slice(2);
+if (!buildDir || !port || !hostUrl || (certFile && !keyFile)) {
+  console.error("usage: node serve.mjs BUILD_DIR LISTEN_PORT HOST_URL [CERT_PEM KEY_PEM]");
   process.exit(2);
 }
 const host = new URL(hostUrl);
-const proxied = ["/api/", "/oauth/", "/healthz", "/socket.io/"];
+const proxied = ["/api/", "/oauth/", "/realms/", "/healthz", "/socket.io/"];
 const types = {
   ".html": "text/html; charset=utf-8",
   ".js": "text/javascript",
@@ -60,8 +64,11 @@ function file(req, res) {
   createReadStream(target).pipe(res);
 }
 
-createServer((req, res) => (proxied.some((p) => req.url.startsWith(p)) ? proxy(req, res) : file(req, res))).listen(
-  Number(port),
-  "127.0.0.1",
-  () => console.log(`frontend on http://127.0.0.1:${port}, openhost at ${hostUrl}`),
+const answer = (req, res) => (proxied.some((p) => req.url.startsWith(p)) ? proxy(req, res) : file(req, res));
+const server = certFile
+  ? createTlsServer({ cert: readFileSync(certFile), key: readFileSync(keyFile) }, answer)
+  : createServer(answer);
+const scheme = certFile ? "https" : "http";
+server.listen(Number(port), "127.0.0.1", () =>
+  console.log(`frontend on ${scheme}://localhost:${port}, openhost at ${hostUrl}`),
 );

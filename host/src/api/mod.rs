@@ -102,14 +102,28 @@ pub async fn handle(
         }
         HostRoute::GetSettings => {
             let identity = identify(app, request, who).await?;
-            match app.settings.get(&identity.user_id)? {
-                Some(settings) => ok_json(&settings.public_json()),
-                None => Err(Failure::host(
-                    404,
-                    "settings_not_found",
-                    "no settings are stored for this user",
-                )),
+            let git_service = &app.registry.git_service.object;
+            let stored = app.settings.get(&identity.user_id)?;
+            if !git_service.manages_tokens() {
+                return match stored {
+                    Some(settings) => ok_json(&settings.public_json()),
+                    None => Err(Failure::host(
+                        404,
+                        "settings_not_found",
+                        "no settings are stored for this user",
+                    )),
+                };
             }
+            // The git service gets its tokens from the sign-in: the user's providers are connected, and a signed-in
+            // user is set up (the frontend reads a 404 as "new here" and greets a SaaS user with a billing toast).
+            let mut public = stored.unwrap_or_default().public_json();
+            let signed_in: Map<String, Value> = git_service
+                .providers()
+                .into_iter()
+                .map(|provider| (provider.into_string(), Value::Null))
+                .collect();
+            public["provider_tokens_set"] = Value::Object(signed_in);
+            ok_json(&public)
         }
         HostRoute::PostSettings => {
             let identity = identify(app, request, who).await?;

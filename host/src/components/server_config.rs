@@ -14,6 +14,9 @@ impl ServerConfig for OssServerConfig {
             "FEATURE_FLAGS": {
                 "ENABLE_BILLING": false,
                 "HIDE_LLM_SETTINGS": false,
+                "ENABLE_JIRA": false,
+                "ENABLE_JIRA_DC": false,
+                "ENABLE_LINEAR": false,
             },
         }))
     }

@@ -4,9 +4,11 @@
 //!
 //! Modules: [`config`] (validated settings), [`keys`] (HKDF-derived cookie MAC and token encryption keys),
 //! [`session`] (signed cookie + server-side record), [`tokens`] (encrypted token store), [`oauth`] (GitHub App
-//! login), [`git_service`] (tokens refreshed single-flight, repositories from installations).
+//! login), [`frontend_sign_in`] (the OpenHands frontend's sign-in URL), [`git_service`] (tokens refreshed
+//! single-flight, repositories from installations).
 
 pub mod config;
+pub mod frontend_sign_in;
 pub mod git_service;
 pub mod keys;
 pub mod oauth;
@@ -140,9 +142,14 @@ impl ServerConfig for SaasConfig {
             "GITHUB_CLIENT_ID": config.github_client_id,
             "APP_SLUG": config.app_slug,
             "PROVIDERS_CONFIGURED": ["github"],
+            // The frontend signs in at `https://{AUTH_URL}/realms/...`, which this plugin serves.
+            "AUTH_URL": config.public_url,
             "FEATURE_FLAGS": {
                 "ENABLE_BILLING": false,
                 "HIDE_LLM_SETTINGS": false,
+                "ENABLE_JIRA": false,
+                "ENABLE_JIRA_DC": false,
+                "ENABLE_LINEAR": false,
             },
         }))
     }

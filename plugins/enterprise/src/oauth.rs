@@ -1,5 +1,6 @@
-//! GitHub App OAuth: the oauth2 client over the host's HTTP service, and the two routes of the web flow
-//! (`/oauth/github/login`, `/oauth/github/callback`, README.md "Enterprise mode").
+//! GitHub App OAuth: the oauth2 client over the host's HTTP service, and the routes of the web flow
+//! (`/oauth/github/login` or the frontend's [`frontend_sign_in`] URL, then `/oauth/github/callback`; README.md
+//! "Enterprise mode").
 
 use std::{future::Future, pin::Pin, sync::Arc};
 
@@ -15,7 +16,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use subtle::ConstantTimeEq;
 
-use crate::{Enterprise, USER_AGENT, config::EnterpriseConfig, keys::Keyring, now, tokens::StoredTokens};
+use crate::{
+    Enterprise, USER_AGENT, config::EnterpriseConfig, frontend_sign_in, keys::Keyring, now, tokens::StoredTokens,
+};
 
 pub const LOGIN_PATH: &str = "/oauth/github/login";
 pub const CALLBACK_PATH: &str = "/oauth/github/callback";
@@ -199,7 +202,34 @@ impl OAuthRoutes {
         format!("{STATE_COOKIE}={value}; Path=/oauth/github; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}")
     }
 
+    /// `/oauth/github/login?redirect=/path`.
     fn login(&self, request: &Request) -> Result<Response, PluginError> {
+        self.start_sign_in(safe_redirect(query_param(request, "redirect").as_deref()))
+    }
+
+    /// The OpenHands frontend's SaaS sign-in URL ([`frontend_sign_in`]): GitHub is the one identity provider.
+    fn frontend_login(&self, request: &Request) -> Result<Response, PluginError> {
+        let hint = query_param(request, "kc_idp_hint");
+        if hint
+            .as_deref()
+            .is_some_and(|hint| hint != frontend_sign_in::GITHUB_HINT)
+        {
+            return Ok(Response::error(
+                400,
+                "unsupported_identity_provider",
+                "this server signs in with GitHub only",
+            ));
+        }
+        let state = query_param(request, "state");
+        self.start_sign_in(frontend_sign_in::return_path(
+            state.as_deref(),
+            &self.enterprise.config.public_url,
+        ))
+    }
+
+    /// Sends the browser to GitHub's authorization page, remembering `redirect` (already checked) in the signed
+    /// state cookie.
+    fn start_sign_in(&self, redirect: String) -> Result<Response, PluginError> {
         let enterprise = &self.enterprise;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let (url, state) = enterprise
@@ -211,7 +241,7 @@ impl OAuthRoutes {
             typ: STATE_TYPE.to_owned(),
             state: state.secret().clone(),
             verifier: verifier.secret().clone(),
-            redirect: safe_redirect(query_param(request, "redirect").as_deref()),
+            redirect,
             exp: now() + STATE_TTL_SECS,
         };
         let payload = serde_json::to_vec(&claims).map_err(|e| PluginError::other(e.to_string()))?;
@@ -308,14 +338,19 @@ impl OAuthRoutes {
 }
 
 impl OAuthRoutes {
-    /// The two public routes of the sign-in.
+    /// The public routes of the sign-in.
     pub fn router(self) -> Router {
         let routes = Arc::new(self);
         let login = Arc::clone(&routes);
+        let frontend = Arc::clone(&routes);
         Router::new()
             .public(RouteSpec::new("GET", LOGIN_PATH), move |request| {
                 let login = Arc::clone(&login);
                 async move { login.login(&request) }
+            })
+            .public(RouteSpec::new("GET", frontend_sign_in::PATH), move |request| {
+                let frontend = Arc::clone(&frontend);
+                async move { frontend.frontend_login(&request) }
             })
             .public(RouteSpec::new("GET", CALLBACK_PATH), move |request| {
                 let routes = Arc::clone(&routes);
