@@ -22,6 +22,9 @@ pub struct Config {
     pub plugin_dir: PathBuf,
     pub github_api_url: String,
     pub cors_origins: Option<Vec<String>>,
+    /// `host.secret_key` as written (`${VAR}` not yet expanded): the key of secrets at rest; `None` means
+    /// `data_dir/host.key`.
+    pub secret_key: Option<String>,
     pub rate_limit_per_sec: u32,
     pub require_listed: bool,
     /// How long a plugin call may take before the request gets 504 `plugin_timeout`.
@@ -71,6 +74,7 @@ struct RawHost {
     plugin_dir: Option<PathBuf>,
     github_api_url: Option<String>,
     cors_origins: Option<Vec<String>>,
+    secret_key: Option<String>,
     rate_limit_per_sec: Option<u32>,
     require_listed: Option<bool>,
     plugin_timeout_secs: Option<u64>,
@@ -180,6 +184,7 @@ impl Config {
                 .trim_end_matches('/')
                 .to_owned(),
             cors_origins: raw.host.cors_origins,
+            secret_key: raw.host.secret_key,
             rate_limit_per_sec: raw.host.rate_limit_per_sec.unwrap_or(DEFAULT_RATE_LIMIT_PER_SEC),
             require_listed: raw.host.require_listed.unwrap_or(false),
             plugin_timeout: std::time::Duration::from_secs(plugin_timeout_secs),
@@ -213,7 +218,7 @@ fn toml_to_json(
 ) -> Result<serde_json::Value, StartupError> {
     use serde_json::Value as J;
     Ok(match value {
-        toml::Value::String(s) => J::String(interpolate(plugin, s, lookup)?),
+        toml::Value::String(s) => J::String(interpolate(&format!("plugin `{plugin}`"), s, lookup)?),
         toml::Value::Integer(i) => J::from(*i),
         toml::Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
         toml::Value::Boolean(b) => J::Bool(*b),
@@ -235,7 +240,8 @@ fn toml_to_json(
 }
 
 /// Replaces each `${NAME}` (NAME: letters, digits, `_`) with the variable's value. Anything else is literal.
-fn interpolate(plugin: &str, text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, StartupError> {
+/// `owner` names the config it is for in the error ("plugin `x`", "host.secret_key").
+pub fn interpolate(owner: &str, text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, StartupError> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find("${") {
@@ -247,7 +253,7 @@ fn interpolate(plugin: &str, text: &str, lookup: &dyn Fn(&str) -> Option<String>
         if name_len > 0 && after[name_len..].starts_with('}') {
             let var = &after[..name_len];
             let value = lookup(var).ok_or_else(|| StartupError::UnsetVariable {
-                plugin: plugin.to_owned(),
+                owner: owner.to_owned(),
                 var: var.to_owned(),
             })?;
             out.push_str(&value);

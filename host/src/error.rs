@@ -14,8 +14,11 @@ pub enum StartupError {
     ConfigRead { path: PathBuf, source: std::io::Error },
     #[error("invalid config {path}: {message}")]
     ConfigInvalid { path: PathBuf, message: String },
-    #[error("plugin `{plugin}`: config uses ${{{var}}} but the environment variable {var} is not set")]
-    UnsetVariable { plugin: String, var: String },
+    /// `owner` reads "plugin `x`" or "host.secret_key".
+    #[error("{owner}: config uses ${{{var}}} but the environment variable {var} is not set")]
+    UnsetVariable { owner: String, var: String },
+    #[error("the host key for secrets at rest: {0}")]
+    HostKey(#[from] crate::host_key::HostKeyError),
     #[error("{}: {source}", file.display())]
     Load { file: PathBuf, source: LoadError },
     #[error("{}: plugins.{table}.file: {reason}", file.display())]

@@ -9,7 +9,9 @@ pub mod app;
 pub mod cli;
 pub mod components;
 pub mod config;
+pub mod data_dir;
 pub mod error;
+pub mod host_key;
 pub mod loader;
 pub mod malloc;
 pub mod middleware;
@@ -31,6 +33,7 @@ use crate::{
     components::HostComponents,
     config::Config,
     error::StartupError,
+    host_key::HostKey,
     registry::{HostDeps, Registry},
     settings::SettingsStore,
     store::{SledStore, Store},
@@ -50,7 +53,7 @@ pub fn http_client() -> Result<reqwest::Client, StartupError> {
 }
 
 /// Everything `serve` sets up before it accepts connections.
-pub fn build_app(config: Config, runtime: tokio::runtime::Handle) -> Result<App, StartupError> {
+pub async fn build_app(config: Config, runtime: tokio::runtime::Handle) -> Result<App, StartupError> {
     let store: Arc<dyn Store> = Arc::new(SledStore::open(&config.data_dir).map_err(|e| StartupError::Store {
         path: config.data_dir.clone(),
         message: e.to_string(),
@@ -59,8 +62,31 @@ pub fn build_app(config: Config, runtime: tokio::runtime::Handle) -> Result<App,
         path: config.data_dir.clone(),
         message: e.to_string(),
     };
-    let settings = SettingsStore::new(store.namespace("settings").map_err(store_error)?);
-    let secrets = UserRecords::new(store.namespace("secrets").map_err(store_error)?);
+    let configured_key = config
+        .secret_key
+        .as_deref()
+        .map(|text| config::interpolate("host.secret_key", text, &|name| std::env::var(name).ok()))
+        .transpose()?;
+    let host_key =
+        Arc::new(HostKey::resolve(configured_key.as_deref(), &config.data_dir).map_err(StartupError::HostKey)?);
+    let settings = SettingsStore::new(
+        store.namespace("settings").map_err(store_error)?,
+        "settings",
+        Arc::clone(&host_key),
+    );
+    let secrets = UserRecords::new(store.namespace("secrets").map_err(store_error)?, "secrets", host_key);
+    let unreadable = |e: settings::SettingsError| StartupError::Store {
+        path: config.data_dir.clone(),
+        message: e.to_string(),
+    };
+    let sealed = settings.seal_plain_records().await.map_err(unreadable)?.sealed_now
+        + secrets.seal_plain_records().await.map_err(unreadable)?.sealed_now;
+    if sealed > 0 {
+        tracing::info!(
+            records = sealed,
+            "encrypted user records stored in plain text by an earlier version"
+        );
+    }
     let http = http_client()?;
     let deps = HostDeps {
         store: Arc::clone(&store),
@@ -83,7 +109,7 @@ pub fn build_app(config: Config, runtime: tokio::runtime::Handle) -> Result<App,
 /// `openhost serve`: runs until SIGINT or SIGTERM.
 pub async fn run(config: Config) -> Result<(), StartupError> {
     let listen = config.listen;
-    let app = Arc::new(build_app(config, tokio::runtime::Handle::current())?);
+    let app = Arc::new(build_app(config, tokio::runtime::Handle::current()).await?);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|source| StartupError::Listen {

@@ -54,7 +54,10 @@ impl SledStore {
     /// Opens (or creates) the database. A second process on the same directory, or a damaged database, is an
     /// error here with sled's reason, not a panic later.
     pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
-        std::fs::create_dir_all(dir).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let loosened = crate::data_dir::make_private(dir).map_err(|e| StoreError::Backend(e.to_string()))?;
+        if loosened > 0 {
+            tracing::warn!(entries = loosened, dir = %dir.display(), "the data directory was readable by other users; made it private");
+        }
         let db = sled::Config::new().path(dir).open().map_err(|e| match e {
             // sled reports a held lock as an `Other` I/O error whose text says so.
             sled::Error::Io(io)

@@ -1,15 +1,23 @@
 //! One JSON record per user in a store namespace (`settings`, `secrets`): read, and read-modify-write with
-//! compare-and-swap so that two concurrent updates both land, flushed before the update returns.
+//! compare-and-swap so that two concurrent updates both land, flushed before the update returns. Records hold
+//! secrets, so they are sealed under the [`HostKey`] before they reach the store.
 
 use std::{marker::PhantomData, sync::Arc};
 
 use serde::{Serialize, de::DeserializeOwned};
 
-use crate::{settings::SettingsError, store::Namespace};
+use crate::{
+    host_key::{self, HostKey},
+    settings::SettingsError,
+    store::Namespace,
+};
 
 /// The records of one kind, keyed by user id.
 pub struct UserRecords<T> {
     namespace: Arc<dyn Namespace>,
+    /// The namespace's name: with the user id, it names a record in the sealed bytes.
+    label: &'static str,
+    key: Arc<HostKey>,
     record: PhantomData<fn() -> T>,
 }
 
@@ -17,15 +25,26 @@ impl<T> Clone for UserRecords<T> {
     fn clone(&self) -> Self {
         UserRecords {
             namespace: Arc::clone(&self.namespace),
+            label: self.label,
+            key: Arc::clone(&self.key),
             record: PhantomData,
         }
     }
 }
 
+/// What [`UserRecords::seal_plain_records`] found.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct SealReport {
+    pub sealed_now: usize,
+    pub already_sealed: usize,
+}
+
 impl<T: Serialize + DeserializeOwned + Default> UserRecords<T> {
-    pub fn new(namespace: Arc<dyn Namespace>) -> Self {
+    pub fn new(namespace: Arc<dyn Namespace>, label: &'static str, key: Arc<HostKey>) -> Self {
         UserRecords {
             namespace,
+            label,
+            key,
             record: PhantomData,
         }
     }
@@ -34,8 +53,52 @@ impl<T: Serialize + DeserializeOwned + Default> UserRecords<T> {
     pub fn get(&self, user_id: &str) -> Result<Option<T>, SettingsError> {
         self.namespace
             .get(user_id.as_bytes())?
-            .map(|bytes| decode(&bytes))
+            .map(|bytes| self.decode(user_id.as_bytes(), &bytes))
             .transpose()
+    }
+
+    /// At startup: seals every record still stored in plain JSON (written before records were encrypted), and
+    /// checks that every sealed one opens, so a wrong host key stops the start instead of failing users later.
+    pub async fn seal_plain_records(&self) -> Result<SealReport, SettingsError> {
+        let mut report = SealReport::default();
+        for (user, bytes) in self.namespace.scan_prefix(b"", usize::MAX)? {
+            if host_key::is_sealed(&bytes) {
+                self.open(&user, &bytes)?;
+                report.already_sealed += 1;
+                continue;
+            }
+            let sealed = self.seal(&user, &bytes)?;
+            // A concurrent writer can only have sealed it already.
+            if self.namespace.compare_and_swap(&user, Some(&bytes), Some(&sealed))? {
+                report.sealed_now += 1;
+            }
+        }
+        self.namespace.flush().await?;
+        Ok(report)
+    }
+
+    fn record_name(&self, user: &[u8]) -> Vec<u8> {
+        [self.label.as_bytes(), b"\0", user].concat()
+    }
+
+    fn seal(&self, user: &[u8], plain: &[u8]) -> Result<Vec<u8>, SettingsError> {
+        self.key
+            .seal(&self.record_name(user), plain)
+            .map_err(|e| SettingsError::Corrupt(e.to_string()))
+    }
+
+    fn open(&self, user: &[u8], sealed: &[u8]) -> Result<Vec<u8>, SettingsError> {
+        self.key
+            .open(&self.record_name(user), sealed)
+            .map_err(|e| SettingsError::Corrupt(format!("a record in `{}` does not open: {e}", self.label)))
+    }
+
+    fn decode(&self, user: &[u8], bytes: &[u8]) -> Result<T, SettingsError> {
+        if host_key::is_sealed(bytes) {
+            decode(&self.open(user, bytes)?)
+        } else {
+            decode(bytes)
+        }
     }
 
     /// Applies `change` to the stored record (or a default one) and stores it; `change` may run more than once
@@ -49,11 +112,12 @@ impl<T: Serialize + DeserializeOwned + Default> UserRecords<T> {
         loop {
             let current = self.namespace.get(key)?;
             let mut record = match &current {
-                Some(bytes) => decode(bytes)?,
+                Some(bytes) => self.decode(key, bytes)?,
                 None => T::default(),
             };
             change(&mut record)?;
-            let encoded = serde_json::to_vec(&record).map_err(|e| SettingsError::Corrupt(e.to_string()))?;
+            let plain = serde_json::to_vec(&record).map_err(|e| SettingsError::Corrupt(e.to_string()))?;
+            let encoded = self.seal(key, &plain)?;
             if self
                 .namespace
                 .compare_and_swap(key, current.as_deref(), Some(&encoded))?
@@ -68,4 +132,41 @@ impl<T: Serialize + DeserializeOwned + Default> UserRecords<T> {
 fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, SettingsError> {
     // serde_json's message names a position, never the content.
     serde_json::from_slice(bytes).map_err(|e| SettingsError::Corrupt(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::store::{SledStore, Store};
+
+    type Record = BTreeMap<String, String>;
+
+    #[tokio::test]
+    async fn plain_records_of_an_earlier_version_are_sealed_at_startup() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        let namespace = store.namespace("settings").unwrap();
+        namespace.put(b"alice", br#"{"llm_api_key":"sk-plain"}"#).unwrap();
+        let key = Arc::new(HostKey::resolve(None, dir.path()).unwrap());
+        let records = UserRecords::<Record>::new(Arc::clone(&namespace), "settings", key);
+        assert_eq!(
+            records.get("alice").unwrap().unwrap()["llm_api_key"],
+            "sk-plain",
+            "read as before"
+        );
+
+        let report = records.seal_plain_records().await.unwrap();
+        assert_eq!((report.sealed_now, report.already_sealed), (1, 0));
+        let stored = namespace.get(b"alice").unwrap().unwrap();
+        assert!(host_key::is_sealed(&stored) && !stored.windows(8).any(|w| w == b"sk-plain"));
+        assert_eq!(records.get("alice").unwrap().unwrap()["llm_api_key"], "sk-plain");
+        let report = records.seal_plain_records().await.unwrap();
+        assert_eq!((report.sealed_now, report.already_sealed), (0, 1));
+
+        // Sealed for alice, it does not open as bob's.
+        namespace.put(b"bob", &stored).unwrap();
+        assert!(records.get("bob").is_err());
+    }
 }

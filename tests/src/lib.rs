@@ -115,6 +115,22 @@ impl Site {
         target
     }
 
+    /// The data directory of this site's config.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// The files under the data directory that contain `secret` anywhere in their bytes.
+    pub fn data_files_holding(&self, secret: &[u8]) -> Vec<PathBuf> {
+        files_under(&self.data_dir())
+            .into_iter()
+            .filter(|file| {
+                let bytes = std::fs::read(file).unwrap_or_default();
+                bytes.windows(secret.len()).any(|w| w == secret)
+            })
+            .collect()
+    }
+
     /// Writes a file into `plugins/`.
     pub fn add_file(&self, name: &str, bytes: &[u8]) -> PathBuf {
         let target = self.plugin_dir().join(name);
@@ -447,4 +463,18 @@ pub fn repository_names(repositories: &serde_json::Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Every file below `dir`, recursively (symbolic links not followed).
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        match entry.file_type() {
+            Ok(kind) if kind.is_dir() => files.extend(files_under(&path)),
+            Ok(kind) if kind.is_file() => files.push(path),
+            _ => {}
+        }
+    }
+    files
 }

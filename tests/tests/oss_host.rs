@@ -562,6 +562,72 @@ fn no_token_or_secret_reaches_the_log() {
     assert!(data.exists());
 }
 
+/// docs/security.md, "Secrets at rest": the PAT, the LLM and search keys and custom secrets are sealed under
+/// the host key; the data directory is private; a wrong host key stops the start instead of losing data.
+#[test]
+fn secrets_are_encrypted_at_rest_in_a_private_data_dir() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let fake = FakeGithub::start(3);
+    let site = Site::new();
+    let host = start_host(&site, &fake, "");
+    let search_key = "tvly-search-key-must-not-be-on-disk";
+    let custom = "custom-secret-value-must-not-be-on-disk";
+    store_pat(&host);
+    let settings = json!({"llm_api_key": LLM_KEY, "search_api_key": search_key, "language": "sv"});
+    assert_eq!(post_json(&host.url("/api/settings"), &settings).0, 200);
+    let secret = json!({"name": "DEPLOY_KEY", "value": custom, "description": "deploys"});
+    assert_eq!(post_json(&host.url("/api/secrets"), &secret).0, 201);
+    let (status, _) = host.stop();
+    assert!(status.success());
+
+    for value in [PAT, LLM_KEY, search_key, custom, "DEPLOY_KEY", "deploys"] {
+        assert_eq!(
+            site.data_files_holding(value.as_bytes()),
+            Vec::<std::path::PathBuf>::new(),
+            "{value}"
+        );
+    }
+    let mode = |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&site.data_dir()), 0o700);
+    let files = openhost_tests::files_under(&site.data_dir());
+    assert!(files.iter().any(|f| f.ends_with("host.key")), "{files:?}");
+    for file in &files {
+        assert_eq!(mode(file), 0o600, "{}", file.display());
+    }
+
+    // The same key next time: everything reads back, and the PAT still works.
+    let host = start_host(&site, &fake, "");
+    let stored = get_json(&host.url("/api/settings")).2;
+    assert_eq!(
+        (stored["llm_api_key_set"].as_bool(), stored["language"].as_str()),
+        (Some(true), Some("sv"))
+    );
+    assert_eq!(get_json(&host.url("/api/user/repositories")).0, 200);
+    assert_eq!(
+        get_json(&host.url("/api/secrets")).2["custom_secrets"][0]["name"],
+        "DEPLOY_KEY"
+    );
+    host.stop();
+
+    // Another key (the generated one lost, or the wrong OPENHOST_HOST_KEY): a clear refusal, data untouched.
+    site.write_config(&format!(
+        "github_api_url = \"{}\"\nsecret_key = \"${{TEST_HOST_KEY}}\"\n",
+        fake.base_url
+    ));
+    let other_key = "b3RoZXIta2V5LWZvci1vcGVuaG9zdC10ZXN0cy0wMTIzNDU2";
+    let failure = site.expect_startup_failure(&[("TEST_HOST_KEY", other_key)]);
+    assert_eq!(failure.status.code(), Some(2));
+    let line = failure.error_line();
+    assert!(
+        line.contains("does not open") && line.contains("another host key"),
+        "{line}"
+    );
+    assert!(!line.contains(other_key));
+    let host = start_host(&site, &fake, "");
+    assert_eq!(get_json(&host.url("/api/settings")).2["llm_api_key_set"], true);
+}
+
 #[test]
 fn a_corrupted_database_is_a_clear_startup_error() {
     let fake = FakeGithub::start(1);
