@@ -22,6 +22,8 @@ pub struct Config {
     pub plugin_dir: PathBuf,
     pub github_api_url: String,
     pub cors_origins: Option<Vec<String>>,
+    /// Host names served besides the loopback ones (docs/security.md).
+    pub allowed_hosts: Option<Vec<String>>,
     /// `host.secret_key` as written (`${VAR}` not yet expanded): the key of secrets at rest; `None` means
     /// `data_dir/host.key`.
     pub secret_key: Option<String>,
@@ -74,6 +76,7 @@ struct RawHost {
     plugin_dir: Option<PathBuf>,
     github_api_url: Option<String>,
     cors_origins: Option<Vec<String>>,
+    allowed_hosts: Option<Vec<String>>,
     secret_key: Option<String>,
     rate_limit_per_sec: Option<u32>,
     require_listed: Option<bool>,
@@ -184,6 +187,7 @@ impl Config {
                 .trim_end_matches('/')
                 .to_owned(),
             cors_origins: raw.host.cors_origins,
+            allowed_hosts: raw.host.allowed_hosts,
             secret_key: raw.host.secret_key,
             rate_limit_per_sec: raw.host.rate_limit_per_sec.unwrap_or(DEFAULT_RATE_LIMIT_PER_SEC),
             require_listed: raw.host.require_listed.unwrap_or(false),

@@ -94,6 +94,11 @@ pub enum StartupError {
         plugin: String,
         owner: String,
     },
+    #[error("plugin `{plugin}` declares a public origin that is not one: {source}")]
+    PublicOrigin {
+        plugin: String,
+        source: crate::origins::NotAnOrigin,
+    },
     #[error("cannot seed request ids: {0}")]
     Random(String),
     #[error("cannot build the HTTP client: {0}")]

@@ -16,6 +16,7 @@ pub mod loader;
 pub mod malloc;
 pub mod middleware;
 pub mod options;
+pub mod origins;
 pub mod registry;
 pub mod routes;
 pub mod server;
@@ -95,7 +96,7 @@ pub async fn build_app(config: Config, runtime: tokio::runtime::Handle) -> Resul
         env: Box::new(|name| std::env::var(name).ok()),
     };
     let defaults = HostComponents::new(&config.github_api_url, http.clone(), settings.clone());
-    let registry = Registry::build(&config, &deps, defaults, middleware::builtins(&config)?)?;
+    let registry = Registry::build(&config, &deps, defaults)?;
     Ok(App {
         config,
         registry,

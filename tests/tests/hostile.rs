@@ -86,6 +86,18 @@ fn a_hostile_plugin_costs_only_its_own_requests() {
     );
 }
 
+/// One row of a hostile-input table: what was sent, the answer, the expected status and error code.
+type Row<'a> = (&'a str, Answer, u16, Option<&'a str>);
+
+fn check_table(table: &[Row<'_>]) {
+    for (what, answer, status, code) in table {
+        assert_eq!(answer.0, *status, "{what}: {}", answer.2);
+        if let Some(code) = code {
+            assert_error(answer, *status, code);
+        }
+    }
+}
+
 /// Sends raw bytes and returns the status code of the answer.
 fn raw_status(base_url: &str, request: &[u8]) -> u16 {
     let addr = base_url.trim_start_matches("http://");
@@ -125,7 +137,7 @@ fn malformed_requests_get_clear_errors_never_a_500() {
         )
     };
     let long = "x".repeat(5000);
-    let table: Vec<(&str, Answer, u16, Option<&str>)> = vec![
+    let table: Vec<Row<'_>> = vec![
         (
             "truncated JSON",
             post("/api/settings", "{"),
@@ -240,26 +252,21 @@ fn malformed_requests_get_clear_errors_never_a_500() {
             None,
         ),
     ];
-    for (what, answer, status, code) in &table {
-        assert_eq!(answer.0, *status, "{what}: {}", answer.2);
-        if let Some(code) = code {
-            assert_error(answer, *status, code);
-        }
-    }
+    check_table(&table);
 
     // Below HTTP parsing: hyper answers, the host never sees these.
     assert_eq!(
-        raw_status(&host.base_url, b"GET /api/\xff\xfe HTTP/1.1\r\nhost: x\r\n\r\n"),
+        raw_status(&host.base_url, b"GET /api/\xff\xfe HTTP/1.1\r\nhost: localhost\r\n\r\n"),
         400,
         "invalid UTF-8 in the request line"
     );
     let header_value = "h".repeat(1024 * 1024);
-    let huge = format!("GET /healthz HTTP/1.1\r\nhost: x\r\nx-huge: {header_value}\r\n\r\n");
+    let huge = format!("GET /healthz HTTP/1.1\r\nhost: localhost\r\nx-huge: {header_value}\r\n\r\n");
     assert_eq!(raw_status(&host.base_url, huge.as_bytes()), 431, "a 1 MiB header");
     assert_eq!(
         raw_status(
             &host.base_url,
-            b"GET /healthz HTTP/1.1\r\nhost: x\r\nx-bad: \xff\xfe\r\n\r\n"
+            b"GET /healthz HTTP/1.1\r\nhost: localhost\r\nx-bad: \xff\xfe\r\n\r\n"
         ),
         200,
         "a header value that is not UTF-8 is left out of the plugin view"
@@ -268,6 +275,162 @@ fn malformed_requests_get_clear_errors_never_a_500() {
     let (_, logs) = host.stop();
     assert!(!logs.contains("panicked"), "{logs}");
     assert!(!logs.contains(" 500 "), "{logs}");
+}
+
+/// docs/security.md, "Cross-site writes" and "Host names": what a page of another site can make a browser send
+/// is refused before any route runs; scripts, same-origin pages and declared webhooks are not.
+#[test]
+fn cross_site_writes_and_foreign_host_names_are_refused() {
+    let site = Site::new();
+    site.add_plugin("fixture-hostile");
+    site.write_config("rate_limit_per_sec = 0\n");
+    let host = site.start();
+    let settings = host.url("/api/settings");
+    let json_post = |url: &str| {
+        client()
+            .post(url)
+            .header("content-type", "application/json")
+            .body(r#"{"language": "en"}"#)
+    };
+    let table: Vec<Row<'_>> = vec![
+        (
+            "a form post from a foreign page",
+            send(
+                client()
+                    .post(&settings)
+                    .header("origin", "https://evil.example")
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body("language=en"),
+            ),
+            403,
+            Some("cross_site_request"),
+        ),
+        (
+            "JSON from a foreign origin",
+            send(json_post(&settings).header("origin", "https://evil.example")),
+            403,
+            Some("cross_site_request"),
+        ),
+        (
+            "an opaque origin (sandboxed frame, file://)",
+            send(json_post(&settings).header("origin", "null")),
+            403,
+            Some("cross_site_request"),
+        ),
+        (
+            "marked cross-site by the browser, no Origin",
+            send(json_post(&settings).header("sec-fetch-site", "cross-site")),
+            403,
+            Some("cross_site_request"),
+        ),
+        (
+            "a DELETE from a foreign origin",
+            send(
+                client()
+                    .delete(host.url("/api/secrets/X"))
+                    .header("origin", "http://attacker.localhost.example"),
+            ),
+            403,
+            Some("cross_site_request"),
+        ),
+        (
+            "a text/plain body without Origin (an old browser's form)",
+            send(
+                client()
+                    .post(&settings)
+                    .header("content-type", "text/plain")
+                    .body(r#"{"language": "en"}"#),
+            ),
+            415,
+            Some("unsupported_media_type"),
+        ),
+        (
+            "a form body to a plugin's JSON route",
+            send(
+                client()
+                    .post(host.url("/hostile/json"))
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body("a=1"),
+            ),
+            415,
+            Some("unsupported_media_type"),
+        ),
+        (
+            "a webhook a foreign site posts to (declared cross-site)",
+            send(
+                client()
+                    .post(host.url("/hostile/webhook"))
+                    .header("origin", "https://github.example")
+                    .header("sec-fetch-site", "cross-site")
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body("payload=1"),
+            ),
+            200,
+            None,
+        ),
+        (
+            "the local frontend (same site)",
+            send(
+                json_post(&settings)
+                    .header("origin", "http://localhost:3001")
+                    .header("sec-fetch-site", "same-site"),
+            ),
+            200,
+            None,
+        ),
+        ("a script: no Origin, JSON", send(json_post(&settings)), 200, None),
+        (
+            "a script with a bearer token",
+            send(
+                json_post(&settings)
+                    .header("origin", "https://evil.example")
+                    .header("authorization", "Bearer ohk_test"),
+            ),
+            200,
+            None,
+        ),
+        (
+            "a foreign GET is not a write",
+            send(
+                client()
+                    .get(host.url("/healthz"))
+                    .header("origin", "https://evil.example"),
+            ),
+            200,
+            None,
+        ),
+        (
+            "DNS rebinding: a page's own name resolving to 127.0.0.1",
+            send(client().get(&settings).header("host", "rebind.evil.example")),
+            421,
+            Some("unknown_host"),
+        ),
+        (
+            "DNS rebinding, with the port",
+            send(client().get(&settings).header("host", "rebind.evil.example:3000")),
+            421,
+            Some("unknown_host"),
+        ),
+        (
+            "localhost by name",
+            send(client().get(host.url("/healthz")).header("host", "LOCALHOST:1")),
+            200,
+            None,
+        ),
+    ];
+    check_table(&table);
+    assert_eq!(get_json(&settings).2["language"], "en", "the allowed writes landed");
+    host.stop();
+
+    // An operator's own name for a loopback host.
+    site.write_config("rate_limit_per_sec = 0\nallowed_hosts = [\"openhost.internal\"]\n");
+    let host = site.start();
+    let named = send(
+        client()
+            .get(host.url("/healthz"))
+            .header("host", "openhost.internal:8080"),
+    );
+    assert_eq!(named.0, 200);
 }
 
 #[test]

@@ -372,7 +372,13 @@ fn every_response_carries_a_request_id() {
         .collect();
     assert_eq!(
         chain,
-        [("request-id", 0), ("cors", 200), ("cache-control", 900)],
+        [
+            ("request-id", 0),
+            ("host-names", 10),
+            ("cors", 200),
+            ("cross-site", 250),
+            ("cache-control", 900)
+        ],
         "limiter off here"
     );
     assert_eq!(plugins["slots"]["git_service"], "host");

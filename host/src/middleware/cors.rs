@@ -1,40 +1,26 @@
-//! CORS. By default any `http://localhost:*` or `http://127.0.0.1:*` origin may call the API with credentials;
-//! `cors_origins` replaces that with an exact list. The headers are added through `Continue`, so they decorate
+//! CORS: the origins of [`Origins`] (by default any `http://localhost:*`, `http://127.0.0.1:*` or
+//! `http://[::1]:*`; `cors_origins` replaces that with an exact list; plugins add their public origins) may call
+//! the API with credentials. The headers are added through `Continue`, so they decorate
 //! every response made further down the chain, errors included. Preflights are answered here.
 
+use std::sync::Arc;
+
 use openhost_plugin_api::{Header, Middleware, MiddlewareAction, PluginError, RequestView, Response, order};
+
+use crate::origins::Origins;
 
 const ALLOWED_METHODS: &str = "GET, POST, PUT, PATCH, DELETE, OPTIONS";
 const DEFAULT_ALLOWED_HEADERS: &str = "content-type, authorization, x-request-id";
 const EXPOSED_HEADERS: &str = "x-request-id, retry-after";
 
 pub struct Cors {
-    /// `None`: the localhost default.
-    origins: Option<Vec<String>>,
+    origins: Arc<Origins>,
 }
 
 impl Cors {
-    pub fn new(origins: Option<Vec<String>>) -> Cors {
-        Cors {
-            origins: origins.map(|list| list.into_iter().map(|o| o.trim_end_matches('/').to_owned()).collect()),
-        }
+    pub fn new(origins: Arc<Origins>) -> Cors {
+        Cors { origins }
     }
-
-    fn allows(&self, origin: &str) -> bool {
-        match &self.origins {
-            Some(list) => list.iter().any(|allowed| allowed == origin),
-            None => is_local_origin(origin),
-        }
-    }
-}
-
-/// `http://localhost[:port]` or `http://127.0.0.1[:port]`.
-fn is_local_origin(origin: &str) -> bool {
-    let Some(rest) = origin.strip_prefix("http://") else {
-        return false;
-    };
-    let (host, port) = rest.split_once(':').unwrap_or((rest, ""));
-    (host == "localhost" || host == "127.0.0.1") && (port.is_empty() || port.parse::<u16>().is_ok())
 }
 
 impl Middleware for Cors {
@@ -43,7 +29,10 @@ impl Middleware for Cors {
     }
 
     async fn on_request(&self, request: &RequestView<'_>) -> Result<MiddlewareAction, PluginError> {
-        let Some(origin) = request.header("origin").filter(|origin| self.allows(origin)) else {
+        let Some(origin) = request
+            .header("origin")
+            .filter(|origin| self.origins.allows_origin(origin))
+        else {
             return Ok(MiddlewareAction::next());
         };
         let mut headers = vec![
@@ -73,17 +62,5 @@ impl Middleware for Cors {
             add_response_headers: headers.into(),
             identity: None.into(),
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_default_allows_local_origins_only() {
-        assert!(super::is_local_origin("http://localhost:3001"));
-        assert!(super::is_local_origin("http://127.0.0.1"));
-        assert!(!super::is_local_origin("https://localhost:3001"));
-        assert!(!super::is_local_origin("http://localhost.evil.example"));
-        assert!(!super::is_local_origin("http://localhost:3001@evil.example"));
     }
 }

@@ -1,16 +1,21 @@
-//! The host's built-in middleware: request id (order 0), per-IP rate limit (100), CORS (200) and cache control
-//! (900). They implement the SDK's `Middleware` trait and run in the chain exactly as a plugin's middleware does.
+//! The host's built-in middleware: request id (order 0), host names (10), per-IP rate limit (100), CORS (200),
+//! cross-site refusal (250) and cache control (900). They implement the SDK's `Middleware` trait and run in the chain exactly as a plugin's middleware does.
 
 pub mod cache_control;
 pub mod cors;
+pub mod cross_site;
+pub mod host_names;
 pub mod rate_limit;
 pub mod request_id;
+
+use std::sync::Arc;
 
 use openhost_plugin_api::{Middleware, sdk};
 
 use crate::{
     config::Config,
     error::StartupError,
+    origins::Origins,
     registry::{ChainLink, Hooks, Owner},
 };
 
@@ -25,16 +30,20 @@ fn link(name: &str, middleware: impl Middleware, hooks: Hooks) -> ChainLink {
     }
 }
 
-/// The built-ins `config` asks for (a `rate_limit_per_sec` of 0 leaves the limiter out).
-pub fn builtins(config: &Config) -> Result<Vec<ChainLink>, StartupError> {
+/// The built-ins `config` asks for (a `rate_limit_per_sec` of 0 leaves the limiter out), trusting `origins`.
+pub fn builtins(config: &Config, origins: &Arc<Origins>) -> Result<Vec<ChainLink>, StartupError> {
     let request_id = request_id::RequestId::new().map_err(|e| StartupError::Random(e.to_string()))?;
     let mut links = vec![link("request-id", request_id, Hooks::REQUEST)];
+    if let Some(host_names) = host_names::HostNames::new(Arc::clone(origins)) {
+        links.push(link("host-names", host_names, Hooks::REQUEST));
+    }
     if let Some(limiter) = rate_limit::RateLimit::new(config.rate_limit_per_sec) {
         links.push(link("rate-limit", limiter, Hooks::REQUEST));
     }
+    links.push(link("cors", cors::Cors::new(Arc::clone(origins)), Hooks::REQUEST));
     links.push(link(
-        "cors",
-        cors::Cors::new(config.cors_origins.clone()),
+        "cross-site",
+        cross_site::CrossSite::new(Arc::clone(origins)),
         Hooks::REQUEST,
     ));
     links.push(link("cache-control", cache_control::CacheControl, Hooks::RESPONSE));

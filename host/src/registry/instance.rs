@@ -27,6 +27,8 @@ pub struct Instance {
     pub server_config_decorator: Option<ServerConfigDecoratorObject>,
     pub user_auth_decorator: Option<UserAuthDecoratorObject>,
     pub git_service_decorator: Option<GitServiceDecoratorObject>,
+    /// Where browsers reach the host through this plugin (interface 1.2; none from older plugins).
+    pub public_origins: Vec<String>,
 }
 
 impl Instance {
@@ -70,6 +72,7 @@ impl Instance {
             server_config_decorator: object.server_config_decorator().into_option(),
             user_auth_decorator: object.user_auth_decorator().into_option(),
             git_service_decorator: object.git_service_decorator().into_option(),
+            public_origins: object.public_origins().into_iter().map(String::from).collect(),
         })
     }
 

@@ -30,6 +30,7 @@ use crate::{
     config::{Config, plugin_config_json},
     error::StartupError,
     loader,
+    origins::{Origins, PublicOrigin},
     registry::{discovery::is_enabled, instance::Instance, resolve::RouteTable},
     routes::HostRoute,
     store::Store,
@@ -124,6 +125,8 @@ pub enum RouteTarget {
 pub struct Route {
     pub target: RouteTarget,
     pub public: bool,
+    /// Accepts unsafe requests from other sites (a plugin's webhook).
+    pub cross_site: bool,
 }
 
 /// The last segment of a route path that matches any one non-empty segment.
@@ -156,12 +159,7 @@ pub struct Registry {
 impl Registry {
     /// Discovers, checks and initialises the plugins, then resolves every slot against the host's own
     /// components and built-in middleware.
-    pub fn build(
-        config: &Config,
-        deps: &HostDeps,
-        defaults: HostComponents,
-        builtins: Vec<ChainLink>,
-    ) -> Result<Registry, StartupError> {
+    pub fn build(config: &Config, deps: &HostDeps, defaults: HostComponents) -> Result<Registry, StartupError> {
         let libraries = discovery::find_libraries(config)?;
         for (name, table) in &config.plugins {
             if table.is_enabled() && !libraries.contains_key(name) {
@@ -207,6 +205,30 @@ impl Registry {
             records.push(record);
             instances.push(instance);
         }
+        let mut public_origins = Vec::new();
+        for instance in &instances {
+            for origin in &instance.public_origins {
+                public_origins.push(
+                    PublicOrigin::parse(origin).map_err(|source| StartupError::PublicOrigin {
+                        plugin: instance.name.clone(),
+                        source,
+                    })?,
+                );
+            }
+        }
+        let origins = Origins::new(
+            config.listen,
+            config.cors_origins.clone(),
+            config.allowed_hosts.clone(),
+            public_origins,
+        );
+        if !origins.checks_host_names() {
+            tracing::warn!(
+                listen = %config.listen,
+                "listening beyond loopback without host.allowed_hosts: Host names are not checked"
+            );
+        }
+        let builtins = crate::middleware::builtins(config, &Arc::new(origins))?;
         Registry::resolve(config, records, instances, defaults, builtins)
     }
 

@@ -133,6 +133,7 @@ pub fn route_table(instances: &mut [Instance]) -> Result<RouteTable, StartupErro
             method.to_string(),
             Route {
                 public: route.is_public(),
+                cross_site: false,
                 target: RouteTarget::Host(*route),
             },
         );
@@ -170,6 +171,7 @@ pub fn route_table(instances: &mut [Instance]) -> Result<RouteTable, StartupErro
                 method,
                 Route {
                     public: spec.is_public(),
+                    cross_site: spec.accepts_cross_site(),
                     target: RouteTarget::Plugin {
                         owner: instance.name.clone(),
                         handler: Arc::clone(&handler),

@@ -57,7 +57,15 @@ impl App {
         let mut peer_buffer = [0u8; 64];
         let peer_text = peer.map_or("", |addr| format_into(&mut peer_buffer, addr));
         let route = self.registry.route(method.as_str(), path);
-        let public = route.as_ref().is_ok_and(|route| route.public);
+        let flags = route.as_ref().map_or(0, |route| {
+            let public = if route.public { RequestView::PUBLIC_ROUTE } else { 0 };
+            let cross_site = if route.cross_site {
+                RequestView::CROSS_SITE_ROUTE
+            } else {
+                0
+            };
+            public | cross_site
+        });
         let base = RequestView {
             method: method.as_str().into(),
             path: path.into(),
@@ -65,7 +73,7 @@ impl App {
             headers: RSlice::from_slice(&header_views),
             peer_addr: peer_text.into(),
             identity: ROption::RNone,
-            flags: if public { RequestView::PUBLIC_ROUTE } else { 0 },
+            flags,
         };
 
         let mut identity: Option<Identity> = None;
@@ -156,6 +164,14 @@ impl App {
             RouteTarget::Host(route) => route.takes_body(),
             RouteTarget::Plugin { .. } => true,
         };
+        // The host's body routes all take JSON; a plugin's route checks its own (`Request::json` does).
+        if let RouteTarget::Host(route) = target
+            && route.takes_body()
+            && let Err(error) =
+                openhost_plugin_api::sdk::require_json(headers.get("content-type").and_then(|v| v.to_str().ok()))
+        {
+            return self.failure(&Owner::Host, error.into());
+        }
         let body = if wants_body {
             match read_body(&mut body, MAX_BODY_BYTES).await {
                 Ok(body) => body,

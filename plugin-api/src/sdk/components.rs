@@ -3,7 +3,10 @@
 
 use std::sync::Mutex;
 
-use abi_stable::{sabi_trait::TD_Opaque, std_types::ROption};
+use abi_stable::{
+    sabi_trait::TD_Opaque,
+    std_types::{ROption, RString, RVec},
+};
 
 use crate::{
     sdk::{
@@ -35,6 +38,7 @@ pub struct Components {
     server_config_decorator: Option<ServerConfigDecoratorObject>,
     user_auth_decorator: Option<UserAuthDecoratorObject>,
     git_service_decorator: Option<GitServiceDecoratorObject>,
+    public_origins: Vec<String>,
 }
 
 impl Components {
@@ -99,6 +103,13 @@ impl Components {
         self
     }
 
+    /// Tells the host that browsers reach it at `origin` (`https://app.example.com`, no path): unsafe requests
+    /// from that origin are not cross-site, and its host name is served (interface 1.2).
+    pub fn public_origin(mut self, origin: &str) -> Self {
+        self.public_origins.push(origin.trim_end_matches('/').to_owned());
+        self
+    }
+
     /// The wire form handed back to the host.
     pub fn into_object(self) -> PluginObject {
         FfiPlugin_TO::from_value(Taken(Mutex::new(self)), TD_Opaque)
@@ -146,5 +157,14 @@ impl FfiPlugin for Taken {
 
     fn git_service_decorator(&self) -> ROption<GitServiceDecoratorObject> {
         self.take(|c| &mut c.git_service_decorator)
+    }
+
+    fn public_origins(&self) -> RVec<RString> {
+        let components = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        components
+            .public_origins
+            .iter()
+            .map(|o| RString::from(o.as_str()))
+            .collect()
     }
 }

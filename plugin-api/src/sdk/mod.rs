@@ -16,7 +16,7 @@ use serde_json::Value;
 pub use adapters::{git_service_object, middleware_object, routes_object, server_config_object, user_auth_object};
 pub use components::Components;
 pub use handles::{GitServiceHandle, ServerConfigHandle, UserAuthHandle};
-pub use router::{Request, Router};
+pub use router::{require_json, Request, Router};
 
 use crate::{
     wire::{

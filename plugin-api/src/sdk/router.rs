@@ -86,12 +86,42 @@ impl Request {
         self.with_view(|view| view.query_param(name).map(str::to_owned))
     }
 
-    /// The body as JSON of type `T`; a body that is not is a 400 `invalid_request` naming the key at fault.
+    /// The body as JSON of type `T`; a body that is not is a 400 `invalid_request` naming the key at fault, and
+    /// one sent as another media type is a 415 (see [`require_json`]).
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, PluginError> {
+        require_json(self.header("content-type"))?;
         let mut deserializer = serde_json::Deserializer::from_slice(&self.body);
         serde_path_to_error::deserialize(&mut deserializer)
             .map_err(|e| PluginError::http(400, "invalid_request", format!("the request body is not valid: {e}")))
     }
+}
+
+/// A JSON body must say so: a `Content-Type` other than `application/json` (or `application/*+json`) is 415
+/// `unsupported_media_type`. A page of another site can send a form or `text/plain` without asking the browser's
+/// permission, but not JSON; refusing the rest closes that door even where `Origin` is missing. No
+/// `Content-Type` at all is a script's request and passes.
+pub fn require_json(content_type: Option<&str>) -> Result<(), PluginError> {
+    let Some(content_type) = content_type else {
+        return Ok(());
+    };
+    let media_type = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let json = media_type == "application/json"
+        || media_type
+            .strip_prefix("application/")
+            .is_some_and(|subtype| subtype.ends_with("+json"));
+    if json {
+        return Ok(());
+    }
+    Err(PluginError::http(
+        415,
+        "unsupported_media_type",
+        "send the body as JSON, with content-type: application/json",
+    ))
 }
 
 type HandlerFuture = Pin<Box<dyn Future<Output = Result<Response, PluginError>> + Send>>;

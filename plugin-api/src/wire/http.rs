@@ -49,6 +49,8 @@ impl<'a> RequestView<'a> {
     /// The request is for a route that needs no sign-in (`/healthz`, `/api/options/config`, a plugin route
     /// declared with [`RouteSpec::PUBLIC`]).
     pub const PUBLIC_ROUTE: u64 = 1;
+    /// The request is for a route declared with [`RouteSpec::CROSS_SITE`] (since 1.2).
+    pub const CROSS_SITE_ROUTE: u64 = 2;
 
     pub fn method(&self) -> &'a str {
         self.method.as_str()
@@ -75,6 +77,11 @@ impl<'a> RequestView<'a> {
     /// Whether the route needs no sign-in.
     pub fn is_public(&self) -> bool {
         self.flags & Self::PUBLIC_ROUTE != 0
+    }
+
+    /// Whether the route accepts unsafe requests from other sites.
+    pub fn accepts_cross_site(&self) -> bool {
+        self.flags & Self::CROSS_SITE_ROUTE != 0
     }
 
     /// The first value of a header, by case-insensitive name.
@@ -284,6 +291,10 @@ pub struct RouteSpec {
 impl RouteSpec {
     /// The route needs no sign-in: requests for it carry [`RequestView::PUBLIC_ROUTE`].
     pub const PUBLIC: u64 = 1;
+    /// Added in 1.2: the route accepts unsafe requests from other sites (a webhook receiver): the host's
+    /// cross-site and content-type refusals do not apply to it (docs/security.md). It must authenticate its
+    /// callers itself (a signature).
+    pub const CROSS_SITE: u64 = 2;
 
     pub fn new(method: &str, path: &str) -> Self {
         RouteSpec {
@@ -295,5 +306,15 @@ impl RouteSpec {
 
     pub fn is_public(&self) -> bool {
         self.flags & Self::PUBLIC != 0
+    }
+
+    /// Marks the route [`RouteSpec::CROSS_SITE`]: `RouteSpec::new("POST", "/hooks/github").cross_site()`.
+    pub fn cross_site(mut self) -> Self {
+        self.flags |= Self::CROSS_SITE;
+        self
+    }
+
+    pub fn accepts_cross_site(&self) -> bool {
+        self.flags & Self::CROSS_SITE != 0
     }
 }

@@ -172,6 +172,13 @@ pub trait FfiPlugin: Send + Sync {
     fn user_auth_decorator(&self) -> ROption<UserAuthDecoratorObject>;
     #[sabi(last_prefix_field)]
     fn git_service_decorator(&self) -> ROption<GitServiceDecoratorObject>;
+
+    /// Added in 1.2: the public origins (`https://app.example.com`) the plugin serves the host under, such as the
+    /// enterprise plugin's `public_url`. The host accepts them as the `Origin` of unsafe requests and their host
+    /// names in `Host` (docs/security.md). A plugin built for 1.1 or earlier adds none.
+    fn public_origins(&self) -> RVec<RString> {
+        RVec::new()
+    }
 }
 
 pub type PluginObject = FfiPlugin_TO<'static, RBox<()>>;

@@ -163,6 +163,15 @@ impl EnterpriseConfig {
         }
     }
 
+    /// `public_url` without its path: where browsers reach the server (the host trusts it as an origin).
+    pub fn public_origin(&self) -> &str {
+        let authority_start = self.public_url.find("://").map_or(0, |i| i + 3);
+        let end = self.public_url[authority_start..]
+            .find('/')
+            .map_or(self.public_url.len(), |i| authority_start + i);
+        &self.public_url[..end]
+    }
+
     /// Cookies get `Secure` unless the server is plain http on a loopback name.
     pub fn secure_cookies(&self) -> bool {
         let Some(rest) = self.public_url.strip_prefix("http://") else {
@@ -223,5 +232,13 @@ mod tests {
         assert!(!config("http://[::1]:8080", KEY).unwrap().secure_cookies());
         assert!(config("http://app.example", KEY).unwrap().secure_cookies());
         assert!(config("http://localhost.evil.example", KEY).unwrap().secure_cookies());
+        assert_eq!(
+            config("https://a.example/openhost/", KEY).unwrap().public_origin(),
+            "https://a.example"
+        );
+        assert_eq!(
+            config("http://[::1]:8080", KEY).unwrap().public_origin(),
+            "http://[::1]:8080"
+        );
     }
 }

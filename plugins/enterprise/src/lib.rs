@@ -180,7 +180,9 @@ fn init(host: Host, config: Value) -> Result<Components, PluginError> {
         previous_keys = enterprise.config.previous_secret_keys.len(),
         "enterprise plugin initialised"
     );
+    let public_origin = enterprise.config.public_origin().to_owned();
     Ok(Components::new()
+        .public_origin(&public_origin)
         .middleware(SessionGate {
             enterprise: Arc::clone(&enterprise),
         })
