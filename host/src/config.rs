@@ -31,11 +31,27 @@ pub struct Config {
     pub require_listed: bool,
     /// How long a plugin call may take before the request gets 504 `plugin_timeout`.
     pub plugin_timeout: std::time::Duration,
+    /// Deadlines and caps for slow and numerous clients.
+    pub limits: ConnectionLimits,
     /// What the frontend's settings offer (`/api/options/*`).
     pub options: AgentOptions,
     /// Slot name -> the plugin (or `"host"`) that wins it.
     pub overrides: BTreeMap<String, String>,
     pub plugins: BTreeMap<String, PluginTable>,
+}
+
+/// Deadlines and caps for clients (docs/operating.md, docs/security.md "Slow and many clients").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// From the connection's start (or a request's first byte) to the end of its headers.
+    pub header_timeout: std::time::Duration,
+    /// For a whole request body; past it, 408.
+    pub body_timeout: std::time::Duration,
+    /// A keep-alive connection with no request and no bytes for this long is closed.
+    pub idle_timeout: std::time::Duration,
+    pub max_connections: usize,
+    /// Per client address (an IPv6 client: per /64).
+    pub max_connections_per_ip: usize,
 }
 
 /// One `[plugins.NAME]` table.
@@ -81,6 +97,11 @@ struct RawHost {
     rate_limit_per_sec: Option<u32>,
     require_listed: Option<bool>,
     plugin_timeout_secs: Option<u64>,
+    header_timeout_secs: Option<u64>,
+    body_timeout_secs: Option<u64>,
+    idle_timeout_secs: Option<u64>,
+    max_connections: Option<u32>,
+    max_connections_per_ip: Option<u32>,
     llm_models: Option<Vec<String>>,
     agents: Option<Vec<String>>,
     security_analyzers: Option<Vec<String>>,
@@ -147,10 +168,28 @@ impl Config {
         }
         let options = AgentOptions::from_config(raw.host.llm_models, raw.host.agents, raw.host.security_analyzers)
             .map_err(invalid)?;
-        let plugin_timeout_secs = raw.host.plugin_timeout_secs.unwrap_or(DEFAULT_PLUGIN_TIMEOUT_SECS);
-        if plugin_timeout_secs == 0 {
-            return Err(invalid("host.plugin_timeout_secs must be at least 1".to_owned()));
-        }
+        let at_least_one = |key: &str, value: Option<u64>, default: u64| match value.unwrap_or(default) {
+            0 => Err(invalid(format!("host.{key} must be at least 1"))),
+            n => Ok(n),
+        };
+        let plugin_timeout_secs = at_least_one(
+            "plugin_timeout_secs",
+            raw.host.plugin_timeout_secs,
+            DEFAULT_PLUGIN_TIMEOUT_SECS,
+        )?;
+        let secs = |key: &str, value: Option<u64>, default: u64| {
+            at_least_one(key, value, default).map(std::time::Duration::from_secs)
+        };
+        let count = |key: &str, value: Option<u32>, default: u32| {
+            at_least_one(key, value.map(u64::from), u64::from(default)).map(|n| n as usize)
+        };
+        let limits = ConnectionLimits {
+            header_timeout: secs("header_timeout_secs", raw.host.header_timeout_secs, 10)?,
+            body_timeout: secs("body_timeout_secs", raw.host.body_timeout_secs, 30)?,
+            idle_timeout: secs("idle_timeout_secs", raw.host.idle_timeout_secs, 60)?,
+            max_connections: count("max_connections", raw.host.max_connections, 10_000)?,
+            max_connections_per_ip: count("max_connections_per_ip", raw.host.max_connections_per_ip, 256)?,
+        };
         for (name, table) in &raw.plugins {
             if name.is_empty()
                 || !name
@@ -192,6 +231,7 @@ impl Config {
             rate_limit_per_sec: raw.host.rate_limit_per_sec.unwrap_or(DEFAULT_RATE_LIMIT_PER_SEC),
             require_listed: raw.host.require_listed.unwrap_or(false),
             plugin_timeout: std::time::Duration::from_secs(plugin_timeout_secs),
+            limits,
             options,
             overrides: raw.host.overrides,
             plugins: raw.plugins,

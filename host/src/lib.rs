@@ -7,6 +7,7 @@
 pub mod api;
 pub mod app;
 pub mod cli;
+pub mod client;
 pub mod components;
 pub mod config;
 pub mod data_dir;

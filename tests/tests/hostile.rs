@@ -433,6 +433,92 @@ fn cross_site_writes_and_foreign_host_names_are_refused() {
     assert_eq!(named.0, 200);
 }
 
+/// Reads until the peer closes the connection; how long that took, and what it sent.
+fn until_closed(stream: &mut TcpStream, limit: Duration) -> (Duration, Vec<u8>) {
+    stream.set_read_timeout(Some(limit)).unwrap();
+    let started = Instant::now();
+    let mut received = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        match stream.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => received.extend_from_slice(&buffer[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
+            Err(e) => panic!("still open after {:?}: {e}", started.elapsed()),
+        }
+    }
+    (started.elapsed(), received)
+}
+
+/// docs/security.md, "Slow and many clients": a client that stalls in its headers, its body or between requests
+/// is cut off at the deadline, and one address cannot hold more than its share of connections.
+#[test]
+fn slow_and_numerous_clients_are_cut_off() {
+    let site = Site::new();
+    site.write_config(
+        "rate_limit_per_sec = 0\nheader_timeout_secs = 1\nbody_timeout_secs = 1\nidle_timeout_secs = 2\n\
+         max_connections_per_ip = 4\n",
+    );
+    let host = site.start();
+    let addr = host.base_url.trim_start_matches("http://").to_owned();
+    let connect = || TcpStream::connect(&addr).unwrap();
+
+    // Half a header, then nothing.
+    let mut stalled = connect();
+    stalled
+        .write_all(b"GET /healthz HTTP/1.1\r\nhost: localhost\r\n")
+        .unwrap();
+    let (after, _) = until_closed(&mut stalled, Duration::from_secs(10));
+    assert!(
+        after < Duration::from_secs(5),
+        "header deadline: closed after {after:?}"
+    );
+
+    // A body that stops halfway: 408, then the connection closes.
+    let mut slow_body = connect();
+    slow_body
+        .write_all(
+            b"POST /api/settings HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n\
+              content-length: 100\r\n\r\n{\"language\":",
+        )
+        .unwrap();
+    let (after, answer) = until_closed(&mut slow_body, Duration::from_secs(10));
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        answer.contains("request_timeout") && after < Duration::from_secs(5),
+        "{after:?}"
+    );
+
+    // A keep-alive connection that served a request, then idles.
+    let mut idle = connect();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nhost: localhost\r\n\r\n")
+        .unwrap();
+    let (after, answer) = until_closed(&mut idle, Duration::from_secs(10));
+    assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"));
+    assert!(
+        after >= Duration::from_millis(1500) && after < Duration::from_secs(6),
+        "idle deadline: closed after {after:?}"
+    );
+
+    // Four connections from this address are the cap; a fifth is closed at once, and a slot frees on close.
+    let mut held: Vec<TcpStream> = (0..4).map(|_| connect()).collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let mut fifth = connect();
+    let (after, answer) = until_closed(&mut fifth, Duration::from_secs(10));
+    assert!(answer.is_empty() && after < Duration::from_secs(1), "{after:?}");
+    held.pop();
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(
+        raw_status(&host.base_url, b"GET /healthz HTTP/1.1\r\nhost: localhost\r\n\r\n"),
+        200
+    );
+    drop(held);
+
+    let (_, logs) = host.stop();
+    assert!(!logs.contains("panicked"), "{logs}");
+}
+
 #[test]
 fn paths_in_plugin_names_and_files_are_refused() {
     let site = Site::new();

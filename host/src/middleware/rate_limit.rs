@@ -1,5 +1,6 @@
-//! Per-client-IP rate limit: a token bucket (governor's GCRA) of `rate_limit_per_sec` requests a second with a
-//! burst of twice that; over it, 429 `rate_limited` with `Retry-After`.
+//! Per-client rate limit: a token bucket (governor's GCRA) of `rate_limit_per_sec` requests a second with a
+//! burst of twice that, per client address (IPv6: per /64, [`crate::client`]); over it, 429 `rate_limited` with
+//! `Retry-After`.
 
 use std::{
     net::{IpAddr, SocketAddr},
@@ -47,7 +48,7 @@ impl Middleware for RateLimit {
         let Ok(peer) = request.peer_addr.as_str().parse::<SocketAddr>() else {
             return Ok(MiddlewareAction::next());
         };
-        match self.limiter.check_key(&peer.ip()) {
+        match self.limiter.check_key(&crate::client::client_key(peer.ip())) {
             Ok(()) => Ok(MiddlewareAction::next()),
             Err(not_until) => {
                 let wait = not_until.wait_time_from(self.clock.now());

@@ -21,6 +21,17 @@ pub fn body_too_large() -> Response {
     )
 }
 
+/// The 408 answer to a body that did not arrive within `deadline`; the connection is closed after it, since the
+/// rest of the body may still be on its way.
+pub fn body_too_slow(deadline: std::time::Duration) -> Response {
+    Response::error(
+        408,
+        "request_timeout",
+        &format!("the request body did not arrive within {} s", deadline.as_secs()),
+    )
+    .with_header("connection", "close")
+}
+
 /// Reads and drops what is left of a refused body, up to [`MAX_DRAINED_BYTES`].
 pub async fn drain<B: Body + Unpin>(body: &mut B) {
     let mut drained = 0u64;

@@ -6,20 +6,31 @@
 //! path, query and headers are read where hyper parsed them, without copies.
 
 mod body;
+mod connections;
 mod http;
 mod pipeline;
 
-use std::{convert::Infallible, future::Future, sync::Arc};
+use std::{convert::Infallible, future::Future, sync::Arc, time::Duration};
 
 use hyper::{server::conn::http1, service::service_fn};
-use hyper_util::{rt::TokioIo, server::graceful::GracefulShutdown};
+use hyper_util::{
+    rt::{TokioIo, TokioTimer},
+    server::graceful::GracefulShutdown,
+};
 
+use self::connections::{Activity, ConnectionSlots, Refused, Tracked};
 pub use self::{body::MAX_BODY_BYTES, http::header_views};
 use crate::app::App;
 
+/// How often a connection checks whether a request header has been arriving for too long.
+const HEADER_CHECK_EVERY: Duration = Duration::from_millis(250);
+
 /// Serves until `shutdown` completes, then stops accepting and lets every connection finish the request it is
-/// serving (idle keep-alive connections close at once).
+/// serving (idle keep-alive connections close at once). Connections over the caps of `[host]` are closed as
+/// they arrive; each connection has the header and idle deadlines of docs/security.md.
 pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener, shutdown: impl Future<Output = ()> + Send) {
+    let limits = app.config.limits;
+    let slots = ConnectionSlots::new(limits.max_connections, limits.max_connections_per_ip);
     let connections = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -35,16 +46,56 @@ pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener, shutdown: i
             },
             () = &mut shutdown => break,
         };
+        let slot = match slots.admit(peer.ip()) {
+            Ok(slot) => slot,
+            Err(refused) => {
+                let cap = match refused {
+                    Refused::Total => "max_connections",
+                    Refused::PerClient => "max_connections_per_ip",
+                };
+                tracing::debug!(peer = %peer.ip(), cap, "connection refused: at the cap");
+                drop(stream);
+                continue;
+            }
+        };
+        let activity = Activity::new();
         let app = Arc::clone(&app);
+        let requests = activity.clone();
         let service = service_fn(move |request| {
             let app = Arc::clone(&app);
-            async move { Ok::<_, Infallible>(app.answer(request, Some(peer)).await) }
+            let serving = requests.request();
+            async move {
+                let response = app.answer(request, Some(peer)).await;
+                drop(serving);
+                Ok::<_, Infallible>(response)
+            }
         });
-        let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+        // hyper's header timer runs from the connection's start and from the end of each response until the next
+        // header is complete: with `idle_timeout` it closes idle connections. The header deadline proper starts
+        // at a header's first byte, below.
+        let connection = http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.idle_timeout)
+            .serve_connection(TokioIo::new(Tracked::new(stream, activity.clone())), service);
         let connection = connections.watch(connection);
         tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!("connection ended with an error: {e}");
+            let _slot = slot;
+            let mut connection = std::pin::pin!(connection);
+            loop {
+                tokio::select! {
+                    ended = &mut connection => {
+                        if let Err(e) = ended {
+                            tracing::debug!("connection ended with an error: {e}");
+                        }
+                        break;
+                    }
+                    () = tokio::time::sleep(HEADER_CHECK_EVERY) => {
+                        if activity.header_for() >= limits.header_timeout {
+                            tracing::debug!(peer = %peer, "closing a connection whose request header is too slow");
+                            break;
+                        }
+                    }
+                }
             }
         });
     }

@@ -23,7 +23,7 @@ use crate::{
     app::App,
     registry::{Owner, RouteTarget},
     server::{
-        body::{MAX_BODY_BYTES, MAX_DRAINED_BYTES, body_too_large, drain, read_body},
+        body::{MAX_BODY_BYTES, MAX_DRAINED_BYTES, body_too_large, body_too_slow, drain, read_body},
         http::{format_into, header_views, to_http},
     },
 };
@@ -154,9 +154,11 @@ impl App {
             .get("content-length")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
+        let deadline = self.config.limits.body_timeout;
         if let Some(length) = declared_length.filter(|length| *length > MAX_BODY_BYTES as u64) {
             if length <= MAX_DRAINED_BYTES {
-                drain(&mut body).await;
+                // Bounded like any body: a client that stops sending gets the 413 at the deadline.
+                let _ = tokio::time::timeout(deadline, drain(&mut body)).await;
             }
             return body_too_large();
         }
@@ -173,9 +175,10 @@ impl App {
             return self.failure(&Owner::Host, error.into());
         }
         let body = if wants_body {
-            match read_body(&mut body, MAX_BODY_BYTES).await {
-                Ok(body) => body,
-                Err(response) => return response,
+            match tokio::time::timeout(deadline, read_body(&mut body, MAX_BODY_BYTES)).await {
+                Ok(Ok(body)) => body,
+                Ok(Err(response)) => return response,
+                Err(_) => return body_too_slow(deadline),
             }
         } else {
             Vec::new()
