@@ -18,6 +18,7 @@ pub mod malloc;
 pub mod middleware;
 pub mod options;
 pub mod origins;
+pub mod outbound;
 pub mod registry;
 pub mod routes;
 pub mod server;
@@ -28,7 +29,7 @@ pub mod text;
 pub mod user_records;
 pub mod user_secrets;
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use crate::{
     app::App,
@@ -42,17 +43,7 @@ use crate::{
     user_records::UserRecords,
 };
 
-/// The user agent of the host's outbound HTTP client.
-pub const USER_AGENT: &str = concat!("openhost/", env!("CARGO_PKG_VERSION"));
-
-/// The host's shared HTTP client (rustls).
-pub fn http_client() -> Result<reqwest::Client, StartupError> {
-    reqwest::Client::builder()
-        .user_agent(USER_AGENT)
-        .connect_timeout(Duration::from_secs(10))
-        .build()
-        .map_err(|e| StartupError::HttpClient(e.to_string()))
-}
+pub use outbound::USER_AGENT;
 
 /// Everything `serve` sets up before it accepts connections.
 pub async fn build_app(config: Config, runtime: tokio::runtime::Handle) -> Result<App, StartupError> {
@@ -89,7 +80,7 @@ pub async fn build_app(config: Config, runtime: tokio::runtime::Handle) -> Resul
             "encrypted user records stored in plain text by an earlier version"
         );
     }
-    let http = http_client()?;
+    let http = outbound::client()?;
     let deps = HostDeps {
         store: Arc::clone(&store),
         http: http.clone(),

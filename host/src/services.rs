@@ -17,10 +17,10 @@ use openhost_plugin_api::{
     host::{HostContext, HostContextRef},
 };
 
-use crate::store::{Namespace, StoreError};
-
-/// Default timeout of a plugin's outbound HTTP request.
-const DEFAULT_HTTP_TIMEOUT: Duration = Duration::from_secs(30);
+use crate::{
+    outbound,
+    store::{Namespace, StoreError},
+};
 
 /// What the host keeps for one plugin; lives for the rest of the process, like the plugin library.
 pub struct PluginContext {
@@ -152,27 +152,13 @@ extern "C" fn http(ctx: HostContextRef, request: HttpRequest) -> FfiFuture<RResu
     .into_ffi()
 }
 
-/// The text of an error and its causes, e.g. "error sending request: connection refused".
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
-}
-
 async fn send(client: reqwest::Client, request: HttpRequest) -> Result<Response, PluginError> {
     let method = reqwest::Method::from_bytes(request.method.as_bytes())
         .map_err(|_| PluginError::other(format!("`{}` is not an HTTP method", request.method)))?;
+    // A plugin may ask for a shorter deadline, never a longer one.
     let timeout = match request.timeout_ms {
-        0 => DEFAULT_HTTP_TIMEOUT,
-        ms => Duration::from_millis(ms),
+        0 => outbound::DEADLINE,
+        ms => Duration::from_millis(ms).min(outbound::DEADLINE),
     };
     let mut builder = client.request(method, request.url.as_str()).timeout(timeout);
     for header in &request.headers {
@@ -181,20 +167,17 @@ async fn send(client: reqwest::Client, request: HttpRequest) -> Result<Response,
     if !request.body.is_empty() {
         builder = builder.body(request.body.into_vec());
     }
-    // `without_url`: a URL may carry a secret in its query, and errors end up in logs.
-    let failed = |e: reqwest::Error| PluginError::Host(error_chain(&e.without_url()).into());
-    let response = builder.send().await.map_err(failed)?;
-    let status = response.status().as_u16();
-    let headers = response
-        .headers()
+    let (status, headers, body) = outbound::send(builder)
+        .await
+        .map_err(|e| PluginError::Host(e.to_string().into()))?;
+    let headers = headers
         .iter()
         .filter_map(|(name, value)| Some(Header::new(name.as_str(), value.to_str().ok()?)))
         .collect();
-    let body = response.bytes().await.map_err(failed)?;
     Ok(Response {
         status,
         headers,
-        body: body.to_vec().into(),
+        body: body.into(),
     })
 }
 

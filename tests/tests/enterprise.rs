@@ -432,6 +432,27 @@ fn the_frontends_saas_sign_in_url_signs_in_and_returns_to_its_page() {
     assert_error(&authenticate(Some(&session)), 401, "invalid_session");
 }
 
+/// docs/security.md, "Outbound calls": the token request carries the client secret, so a redirect from the token
+/// endpoint is not followed.
+#[test]
+fn the_token_request_never_follows_a_redirect() {
+    let saas = Saas::new(1);
+    let attacker = FakeGithub::start(1);
+    let host = saas.start("");
+    let (state_cookie, callback_url) = authorize(&host, "/");
+    saas.fake.set_faults(Faults {
+        redirect_to: Some(attacker.base_url.clone()),
+        ..Faults::default()
+    });
+    let answer = callback(&state_cookie, &callback_url);
+    assert_error(&answer, 502, "git_provider_unavailable");
+    assert_eq!(
+        attacker.all_calls(),
+        Default::default(),
+        "the client secret stayed home"
+    );
+}
+
 #[test]
 fn post_login_redirects_stay_on_this_server() {
     let saas = Saas::new(1);
@@ -528,11 +549,12 @@ fn a_github_401_forces_one_refresh_and_one_retry() {
 #[test]
 fn a_rejected_refresh_token_requires_signing_in_again() {
     let saas = Saas::new(1);
-    saas.fake.set_token_lifetimes(1, 3600);
+    // Two seconds: expiry is counted in whole seconds, so a 1 s token can die before the sign-in's own call.
+    saas.fake.set_token_lifetimes(2, 3600);
     let host = saas.start("refresh_margin_secs = 0");
     let session = login(&host, "/").session();
     saas.fake.revoke_all(4242);
-    std::thread::sleep(Duration::from_millis(1500));
+    std::thread::sleep(Duration::from_millis(2500));
     let answer = get(&host, "/api/user/info", &session);
     assert_error(&answer, 401, "reauth_required");
     assert!(set_cookies(&answer)["openhost_session"].1.contains("Max-Age=0"));
@@ -572,10 +594,10 @@ fn rotating_the_secret_key_keeps_sessions_and_tokens() {
 #[test]
 fn no_token_client_secret_or_key_reaches_disk_or_log() {
     let saas = Saas::new(3);
-    saas.fake.set_token_lifetimes(1, 3600);
+    saas.fake.set_token_lifetimes(2, 3600);
     let host = saas.start_with(true, "refresh_margin_secs = 0", &[("RUST_LOG", "debug")]);
     let session = login(&host, "/").session();
-    std::thread::sleep(Duration::from_millis(1500));
+    std::thread::sleep(Duration::from_millis(2500));
     assert_eq!(get(&host, "/api/user/repositories", &session).0, 200, "after a refresh");
     assert_error(
         &callback("forged", &host.url("/oauth/github/callback?code=x&state=y")),

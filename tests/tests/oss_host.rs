@@ -327,6 +327,87 @@ fn github_failures_map_to_documented_answers() {
     assert_error(&answer, 502, "git_provider_unavailable");
 }
 
+/// docs/security.md, "Outbound calls": a request carrying the token never follows a redirect, a huge answer is
+/// refused, and a transport failure says nothing about the network behind the host a user named.
+#[test]
+fn outbound_calls_never_follow_redirects_and_never_tell_the_network() {
+    let fake = FakeGithub::start(3);
+    let attacker = FakeGithub::start(1);
+    let site = Site::new();
+    let host = start_host(&site, &fake, "");
+    store_pat(&host);
+
+    fake.set_faults(Faults {
+        redirect_to: Some(attacker.base_url.clone()),
+        ..Faults::default()
+    });
+    assert_error(
+        &get_json(&host.url("/api/user/repositories")),
+        502,
+        "git_provider_unavailable",
+    );
+    assert_eq!(fake.calls("GET /user/repos"), 1, "asked once");
+    assert_eq!(
+        attacker.all_calls(),
+        Default::default(),
+        "the redirect was not followed with the token"
+    );
+
+    fake.set_faults(Faults {
+        oversized_body: Some(9 * 1024 * 1024),
+        ..Faults::default()
+    });
+    let answer = get_json(&host.url("/api/user/info"));
+    assert_error(&answer, 502, "git_provider_unavailable");
+    assert!(
+        answer.2["error"].as_str().unwrap().contains("larger than"),
+        "{}",
+        answer.2
+    );
+    fake.set_faults(Faults::default());
+    assert_eq!(get_json(&host.url("/api/user/info")).0, 200);
+
+    // A user-named host: a closed port and a port that hangs up look the same from outside.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let hangs_up = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hangs_up_addr = hangs_up.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in hangs_up.incoming() {
+            drop(stream);
+        }
+    });
+    let try_host = |addr: std::net::SocketAddr| {
+        post_json(
+            &host.url("/api/add-git-providers"),
+            &json!({"provider_tokens": {"github": {"token": PAT, "host": format!("127.0.0.1:{}", addr.port())}}}),
+        )
+    };
+    let (refused, hung_up) = (try_host(closed), try_host(hangs_up_addr));
+    assert_error(&refused, 502, "git_provider_unavailable");
+    assert_eq!((refused.0, &refused.2), (hung_up.0, &hung_up.2), "one answer for both");
+    let text = refused.2.to_string().to_lowercase();
+    for detail in [
+        "refused",
+        "tcp",
+        "connect",
+        "dns",
+        "reset",
+        "closed",
+        "os error",
+        "127.0.0.1",
+    ] {
+        assert!(!text.contains(detail), "`{detail}` in {text}");
+    }
+    let (_, logs) = host.stop();
+    assert!(
+        logs.contains("outbound request failed"),
+        "the cause is in the log for the operator"
+    );
+}
+
 #[test]
 fn authenticate_logout_and_unknown_routes() {
     let fake = FakeGithub::start(1);

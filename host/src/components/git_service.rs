@@ -5,7 +5,7 @@
 use openhost_github::{GitData, GitError, GitQuery, GithubAccess, api_base, interpret, request_headers};
 use openhost_plugin_api::PluginError;
 
-use crate::{USER_AGENT, services::error_chain, settings::SettingsStore, text::now_epoch};
+use crate::{USER_AGENT, outbound, settings::SettingsStore, text::now_epoch};
 
 /// GitHub with the user's PAT, over the host's HTTP client.
 pub struct PatAccess {
@@ -29,18 +29,16 @@ impl GithubAccess for PatAccess {
     }
 }
 
-/// Sends one API request and interprets the answer.
+/// Sends one API request and interprets the answer. A transport failure is "GitHub cannot be reached", nothing
+/// more ([`outbound`]).
 pub async fn fetch(http: &reqwest::Client, base: &str, token: &str, query: &GitQuery) -> Result<GitData, GitError> {
     let mut request = http.get(format!("{base}{}", query.path_and_query()));
     for (name, value) in request_headers(token, USER_AGENT) {
         request = request.header(name, value);
     }
-    // `without_url`: errors are logged, and only the path is ours to show.
-    let unavailable = |e: reqwest::Error| GitError::Unavailable(error_chain(&e.without_url()));
-    let response = request.send().await.map_err(unavailable)?;
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let body = response.bytes().await.map_err(unavailable)?;
+    let (status, headers, body) = outbound::send(request)
+        .await
+        .map_err(|e| GitError::Unavailable(format!("GitHub cannot be reached ({e})")))?;
     interpret(
         query,
         status,

@@ -59,6 +59,11 @@ pub struct Faults {
     pub secondary_rate_limited: bool,
     /// The next authorization is denied (`error=access_denied`).
     pub deny_authorization: bool,
+    /// Every request (REST and OAuth) answers `307 Temporary Redirect` to this base URL + the same path: a
+    /// client that follows it sends its token or client secret there.
+    pub redirect_to: Option<String>,
+    /// REST requests answer a body of this many bytes (a JSON string), declared with its length.
+    pub oversized_body: Option<usize>,
 }
 
 type Shared = Arc<Mutex<Inner>>;
@@ -258,6 +263,14 @@ fn answer(state: &Shared, method: &Method, path: &str, query: &str, headers: &He
     let mut inner = state.lock().expect("state");
     let endpoint = format!("{method} {path}");
     *inner.calls.entry(endpoint).or_default() += 1;
+    if let Some(target) = &inner.faults.redirect_to {
+        let separator = if query.is_empty() { "" } else { "?" };
+        return Answer {
+            status: StatusCode::TEMPORARY_REDIRECT,
+            headers: vec![("location".into(), format!("{target}{path}{separator}{query}"))],
+            body: Vec::new(),
+        };
+    }
     let query = params(query);
     if path.starts_with("/login/oauth/") {
         return oauth::oauth(&mut inner, method, path, &query, headers, body);
@@ -267,6 +280,18 @@ fn answer(state: &Shared, method: &Method, path: &str, query: &str, headers: &He
             status: StatusCode::FORBIDDEN,
             headers: vec![("content-type".into(), "text/plain".into())],
             body: b"Request forbidden by administrative rules. Please make sure your request has a User-Agent header (https://docs.github.com/en/rest/overview/resources-in-the-rest-api#user-agent-required). Check https://developer.github.com for other possible causes.\n".to_vec(),
+        };
+    }
+    if let Some(size) = inner.faults.oversized_body {
+        let mut body = vec![b'x'; size];
+        if let (Some(first), Some(last)) = (body.first_mut(), size.checked_sub(1)) {
+            *first = b'"';
+            body[last] = b'"';
+        }
+        return Answer {
+            status: StatusCode::OK,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body,
         };
     }
     if inner.faults.server_errors > 0 {
