@@ -40,6 +40,8 @@ public_url = "http://127.0.0.1:{port}"
 secret_key = "c2VjcmV0LWtleS1mb3Itb3Blbmhvc3QtdGVzdHMtMDE"
 github_web_url = "{fake_url}"
 github_api_url = "{fake_url}"
+# One user signs in again and again here; every acknowledged session must survive, none may be evicted.
+max_sessions_per_user = 100000
 "#
         ),
     );

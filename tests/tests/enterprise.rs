@@ -39,6 +39,13 @@ impl Saas {
     }
 
     fn start_with(&self, enabled: bool, extra: &str, env: &[(&str, &str)]) -> Host {
+        let public_url = format!("http://127.0.0.1:{}", self.port);
+        self.start_at(&public_url, enabled, extra, env)
+    }
+
+    /// [`Saas::start_with`] with another `public_url` (the host itself still listens on loopback http, as
+    /// behind a TLS-terminating proxy).
+    fn start_at(&self, public_url: &str, enabled: bool, extra: &str, env: &[(&str, &str)]) -> Host {
         let fake = &self.fake.base_url;
         self.site.write_config_on(
             self.port,
@@ -50,14 +57,13 @@ enabled = {enabled}
 [plugins.enterprise.config]
 github_client_id = "{CLIENT_ID}"
 github_client_secret = "${{TEST_GITHUB_CLIENT_SECRET}}"
-public_url = "http://127.0.0.1:{port}"
+public_url = "{public_url}"
 secret_key = "${{TEST_SECRET_KEY}}"
 github_web_url = "{fake}"
 github_api_url = "{fake}"
 app_slug = "openhost-test"
 {extra}
-"#,
-                port = self.port
+"#
             ),
         );
         let mut all_env = vec![
@@ -509,6 +515,167 @@ fn a_cookie_past_half_its_life_is_reissued() {
     std::thread::sleep(Duration::from_millis(2200));
     assert_error(&get(&host, "/api/settings", &session), 401, "session_expired");
     assert_eq!(get(&host, "/api/settings", &renewed).0, 200);
+}
+
+/// docs/security.md, "Sessions": over https the cookies carry the `__Host-`/`__Secure-` prefixes, and a request
+/// with two session cookies (one planted by a sibling subdomain) is refused.
+#[test]
+fn https_cookies_are_prefixed_and_two_session_cookies_are_refused() {
+    let saas = Saas::new(1);
+    let host = saas.start_at("https://openhost.example", true, "", &[]);
+    let http = manual_client();
+    let start = send(http.get(host.url("/oauth/github/login?redirect=/")));
+    let state_cookies = set_cookies(&start);
+    let (state, attributes) = &state_cookies["__Secure-openhost_oauth_state"];
+    assert!(
+        attributes.contains("Secure") && attributes.contains("HttpOnly"),
+        "{attributes}"
+    );
+    let approved = send(http.get(location(&start)));
+    // GitHub sends the browser to https://openhost.example/...: the proxy in front of this host.
+    let callback = location(&approved);
+    let path = callback.strip_prefix("https://openhost.example").unwrap();
+    let signed_in = send(
+        http.get(host.url(path))
+            .header("cookie", format!("__Secure-openhost_oauth_state={state}")),
+    );
+    assert_eq!(signed_in.0, 302, "{:?}", signed_in.2);
+    let cookies = set_cookies(&signed_in);
+    let (session, attributes) = &cookies["__Host-openhost_session"];
+    for flag in ["Secure", "Path=/", "HttpOnly", "SameSite=Lax"] {
+        assert!(attributes.contains(flag), "{flag} in {attributes}");
+    }
+    assert!(!attributes.contains("Domain"), "{attributes}");
+    let with = |cookie: String| send(manual_client().get(host.url("/api/user/info")).header("cookie", cookie));
+    assert_eq!(with(format!("__Host-openhost_session={session}")).0, 200);
+    let planted = with(format!(
+        "__Host-openhost_session={session}; __Host-openhost_session=planted"
+    ));
+    assert_error(&planted, 401, "invalid_session");
+    let unprefixed = with(format!("openhost_session={session}"));
+    assert_error(&unprefixed, 401, "no_credentials");
+}
+
+/// A session ends `session_max_age_secs` after sign-in however often it is re-issued; each re-issue changes the
+/// session id, the old cookie keeps working only while the new one lives (requests already in flight), and
+/// signing out with either ends both.
+#[test]
+fn sessions_rotate_on_reissue_and_end_at_their_absolute_lifetime() {
+    let saas = Saas::new(1);
+    let host = saas.start("session_ttl_secs = 4\nsession_max_age_secs = 7");
+    let first = login(&host, "/").session();
+    std::thread::sleep(Duration::from_millis(2500));
+    let answer = get(&host, "/api/user/info", &first);
+    assert_eq!(answer.0, 200);
+    let (second, attributes) = set_cookies(&answer)["openhost_session"].clone();
+    assert_ne!(second, first);
+    let payload = |cookie: &str| -> Value {
+        let encoded = cookie.split('.').next().unwrap();
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(encoded).unwrap()).unwrap()
+    };
+    assert_ne!(payload(&second)["sid"], payload(&first)["sid"], "a new session id");
+    assert!(attributes.contains("Max-Age=4"), "{attributes}");
+    assert_eq!(
+        get(&host, "/api/user/info", &first).0,
+        200,
+        "the old cookie, in its grace"
+    );
+
+    // Past the absolute lifetime, even a freshly re-issued cookie is refused.
+    std::thread::sleep(Duration::from_millis(2500));
+    let answer = get(&host, "/api/user/info", &second);
+    let third = set_cookies(&answer)
+        .get("openhost_session")
+        .map(|(value, attributes)| {
+            let max_age: u64 = attributes
+                .split("Max-Age=")
+                .nth(1)
+                .and_then(|rest| rest.split(';').next())
+                .and_then(|n| n.parse().ok())
+                .unwrap();
+            assert!(
+                max_age <= 2,
+                "capped at the absolute end, not the sliding 4 s: {attributes}"
+            );
+            value.clone()
+        })
+        .unwrap_or_else(|| second.clone());
+    std::thread::sleep(Duration::from_millis(2600));
+    assert_error(&get(&host, "/api/user/info", &third), 401, "session_expired");
+
+    // Signing out with the new cookie ends the old one too.
+    let old = login(&host, "/").session();
+    std::thread::sleep(Duration::from_millis(2500));
+    let new = set_cookies(&get(&host, "/api/user/info", &old))["openhost_session"]
+        .0
+        .clone();
+    assert_eq!(
+        send(with_session(manual_client().post(host.url("/api/logout")), &new)).0,
+        200
+    );
+    assert_error(&get(&host, "/api/user/info", &old), 401, "invalid_session");
+    assert_error(&get(&host, "/api/user/info", &new), 401, "invalid_session");
+}
+
+/// A sign-out racing requests that re-issue the same cookie: no re-issued cookie outlives the sign-out.
+#[test]
+fn a_revoked_session_is_never_revived_by_a_concurrent_reissue() {
+    let saas = Saas::new(1);
+    let host = saas.start("session_ttl_secs = 2");
+    for round in 0..5 {
+        let session = login(&host, "/").session();
+        std::thread::sleep(Duration::from_millis(1100));
+        let reissued: Vec<String> = std::thread::scope(|scope| {
+            let readers: Vec<_> = (0..12)
+                .map(|_| scope.spawn(|| get(&host, "/api/user/info", &session)))
+                .collect();
+            let logout = scope.spawn(|| send(with_session(manual_client().post(host.url("/api/logout")), &session)));
+            let out = logout.join().unwrap();
+            assert!(out.0 == 200 || out.0 == 401, "round {round}: {:?}", out.2);
+            readers
+                .into_iter()
+                .filter_map(|reader| set_cookies(&reader.join().unwrap()).get("openhost_session").cloned())
+                .map(|(value, _)| value)
+                .filter(|value| !value.is_empty())
+                .collect()
+        });
+        for cookie in reissued.iter().chain([&session]) {
+            let answer = get(&host, "/api/user/info", cookie);
+            assert_eq!(
+                answer.0, 401,
+                "round {round}: a cookie outlived the sign-out: {:?}",
+                answer.2
+            );
+        }
+    }
+}
+
+/// Past `max_sessions_per_user`, a sign-in ends the oldest session; the last sign-out revokes the GitHub token.
+#[test]
+fn sessions_per_user_are_capped_and_the_last_sign_out_revokes_the_token_at_github() {
+    let saas = Saas::new(1);
+    let host = saas.start("max_sessions_per_user = 2");
+    let sessions: Vec<String> = (0..3).map(|_| login(&host, "/").session()).collect();
+    assert_error(&get(&host, "/api/user/info", &sessions[0]), 401, "invalid_session");
+    for session in &sessions[1..] {
+        assert_eq!(get(&host, "/api/user/info", session).0, 200);
+    }
+    assert_eq!(
+        saas.fake.revoked_tokens(),
+        2,
+        "each sign-in revoked the access token it replaced"
+    );
+    let tokens = saas.fake.issued_tokens();
+    let out = |session: &str| send(with_session(manual_client().post(host.url("/api/logout")), session));
+    assert_eq!(out(&sessions[1]).0, 200);
+    assert_eq!(saas.fake.revoked_tokens(), 2, "another session still uses the tokens");
+    assert_eq!(out(&sessions[2]).0, 200);
+    assert_eq!(
+        saas.fake.revoked_tokens(),
+        3,
+        "the last sign-out revoked the access token at GitHub"
+    );
+    assert!(tokens.iter().all(|token| !saas.fake.token_is_valid(token)));
 }
 
 #[test]

@@ -12,7 +12,10 @@ use openhost::{
     services::{PluginContext, host_services},
     store::{SledStore, Store},
 };
-use openhost_enterprise::{keys::Keyring, session::Sessions};
+use openhost_enterprise::{
+    keys::Keyring,
+    session::{SessionPolicy, Sessions},
+};
 use openhost_plugin_api::Host;
 
 fn bench(c: &mut Criterion) {
@@ -26,7 +29,14 @@ fn bench(c: &mut Criterion) {
         runtime: runtime.handle().clone(),
     }));
     let keys = Arc::new(Keyring::new(&[7u8; 32], &[vec![9u8; 32]]));
-    let sessions = Sessions::new(host, Arc::clone(&keys), 7 * 24 * 3600, false);
+    let policy = SessionPolicy {
+        ttl: 7 * 24 * 3600,
+        max_age: 30 * 24 * 3600,
+        max_per_user: 20,
+        secure: false,
+        https: false,
+    };
+    let sessions = Sessions::new(host, Arc::clone(&keys), policy);
     let cookie = runtime
         .block_on(sessions.create("github:4242", "octocat"))
         .expect("session");

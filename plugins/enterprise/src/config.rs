@@ -6,6 +6,8 @@ use serde_json::{Map, Value};
 
 pub const DEFAULT_SESSION_TTL_SECS: u64 = 7 * 24 * 3600;
 pub const DEFAULT_REFRESH_MARGIN_SECS: u64 = 300;
+pub const DEFAULT_SESSION_MAX_AGE_SECS: u64 = 30 * 24 * 3600;
+pub const DEFAULT_MAX_SESSIONS_PER_USER: u64 = 20;
 const MIN_SECRET_KEY_BYTES: usize = 32;
 
 /// The validated configuration. `Debug` is not derived: it holds the client secret and keys.
@@ -20,6 +22,10 @@ pub struct EnterpriseConfig {
     pub github_api_url: String,
     pub app_slug: Option<String>,
     pub session_ttl_secs: u64,
+    /// A session ends this long after sign-in, however often it is used.
+    pub session_max_age_secs: u64,
+    /// Beyond this, a new sign-in ends the user's oldest session.
+    pub max_sessions_per_user: u64,
     pub refresh_margin_secs: u64,
 }
 
@@ -33,6 +39,8 @@ const KNOWN_KEYS: &[&str] = &[
     "github_api_url",
     "app_slug",
     "session_ttl_secs",
+    "session_max_age_secs",
+    "max_sessions_per_user",
     "refresh_margin_secs",
 ];
 
@@ -131,15 +139,23 @@ impl EnterpriseConfig {
             Some(value) => match value.as_u64() {
                 Some(n) => n,
                 None => {
-                    problems.push(format!("`{key}` must be a whole number of seconds"));
+                    problems.push(format!("`{key}` must be a whole number"));
                     default
                 }
             },
         };
         let session_ttl_secs = seconds("session_ttl_secs", DEFAULT_SESSION_TTL_SECS);
         let refresh_margin_secs = seconds("refresh_margin_secs", DEFAULT_REFRESH_MARGIN_SECS);
-        if session_ttl_secs == 0 {
-            problems.push("`session_ttl_secs` must be more than 0".to_owned());
+        let session_max_age_secs = seconds("session_max_age_secs", DEFAULT_SESSION_MAX_AGE_SECS);
+        let max_sessions_per_user = seconds("max_sessions_per_user", DEFAULT_MAX_SESSIONS_PER_USER);
+        for (key, value) in [
+            ("session_ttl_secs", session_ttl_secs),
+            ("session_max_age_secs", session_max_age_secs),
+            ("max_sessions_per_user", max_sessions_per_user),
+        ] {
+            if value == 0 {
+                problems.push(format!("`{key}` must be more than 0"));
+            }
         }
 
         match (client_id, client_secret, public_url, secret_key) {
@@ -156,6 +172,8 @@ impl EnterpriseConfig {
                     github_api_url: api_url.trim_end_matches('/').to_owned(),
                     app_slug,
                     session_ttl_secs,
+                    session_max_age_secs,
+                    max_sessions_per_user,
                     refresh_margin_secs,
                 })
             }
@@ -170,6 +188,12 @@ impl EnterpriseConfig {
             .find('/')
             .map_or(self.public_url.len(), |i| authority_start + i);
         &self.public_url[..end]
+    }
+
+    /// Whether browsers reach the server over https: cookies then get the `__Host-`/`__Secure-` name prefixes,
+    /// which a browser accepts only from a secure origin and (for `__Host-`) never scopes to other subdomains.
+    pub fn is_https(&self) -> bool {
+        self.public_url.starts_with("https://")
     }
 
     /// Cookies get `Secure` unless the server is plain http on a loopback name.

@@ -121,7 +121,7 @@ impl Enterprise {
 
     /// Ends the user's tokens and sessions; the answer tells the client to sign in again.
     async fn reauth(&self, uid: &str) -> PluginError {
-        if let Err(e) = self.tokens.delete(uid).await {
+        if let Err(e) = self.forget_tokens(uid).await {
             tracing::error!(user = uid, "deleting tokens failed: {e}");
         }
         if let Err(e) = self.sessions.revoke_all(uid).await {

@@ -5,13 +5,14 @@
 //! Modules: [`config`] (validated settings), [`keys`] (HKDF-derived cookie MAC and token encryption keys),
 //! [`session`] (signed cookie + server-side record), [`tokens`] (encrypted token store), [`oauth`] (GitHub App
 //! login), [`frontend_sign_in`] (the OpenHands frontend's sign-in URL), [`git_service`] (tokens refreshed
-//! single-flight, repositories from installations).
+//! single-flight, repositories from installations), [`revoke`] (tokens revoked at GitHub when forgotten).
 
 pub mod config;
 pub mod frontend_sign_in;
 pub mod git_service;
 pub mod keys;
 pub mod oauth;
+pub mod revoke;
 pub mod session;
 pub mod tokens;
 
@@ -30,7 +31,7 @@ use crate::{
     git_service::AppTokenAccess,
     keys::Keyring,
     oauth::{GithubOAuthClient, OAuthRoutes, oauth_client},
-    session::{COOKIE, SessionError, Sessions},
+    session::{SessionError, SessionPolicy, Sessions},
     tokens::TokenStore,
 };
 
@@ -71,7 +72,7 @@ impl Middleware for SessionGate {
             return Ok(MiddlewareAction::next());
         }
         let sessions = &self.enterprise.sessions;
-        let session = match sessions.authenticate(request.cookie(COOKIE)).await {
+        let session = match sessions.authenticate_request(request).await {
             Ok(session) => session,
             Err(SessionError::Store(error)) => return Err(error),
             Err(error) => {
@@ -100,7 +101,7 @@ struct SessionAuth {
 
 impl UserAuth for SessionAuth {
     async fn identify(&self, request: &RequestView<'_>) -> Result<Option<Identity>, PluginError> {
-        match self.enterprise.sessions.authenticate(request.cookie(COOKIE)).await {
+        match self.enterprise.sessions.authenticate_request(request).await {
             Ok(session) => Ok(Some(session.identity)),
             Err(SessionError::Store(error)) => Err(error),
             Err(_) => Ok(None),
@@ -116,10 +117,10 @@ impl UserAuth for SessionAuth {
     ) -> Result<Vec<HeaderChange>, PluginError> {
         let sessions = &self.enterprise.sessions;
         let uid = identity.user_id();
-        if let Ok(session) = sessions.authenticate(request.cookie(COOKIE)).await
+        if let Ok(session) = sessions.authenticate_request(request).await
             && sessions.revoke(&session.sid, uid).await?
         {
-            self.enterprise.tokens.delete(uid).await?;
+            self.enterprise.forget_tokens(uid).await?;
         }
         tracing::info!(user = %uid, "signed out");
         Ok(vec![HeaderChange::Append(Header::new(
@@ -162,8 +163,13 @@ fn init(host: Host, config: Value) -> Result<Components, PluginError> {
     let sessions = Sessions::new(
         host,
         Arc::clone(&keys),
-        config.session_ttl_secs,
-        config.secure_cookies(),
+        SessionPolicy {
+            ttl: config.session_ttl_secs,
+            max_age: config.session_max_age_secs,
+            max_per_user: config.max_sessions_per_user,
+            secure: config.secure_cookies(),
+            https: config.is_https(),
+        },
     );
     let enterprise = Arc::new(Enterprise {
         host,

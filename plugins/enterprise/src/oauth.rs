@@ -23,6 +23,12 @@ use crate::{
 pub const LOGIN_PATH: &str = "/oauth/github/login";
 pub const CALLBACK_PATH: &str = "/oauth/github/callback";
 const STATE_COOKIE: &str = "openhost_oauth_state";
+/// The state cookie's name over https: the prefix makes browsers refuse it from an insecure origin.
+const SECURE_STATE_COOKIE: &str = "__Secure-openhost_oauth_state";
+/// Where the single-use markers of completed sign-ins live (`oauth-state/<state>` -> expiry).
+const USED_STATE_PREFIX: &str = "oauth-state/";
+/// How many markers one sign-in looks at when sweeping expired ones.
+const SWEEP_BATCH: u32 = 64;
 const STATE_TYPE: &str = "oauth_state";
 const STATE_TTL_SECS: u64 = 600;
 const HTTP_TIMEOUT_MS: u64 = 15_000;
@@ -192,6 +198,14 @@ pub struct OAuthRoutes {
 }
 
 impl OAuthRoutes {
+    fn state_cookie_name(&self) -> &'static str {
+        if self.enterprise.config.is_https() {
+            SECURE_STATE_COOKIE
+        } else {
+            STATE_COOKIE
+        }
+    }
+
     fn state_cookie(&self, value: Option<&str>) -> String {
         let (value, max_age) = value.map_or(("", 0), |v| (v, STATE_TTL_SECS));
         let secure = if self.enterprise.config.secure_cookies() {
@@ -199,7 +213,24 @@ impl OAuthRoutes {
         } else {
             ""
         };
-        format!("{STATE_COOKIE}={value}; Path=/oauth/github; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}")
+        let name = self.state_cookie_name();
+        format!("{name}={value}; Path=/oauth/github; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}")
+    }
+
+    /// Deletes expired single-use markers, a batch per sign-in: anyone can complete sign-ins, so the markers
+    /// must not pile up. A marker is kept only while its state could still be presented (10 minutes).
+    async fn sweep_used_states(&self) -> Result<(), PluginError> {
+        let host = &self.enterprise.host;
+        let now = now();
+        for (key, value) in host.kv_scan_prefix(USED_STATE_PREFIX.as_bytes(), SWEEP_BATCH).await? {
+            let expiry = std::str::from_utf8(&value)
+                .ok()
+                .and_then(|text| text.parse::<u64>().ok());
+            if expiry.is_none_or(|expiry| expiry <= now) {
+                host.kv_delete(&key).await?;
+            }
+        }
+        Ok(())
     }
 
     /// `/oauth/github/login?redirect=/path`.
@@ -267,7 +298,11 @@ impl OAuthRoutes {
         if query_param(request, "error").is_some() {
             return fail(401, "oauth_denied", "the GitHub sign-in was cancelled or denied");
         }
-        let claims = verify_state_cookie(&enterprise.keys, request.cookie(STATE_COOKIE).as_deref(), now());
+        let claims = verify_state_cookie(
+            &enterprise.keys,
+            request.cookie(self.state_cookie_name()).as_deref(),
+            now(),
+        );
         let state = query_param(request, "state");
         let (Some(claims), Some(state)) = (claims, state) else {
             return fail(
@@ -284,7 +319,8 @@ impl OAuthRoutes {
             );
         }
         // Single use: the first callback with this state claims it.
-        let used_key = format!("oauth-state/{}", claims.state);
+        self.sweep_used_states().await?;
+        let used_key = format!("{USED_STATE_PREFIX}{}", claims.state);
         let expiry = claims.exp.to_string();
         if !enterprise
             .host
@@ -321,7 +357,7 @@ impl OAuthRoutes {
         };
         let user = enterprise.github_user(&tokens.access_token).await?;
         let uid = format!("github:{}", user.0);
-        enterprise.tokens.save(&uid, &tokens).await?;
+        enterprise.replace_tokens(&uid, &tokens).await?;
         let session = enterprise.sessions.create(&uid, &user.1).await?;
         tracing::info!(user = %uid, login = %user.1, "signed in");
         Ok(Response {

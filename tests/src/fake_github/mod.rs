@@ -139,6 +139,11 @@ impl FakeGithub {
         self.inner().calls.get(endpoint).copied().unwrap_or(0)
     }
 
+    /// How many tokens were revoked through `DELETE /applications/{client_id}/token`.
+    pub fn revoked_tokens(&self) -> u64 {
+        self.inner().revoked
+    }
+
     /// Every endpoint called so far, with counts.
     pub fn all_calls(&self) -> BTreeMap<String, u64> {
         self.inner().calls.clone()
@@ -293,6 +298,9 @@ fn answer(state: &Shared, method: &Method, path: &str, query: &str, headers: &He
             headers: vec![("content-type".into(), "application/json".into())],
             body,
         };
+    }
+    if method == Method::DELETE && path.starts_with("/applications/") {
+        return oauth::revoke_token(&mut inner, path, headers, body);
     }
     if inner.faults.server_errors > 0 {
         inner.faults.server_errors -= 1;

@@ -80,6 +80,33 @@ pub(super) fn oauth(
     }
 }
 
+/// `DELETE /applications/{client_id}/token` with the app's credentials (Basic auth) and `{"access_token"}`:
+/// revokes that token, 204; GitHub answers 404 for a token it does not know and 401/404 for wrong credentials.
+pub(super) fn revoke_token(inner: &mut Inner, path: &str, headers: &HeaderMap, body: &[u8]) -> Answer {
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT_ID}:{CLIENT_SECRET}"))
+    );
+    let authorized = headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(expected.as_str());
+    if path != format!("/applications/{CLIENT_ID}/token") || !authorized {
+        return Answer::message(StatusCode::NOT_FOUND, "Not Found");
+    }
+    let token = serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| v["access_token"].as_str().map(str::to_owned));
+    match token.and_then(|token| inner.tokens.remove(&token)) {
+        Some(_) => {
+            inner.revoked += 1;
+            Answer {
+                status: StatusCode::NO_CONTENT,
+                headers: Vec::new(),
+                body: Vec::new(),
+            }
+        }
+        None => Answer::message(StatusCode::NOT_FOUND, "Not Found"),
+    }
+}
+
 pub(super) fn params_from(body: &[u8]) -> HashMap<String, String> {
     form_urlencoded::parse(body).into_owned().collect()
 }

@@ -107,6 +107,8 @@ pub(super) struct Inner {
     pub(super) installations: Vec<Installation>,
     pub(super) issues: Vec<Issue>,
     pub(super) faults: Faults,
+    /// Tokens revoked through `DELETE /applications/{client_id}/token`.
+    pub(super) revoked: u64,
     pub(super) access_token_lifetime: u64,
     pub(super) refresh_token_lifetime: u64,
     pub(super) calls: BTreeMap<String, u64>,
@@ -191,6 +193,7 @@ impl Inner {
             ],
             issues: seeded_issues(),
             faults: Faults::default(),
+            revoked: 0,
             access_token_lifetime: 28_800,
             refresh_token_lifetime: 15_897_600,
             calls: BTreeMap::new(),
