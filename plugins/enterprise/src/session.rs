@@ -28,6 +28,8 @@ pub const HOST_COOKIE: &str = "__Host-openhost_session";
 const SESSION_TYPE: &str = "session";
 /// How many index entries one scan reads.
 const SCAN_BATCH: u32 = 256;
+/// How many sessions of any user one sign-in looks at when sweeping dead ones.
+const SWEEP_SAMPLE: u32 = 64;
 /// How long a rotated-away cookie still works (requests already in flight when the new one was issued).
 pub const ROTATION_GRACE_SECS: u64 = 60;
 /// How far revocation follows rotations in each direction.
@@ -150,8 +152,10 @@ fn now_millis() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
+const RECORD_PREFIX: &str = "session/";
+
 fn record_key(sid: &str) -> Vec<u8> {
-    format!("session/{sid}").into_bytes()
+    format!("{RECORD_PREFIX}{sid}").into_bytes()
 }
 
 fn index_prefix(uid: &str) -> Vec<u8> {
@@ -222,6 +226,7 @@ impl Sessions {
     /// past `max_sessions_per_user` the oldest live ones end (counted over the first [`SCAN_BATCH`] of the
     /// user's sessions, which bounds the cost of a sign-in). The record is durable before this returns.
     pub async fn create(&self, uid: &str, login: &str) -> Result<String, PluginError> {
+        self.sweep_some().await?;
         let mut live = self.sweep_user(uid).await?;
         let max = usize::try_from(self.policy.max_per_user).unwrap_or(usize::MAX);
         if live.len() >= max {
@@ -405,6 +410,22 @@ impl Sessions {
             }
         }
         Ok(live)
+    }
+
+    /// Deletes dead sessions of any user, a batch per sign-in: sessions of users who never come back must not
+    /// stay forever. Session ids are random, so the batch (the first keys in order) is a sample that moves on as
+    /// dead records go.
+    async fn sweep_some(&self) -> Result<(), PluginError> {
+        let now = now();
+        for (key, bytes) in self.host.kv_scan_prefix(RECORD_PREFIX.as_bytes(), SWEEP_SAMPLE).await? {
+            let sid = String::from_utf8_lossy(&key[RECORD_PREFIX.len()..]).into_owned();
+            match serde_json::from_slice::<Record>(&bytes) {
+                Ok(record) if record.is_live(now) => {}
+                Ok(record) => self.delete_record(&record.uid, &sid).await?,
+                Err(_) => self.host.kv_delete(&key).await.map(drop)?,
+            }
+        }
+        Ok(())
     }
 
     /// Ends every session of a user.
