@@ -90,7 +90,10 @@ mod tests {
             std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
         }
         assert_eq!(make_private(&dir).unwrap(), 4);
-        assert_eq!((mode(&dir), mode(&dir.join("blobs")), mode(&dir.join("db"))), (0o700, 0o700, 0o600));
+        assert_eq!(
+            (mode(&dir), mode(&dir.join("blobs")), mode(&dir.join("db"))),
+            (0o700, 0o700, 0o600)
+        );
         assert_eq!(mode(&dir.join("blobs/1")), 0o600);
         assert_eq!(mode(&dir.join("other/script.sh")), 0o755, "not the store's: untouched");
         assert_eq!(make_private(&dir).unwrap(), 0);

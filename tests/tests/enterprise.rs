@@ -617,6 +617,31 @@ fn sessions_rotate_on_reissue_and_end_at_their_absolute_lifetime() {
     assert_error(&get(&host, "/api/user/info", &new), 401, "invalid_session");
 }
 
+/// A browser's parallel requests with a cookie past half its life: one rotates the session, the others ride on
+/// that rotation; none is refused (a refusal would clear the cookie and sign the user out).
+#[test]
+fn parallel_requests_with_an_aging_cookie_all_succeed() {
+    let saas = Saas::new(1);
+    let host = saas.start("session_ttl_secs = 2");
+    let session = login(&host, "/").session();
+    std::thread::sleep(Duration::from_millis(1100));
+    let answers: Vec<Answer> = std::thread::scope(|scope| {
+        let requests: Vec<_> = (0..12)
+            .map(|_| scope.spawn(|| get(&host, "/api/user/info", &session)))
+            .collect();
+        requests.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    for answer in &answers {
+        assert_eq!(answer.0, 200, "{:?}", answer.2);
+    }
+    let reissued: Vec<String> = answers
+        .iter()
+        .filter_map(|answer| set_cookies(answer).get("openhost_session").map(|(v, _)| v.clone()))
+        .collect();
+    assert_eq!(reissued.len(), 1, "exactly one rotation: {reissued:?}");
+    assert_eq!(get(&host, "/api/user/info", &reissued[0]).0, 200);
+}
+
 /// A sign-out racing requests that re-issue the same cookie: no re-issued cookie outlives the sign-out.
 #[test]
 fn a_revoked_session_is_never_revived_by_a_concurrent_reissue() {

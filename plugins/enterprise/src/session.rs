@@ -308,16 +308,21 @@ impl Sessions {
                 reissued: None,
             });
         }
-        let (sid, cookie) = self.rotate(&claims, bytes, record, created, now).await?;
-        Ok(Session {
-            sid,
-            identity,
-            reissued: Some(cookie),
-        })
+        match self.rotate(&claims, bytes, record, created, now).await? {
+            Some((sid, cookie)) => Ok(Session {
+                sid,
+                identity,
+                reissued: Some(cookie),
+            }),
+            // A parallel request of the same browser rotated it first: this one rides on that rotation, as the
+            // requests in flight during the grace do.
+            None => Box::pin(self.authenticate(cookie)).await,
+        }
     }
 
     /// Replaces session `claims.sid` by a new id: new record first, then the old one swapped (only if it is still
-    /// exactly what was read) into a pointer to the new one. Returns the new id and its `Set-Cookie`.
+    /// exactly what was read) into a pointer to the new one. Returns the new id and its `Set-Cookie`; `None` when
+    /// a parallel request rotated it first; an error when it was revoked meanwhile.
     async fn rotate(
         &self,
         claims: &Claims,
@@ -325,7 +330,7 @@ impl Sessions {
         old: Record,
         created: u64,
         now: u64,
-    ) -> Result<(String, String), SessionError> {
+    ) -> Result<Option<(String, String)>, SessionError> {
         let sid = self.new_sid()?;
         let exp = (now + self.policy.ttl).min(created.saturating_add(self.policy.max_age));
         let fresh = Record {
@@ -347,10 +352,18 @@ impl Sessions {
             .kv_compare_and_swap(&record_key(&claims.sid), Some(&old_bytes), Some(&pointer.encode()?))
             .await?;
         if !swapped {
-            // Revoked (or rotated by a parallel request) since it was read: the new session must not outlive it.
+            // Revoked, or rotated by a parallel request, since it was read: this new session must not outlive it.
             self.delete_record(&fresh.uid, &sid).await?;
             self.host.kv_flush().await?;
-            return Err(SessionError::Invalid);
+            let rotated_meanwhile = self
+                .record(&claims.sid)
+                .await?
+                .is_some_and(|(_, now_stored)| now_stored.successor.is_some());
+            return if rotated_meanwhile {
+                Ok(None)
+            } else {
+                Err(SessionError::Invalid)
+            };
         }
         self.host.kv_flush().await?;
         let renewed = Claims {
@@ -360,7 +373,7 @@ impl Sessions {
             ..claims.clone()
         };
         let cookie = self.cookie_header_for(Some(&self.sign(&renewed)?), exp - now);
-        Ok((sid, cookie))
+        Ok(Some((sid, cookie)))
     }
 
     /// Ends one session, with the sessions it was rotated from and to; `true` if the user has no live session
