@@ -19,7 +19,7 @@ use openhost_plugin_api::{
 
 use crate::{
     outbound,
-    store::{Namespace, StoreError},
+    store::{Namespace, StoreError, StoreFuture},
 };
 
 /// What the host keeps for one plugin; lives for the rest of the process, like the plugin library.
@@ -83,21 +83,24 @@ fn store_error(e: StoreError) -> PluginError {
     PluginError::Host(RString::from(e.to_string()))
 }
 
-fn ready<T: Send + 'static>(result: Result<T, StoreError>) -> FfiFuture<RResult<T, PluginError>> {
-    let result = RResult::from(result.map_err(store_error));
-    async move { result }.into_ffi()
+/// A store operation as the plugin ABI's future.
+fn ffi<T: Send + 'static>(operation: StoreFuture<T>) -> FfiFuture<RResult<T, PluginError>> {
+    async move { RResult::from(operation.await.map_err(store_error)) }.into_ffi()
 }
 
 extern "C" fn kv_get(ctx: HostContextRef, key: RVec<u8>) -> FfiFuture<RResult<ROption<RVec<u8>>, PluginError>> {
-    ready(context_of(ctx).kv.get(&key).map(|v| ROption::from(v.map(RVec::from))))
+    let operation = context_of(ctx).kv.get(&key);
+    ffi(Box::pin(
+        async move { Ok(ROption::from(operation.await?.map(RVec::from))) },
+    ))
 }
 
 extern "C" fn kv_put(ctx: HostContextRef, key: RVec<u8>, value: RVec<u8>) -> FfiFuture<RResult<(), PluginError>> {
-    ready(context_of(ctx).kv.put(&key, &value))
+    ffi(context_of(ctx).kv.put(&key, &value))
 }
 
 extern "C" fn kv_delete(ctx: HostContextRef, key: RVec<u8>) -> FfiFuture<RResult<bool, PluginError>> {
-    ready(context_of(ctx).kv.delete(&key))
+    ffi(context_of(ctx).kv.delete(&key))
 }
 
 extern "C" fn kv_compare_and_swap(
@@ -108,7 +111,7 @@ extern "C" fn kv_compare_and_swap(
 ) -> FfiFuture<RResult<bool, PluginError>> {
     let expected = expected.as_ref().map(|v| v.as_slice()).into_option();
     let new = new.as_ref().map(|v| v.as_slice()).into_option();
-    ready(context_of(ctx).kv.compare_and_swap(&key, expected, new))
+    ffi(context_of(ctx).kv.compare_and_swap(&key, expected, new))
 }
 
 extern "C" fn kv_scan_prefix(
@@ -117,14 +120,16 @@ extern "C" fn kv_scan_prefix(
     limit: u32,
 ) -> FfiFuture<RResult<RVec<KvEntry>, PluginError>> {
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    ready(context_of(ctx).kv.scan_prefix(&prefix, limit).map(|entries| {
-        entries
+    let operation = context_of(ctx).kv.scan_prefix(&prefix, limit);
+    ffi(Box::pin(async move {
+        Ok(operation
+            .await?
             .into_iter()
             .map(|(key, value)| KvEntry {
                 key: key.into(),
                 value: value.into(),
             })
-            .collect()
+            .collect())
     }))
 }
 

@@ -2,8 +2,10 @@
 //! (docs/architecture.md, "Storage"). One namespace (sled tree) per owner: `settings`, and `plugin/<name>` for
 //! each plugin.
 //!
-//! Reads and writes are synchronous: sled serves them from its page cache without blocking on the disk. What
-//! makes a write durable is [`Namespace::flush`], which is async and must complete before a 2xx reports the write.
+//! Every operation is a future, so that a store behind a network connection fits the same trait; the futures are
+//! `'static` (they own what they need), so that they can cross the plugin ABI and be polled anywhere. sled answers
+//! from its page cache at once: its futures are ready on the first poll. What makes a write durable is
+//! [`Namespace::flush`], which must complete before a 2xx reports the write.
 
 use std::{future::Future, path::Path, pin::Pin, sync::Arc};
 
@@ -23,19 +25,26 @@ impl From<sled::Error> for StoreError {
 /// Key-value pairs, in key order.
 pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
 
-pub type FlushFuture = Pin<Box<dyn Future<Output = Result<(), StoreError>> + Send>>;
+/// A store operation in progress.
+pub type StoreFuture<T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'static>>;
+
+/// An answer that is already there.
+fn done<T: Send + 'static>(result: Result<T, StoreError>) -> StoreFuture<T> {
+    Box::pin(std::future::ready(result))
+}
 
 /// An ordered key-value namespace.
 pub trait Namespace: Send + Sync {
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
-    fn put(&self, key: &[u8], value: &[u8]) -> Result<(), StoreError>;
+    fn get(&self, key: &[u8]) -> StoreFuture<Option<Vec<u8>>>;
+    fn put(&self, key: &[u8], value: &[u8]) -> StoreFuture<()>;
     /// `true` if the key existed.
-    fn delete(&self, key: &[u8]) -> Result<bool, StoreError>;
+    fn delete(&self, key: &[u8]) -> StoreFuture<bool>;
     /// Sets `key` to `new` (absent on `None`) if it currently equals `expected` (absent on `None`).
-    fn compare_and_swap(&self, key: &[u8], expected: Option<&[u8]>, new: Option<&[u8]>) -> Result<bool, StoreError>;
-    fn scan_prefix(&self, prefix: &[u8], limit: usize) -> Result<Entries, StoreError>;
+    fn compare_and_swap(&self, key: &[u8], expected: Option<&[u8]>, new: Option<&[u8]>) -> StoreFuture<bool>;
+    /// At most `limit` entries whose key starts with `prefix`, in key order.
+    fn scan_prefix(&self, prefix: &[u8], limit: usize) -> StoreFuture<Entries>;
     /// Makes every earlier write durable.
-    fn flush(&self) -> FlushFuture;
+    fn flush(&self) -> StoreFuture<()>;
 }
 
 /// A database of namespaces.
@@ -95,38 +104,49 @@ struct SledNamespace {
 }
 
 impl Namespace for SledNamespace {
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.tree.get(key)?.map(|v| v.to_vec()))
+    fn get(&self, key: &[u8]) -> StoreFuture<Option<Vec<u8>>> {
+        done(
+            self.tree
+                .get(key)
+                .map(|v| v.map(|v| v.to_vec()))
+                .map_err(StoreError::from),
+        )
     }
 
-    fn put(&self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
-        self.tree.insert(key, value)?;
-        Ok(())
+    fn put(&self, key: &[u8], value: &[u8]) -> StoreFuture<()> {
+        done(self.tree.insert(key, value).map(drop).map_err(StoreError::from))
     }
 
-    fn delete(&self, key: &[u8]) -> Result<bool, StoreError> {
-        Ok(self.tree.remove(key)?.is_some())
+    fn delete(&self, key: &[u8]) -> StoreFuture<bool> {
+        done(self.tree.remove(key).map(|v| v.is_some()).map_err(StoreError::from))
     }
 
-    fn compare_and_swap(&self, key: &[u8], expected: Option<&[u8]>, new: Option<&[u8]>) -> Result<bool, StoreError> {
-        Ok(self.tree.compare_and_swap(key, expected, new)?.is_ok())
+    fn compare_and_swap(&self, key: &[u8], expected: Option<&[u8]>, new: Option<&[u8]>) -> StoreFuture<bool> {
+        done(
+            self.tree
+                .compare_and_swap(key, expected, new)
+                .map(|swapped| swapped.is_ok())
+                .map_err(StoreError::from),
+        )
     }
 
-    fn scan_prefix(&self, prefix: &[u8], limit: usize) -> Result<Entries, StoreError> {
-        self.tree
-            .scan_prefix(prefix)
-            .take(limit)
-            .map(|entry| {
-                let (key, value) = entry?;
-                Ok((key.to_vec(), value.to_vec()))
-            })
-            .collect()
+    fn scan_prefix(&self, prefix: &[u8], limit: usize) -> StoreFuture<Entries> {
+        done(
+            self.tree
+                .scan_prefix(prefix)
+                .take(limit)
+                .map(|entry| {
+                    let (key, value) = entry?;
+                    Ok((key.to_vec(), value.to_vec()))
+                })
+                .collect(),
+        )
     }
 
     /// sled 0.34's `flush_async` can leave concurrent flushes never woken (spacejam/sled#1241, #1308; seen here
     /// as requests stuck until the plugin deadline under load), so the synchronous flush runs on a blocking thread.
     /// Needs a tokio runtime, which every caller in the host has.
-    fn flush(&self) -> FlushFuture {
+    fn flush(&self) -> StoreFuture<()> {
         let tree = self.tree.clone();
         Box::pin(async move {
             tokio::task::spawn_blocking(move || tree.flush())
@@ -141,21 +161,21 @@ impl Namespace for SledNamespace {
 mod tests {
     use super::*;
 
-    #[test]
-    fn namespaces_are_separate_and_cas_is_atomic() {
+    #[tokio::test]
+    async fn namespaces_are_separate_and_cas_is_atomic() {
         let dir = tempfile::tempdir().unwrap();
         let store = SledStore::open(dir.path()).unwrap();
         let a = store.namespace("plugin/a").unwrap();
         let b = store.namespace("plugin/b").unwrap();
-        a.put(b"k", b"1").unwrap();
-        assert_eq!(b.get(b"k").unwrap(), None);
-        assert!(!a.compare_and_swap(b"k", Some(b"2"), Some(b"3")).unwrap());
-        assert!(a.compare_and_swap(b"k", Some(b"1"), Some(b"3")).unwrap());
-        assert!(a.compare_and_swap(b"new", None, Some(b"x")).unwrap());
-        assert_eq!(a.scan_prefix(b"", 10).unwrap().len(), 2);
-        assert_eq!(a.scan_prefix(b"", 1).unwrap().len(), 1);
-        assert!(a.delete(b"k").unwrap());
-        assert!(!a.delete(b"k").unwrap());
+        a.put(b"k", b"1").await.unwrap();
+        assert_eq!(b.get(b"k").await.unwrap(), None);
+        assert!(!a.compare_and_swap(b"k", Some(b"2"), Some(b"3")).await.unwrap());
+        assert!(a.compare_and_swap(b"k", Some(b"1"), Some(b"3")).await.unwrap());
+        assert!(a.compare_and_swap(b"new", None, Some(b"x")).await.unwrap());
+        assert_eq!(a.scan_prefix(b"", 10).await.unwrap().len(), 2);
+        assert_eq!(a.scan_prefix(b"", 1).await.unwrap().len(), 1);
+        assert!(a.delete(b"k").await.unwrap());
+        assert!(!a.delete(b"k").await.unwrap());
     }
 
     /// Regression: with `flush_async`, a burst of concurrent flushes left some never completing (and could block
@@ -176,7 +196,10 @@ mod tests {
                     let namespace = Arc::clone(&namespace);
                     tokio::spawn(async move {
                         for round in 0..20u32 {
-                            namespace.put(&writer.to_be_bytes(), &round.to_be_bytes()).unwrap();
+                            namespace
+                                .put(&writer.to_be_bytes(), &round.to_be_bytes())
+                                .await
+                                .unwrap();
                             namespace.flush().await.unwrap();
                         }
                     })

@@ -50,9 +50,10 @@ impl<T: Serialize + DeserializeOwned + Default> UserRecords<T> {
     }
 
     /// The record of `user_id`, if one was stored.
-    pub fn get(&self, user_id: &str) -> Result<Option<T>, SettingsError> {
+    pub async fn get(&self, user_id: &str) -> Result<Option<T>, SettingsError> {
         self.namespace
-            .get(user_id.as_bytes())?
+            .get(user_id.as_bytes())
+            .await?
             .map(|bytes| self.decode(user_id.as_bytes(), &bytes))
             .transpose()
     }
@@ -61,7 +62,7 @@ impl<T: Serialize + DeserializeOwned + Default> UserRecords<T> {
     /// checks that every sealed one opens, so a wrong host key stops the start instead of failing users later.
     pub async fn seal_plain_records(&self) -> Result<SealReport, SettingsError> {
         let mut report = SealReport::default();
-        for (user, bytes) in self.namespace.scan_prefix(b"", usize::MAX)? {
+        for (user, bytes) in self.namespace.scan_prefix(b"", usize::MAX).await? {
             if host_key::is_sealed(&bytes) {
                 self.open(&user, &bytes)?;
                 report.already_sealed += 1;
@@ -69,7 +70,11 @@ impl<T: Serialize + DeserializeOwned + Default> UserRecords<T> {
             }
             let sealed = self.seal(&user, &bytes)?;
             // A concurrent writer can only have sealed it already.
-            if self.namespace.compare_and_swap(&user, Some(&bytes), Some(&sealed))? {
+            if self
+                .namespace
+                .compare_and_swap(&user, Some(&bytes), Some(&sealed))
+                .await?
+            {
                 report.sealed_now += 1;
             }
         }
@@ -110,7 +115,7 @@ impl<T: Serialize + DeserializeOwned + Default> UserRecords<T> {
     ) -> Result<T, SettingsError> {
         let key = user_id.as_bytes();
         loop {
-            let current = self.namespace.get(key)?;
+            let current = self.namespace.get(key).await?;
             let mut record = match &current {
                 Some(bytes) => self.decode(key, bytes)?,
                 None => T::default(),
@@ -120,7 +125,8 @@ impl<T: Serialize + DeserializeOwned + Default> UserRecords<T> {
             let encoded = self.seal(key, &plain)?;
             if self
                 .namespace
-                .compare_and_swap(key, current.as_deref(), Some(&encoded))?
+                .compare_and_swap(key, current.as_deref(), Some(&encoded))
+                .await?
             {
                 self.namespace.flush().await?;
                 return Ok(record);
@@ -148,25 +154,25 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SledStore::open(dir.path()).unwrap();
         let namespace = store.namespace("settings").unwrap();
-        namespace.put(b"alice", br#"{"llm_api_key":"sk-plain"}"#).unwrap();
+        namespace.put(b"alice", br#"{"llm_api_key":"sk-plain"}"#).await.unwrap();
         let key = Arc::new(HostKey::resolve(None, dir.path()).unwrap());
         let records = UserRecords::<Record>::new(Arc::clone(&namespace), "settings", key);
         assert_eq!(
-            records.get("alice").unwrap().unwrap()["llm_api_key"],
+            records.get("alice").await.unwrap().unwrap()["llm_api_key"],
             "sk-plain",
             "read as before"
         );
 
         let report = records.seal_plain_records().await.unwrap();
         assert_eq!((report.sealed_now, report.already_sealed), (1, 0));
-        let stored = namespace.get(b"alice").unwrap().unwrap();
+        let stored = namespace.get(b"alice").await.unwrap().unwrap();
         assert!(host_key::is_sealed(&stored) && !stored.windows(8).any(|w| w == b"sk-plain"));
-        assert_eq!(records.get("alice").unwrap().unwrap()["llm_api_key"], "sk-plain");
+        assert_eq!(records.get("alice").await.unwrap().unwrap()["llm_api_key"], "sk-plain");
         let report = records.seal_plain_records().await.unwrap();
         assert_eq!((report.sealed_now, report.already_sealed), (0, 1));
 
         // Sealed for alice, it does not open as bob's.
-        namespace.put(b"bob", &stored).unwrap();
-        assert!(records.get("bob").is_err());
+        namespace.put(b"bob", &stored).await.unwrap();
+        assert!(records.get("bob").await.is_err());
     }
 }

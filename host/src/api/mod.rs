@@ -103,7 +103,7 @@ pub async fn handle(
         HostRoute::GetSettings => {
             let identity = identify(app, request, who).await?;
             let git_service = &app.registry.git_service.object;
-            let stored = app.settings.get(&identity.user_id)?;
+            let stored = app.settings.get(&identity.user_id).await?;
             if !git_service.manages_tokens() {
                 return match stored {
                     Some(settings) => ok_json(&settings.public_json()),

@@ -20,7 +20,7 @@ const MAX_SECRETS: usize = 256;
 /// `GET /api/secrets`: `{"custom_secrets": [{"name", "description"}]}`.
 pub async fn list(app: &App, request: &RequestView<'_>, who: &mut Option<Identity>) -> Outcome {
     let identity = identify(app, request, who).await?;
-    let stored = app.secrets.get(&identity.user_id)?.unwrap_or_default();
+    let stored = app.secrets.get(&identity.user_id).await?.unwrap_or_default();
     let secrets: Vec<Value> = stored
         .custom_secrets
         .iter()
@@ -65,7 +65,7 @@ pub async fn update(app: &App, request: &RequestView<'_>, body: &[u8], who: &mut
     let object = json_object(body, "invalid_request")?;
     let name = name(&object)?;
     let description = text(&object, "description", MAX_DESCRIPTION_LEN)?.unwrap_or_default();
-    ensure_exists(app, &identity, &id)?;
+    ensure_exists(app, &identity, &id).await?;
     app.secrets
         .update(&identity.user_id, |secrets| {
             let mut secret = secrets.custom_secrets.remove(&id).ok_or_else(|| missing(&id))?;
@@ -85,7 +85,7 @@ pub async fn update(app: &App, request: &RequestView<'_>, body: &[u8], who: &mut
 pub async fn delete(app: &App, request: &RequestView<'_>, who: &mut Option<Identity>) -> Outcome {
     let identity = identify(app, request, who).await?;
     let id = path_id(request);
-    ensure_exists(app, &identity, &id)?;
+    ensure_exists(app, &identity, &id).await?;
     app.secrets
         .update(&identity.user_id, |secrets| {
             secrets
@@ -104,8 +104,8 @@ fn invalid(message: &str) -> Failure {
 }
 
 /// Answers 404 before anything is written for a secret that is not there (a user without settings keeps none).
-fn ensure_exists(app: &App, identity: &Identity, id: &str) -> Result<(), Failure> {
-    let secrets = app.secrets.get(&identity.user_id)?;
+async fn ensure_exists(app: &App, identity: &Identity, id: &str) -> Result<(), Failure> {
+    let secrets = app.secrets.get(&identity.user_id).await?;
     match secrets.is_some_and(|s| s.custom_secrets.contains_key(id)) {
         true => Ok(()),
         false => Err(missing(id).into()),

@@ -19,6 +19,7 @@ impl GithubAccess for PatAccess {
         let settings = self
             .settings
             .get(user_id)
+            .await
             .map_err(|e| PluginError::Host(e.to_string().into()))?;
         let token = settings
             .as_ref()
