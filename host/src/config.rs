@@ -24,6 +24,8 @@ pub struct Config {
     pub cors_origins: Option<Vec<String>>,
     /// Host names served besides the loopback ones (docs/security.md).
     pub allowed_hosts: Option<Vec<String>>,
+    /// Where host state lives.
+    pub store: StoreConfig,
     /// `host.secret_key` as written (`${VAR}` not yet expanded): the key of secrets at rest; `None` means
     /// `data_dir/host.key`.
     pub secret_key: Option<String>,
@@ -38,6 +40,17 @@ pub struct Config {
     /// Slot name -> the plugin (or `"host"`) that wins it.
     pub overrides: BTreeMap<String, String>,
     pub plugins: BTreeMap<String, PluginTable>,
+}
+
+/// `[host] store`: the embedded sled database in `data_dir`, or PostgreSQL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreConfig {
+    Sled,
+    Postgres {
+        /// As written: `${VAR}` is expanded at start, and the URL is never printed (it may hold a password).
+        database_url: String,
+        pool_size: usize,
+    },
 }
 
 /// Deadlines and caps for clients (docs/operating.md, docs/security.md "Slow and many clients").
@@ -93,6 +106,9 @@ struct RawHost {
     github_api_url: Option<String>,
     cors_origins: Option<Vec<String>>,
     allowed_hosts: Option<Vec<String>>,
+    store: Option<String>,
+    database_url: Option<String>,
+    store_pool_size: Option<u32>,
     secret_key: Option<String>,
     rate_limit_per_sec: Option<u32>,
     require_listed: Option<bool>,
@@ -183,6 +199,28 @@ impl Config {
         let count = |key: &str, value: Option<u32>, default: u32| {
             at_least_one(key, value.map(u64::from), u64::from(default)).map(|n| n as usize)
         };
+        let store = match (raw.host.store.as_deref(), raw.host.database_url) {
+            (None | Some("sled"), None) => StoreConfig::Sled,
+            (None | Some("sled"), Some(_)) => {
+                return Err(invalid(
+                    "host.database_url is set but host.store is not \"postgres\"".to_owned(),
+                ));
+            }
+            (Some("postgres"), Some(database_url)) => StoreConfig::Postgres {
+                database_url,
+                pool_size: count("store_pool_size", raw.host.store_pool_size, 16)?,
+            },
+            (Some("postgres"), None) => {
+                return Err(invalid(
+                    "host.store = \"postgres\" needs host.database_url (e.g. \"${DATABASE_URL}\")".to_owned(),
+                ));
+            }
+            (Some(other), _) => {
+                return Err(invalid(format!(
+                    "host.store must be \"sled\" or \"postgres\", not `{other}`"
+                )));
+            }
+        };
         let limits = ConnectionLimits {
             header_timeout: secs("header_timeout_secs", raw.host.header_timeout_secs, 10)?,
             body_timeout: secs("body_timeout_secs", raw.host.body_timeout_secs, 30)?,
@@ -227,6 +265,7 @@ impl Config {
                 .to_owned(),
             cors_origins: raw.host.cors_origins,
             allowed_hosts: raw.host.allowed_hosts,
+            store,
             secret_key: raw.host.secret_key,
             rate_limit_per_sec: raw.host.rate_limit_per_sec.unwrap_or(DEFAULT_RATE_LIMIT_PER_SEC),
             require_listed: raw.host.require_listed.unwrap_or(false),

@@ -105,6 +105,10 @@ pub enum StartupError {
     HttpClient(String),
     #[error("cannot open the database in {path}: {message}")]
     Store { path: PathBuf, message: String },
+    #[error("cannot use the PostgreSQL database of host.database_url: {0}")]
+    Database(String),
+    #[error("host.secret_key is required with store = \"postgres\": every instance must use the same key")]
+    SharedKeyRequired,
     #[error("cannot register for SIGINT/SIGTERM: {0}")]
     Signals(std::io::Error),
     #[error("cannot listen on {addr}: {source}")]

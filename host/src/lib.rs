@@ -34,12 +34,12 @@ use std::sync::Arc;
 use crate::{
     app::App,
     components::HostComponents,
-    config::Config,
+    config::{Config, StoreConfig},
     error::StartupError,
     host_key::HostKey,
     registry::{HostDeps, Registry},
     settings::SettingsStore,
-    store::{SledStore, Store},
+    store::{PostgresStore, SledStore, Store},
     user_records::UserRecords,
 };
 
@@ -47,10 +47,26 @@ pub use outbound::USER_AGENT;
 
 /// Everything `serve` sets up before it accepts connections.
 pub async fn build_app(config: Config, runtime: tokio::runtime::Handle) -> Result<App, StartupError> {
-    let store: Arc<dyn Store> = Arc::new(SledStore::open(&config.data_dir).map_err(|e| StartupError::Store {
-        path: config.data_dir.clone(),
-        message: e.to_string(),
-    })?);
+    let env = |name: &str| std::env::var(name).ok();
+    let store: Arc<dyn Store> = match &config.store {
+        StoreConfig::Sled => Arc::new(SledStore::open(&config.data_dir).map_err(|e| StartupError::Store {
+            path: config.data_dir.clone(),
+            message: e.to_string(),
+        })?),
+        StoreConfig::Postgres {
+            database_url,
+            pool_size,
+        } => {
+            if config.secret_key.is_none() {
+                return Err(StartupError::SharedKeyRequired);
+            }
+            let url = config::interpolate("host.database_url", database_url, &env)?;
+            let store = PostgresStore::connect(&url, *pool_size, runtime.clone())
+                .await
+                .map_err(|e| StartupError::Database(e.to_string()))?;
+            Arc::new(store)
+        }
+    };
     let store_error = |e: store::StoreError| StartupError::Store {
         path: config.data_dir.clone(),
         message: e.to_string(),
@@ -58,7 +74,7 @@ pub async fn build_app(config: Config, runtime: tokio::runtime::Handle) -> Resul
     let configured_key = config
         .secret_key
         .as_deref()
-        .map(|text| config::interpolate("host.secret_key", text, &|name| std::env::var(name).ok()))
+        .map(|text| config::interpolate("host.secret_key", text, &env))
         .transpose()?;
     let host_key =
         Arc::new(HostKey::resolve(configured_key.as_deref(), &config.data_dir).map_err(StartupError::HostKey)?);

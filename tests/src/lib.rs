@@ -478,3 +478,37 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     }
     files
 }
+
+/// A PostgreSQL URL for one test, in a schema of its own (so tests sharing the database never meet):
+/// `OPENHOST_TEST_DATABASE_URL` with a fresh schema first on its search path. Without the variable, prints that
+/// `what` was skipped and returns `None`; in CI (`CI` set) a skip is a failure.
+pub fn test_database(what: &str) -> Option<String> {
+    let Ok(url) = std::env::var("OPENHOST_TEST_DATABASE_URL") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "OPENHOST_TEST_DATABASE_URL is not set: the PostgreSQL tests must run in CI ({what})"
+        );
+        eprintln!("skipped: OPENHOST_TEST_DATABASE_URL is not set ({what})");
+        return None;
+    };
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let schema = format!("t{}_{nanos}", std::process::id());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .expect("OPENHOST_TEST_DATABASE_URL: cannot connect");
+        tokio::spawn(connection);
+        client
+            .batch_execute(&format!("CREATE SCHEMA {schema}"))
+            .await
+            .expect("create the test schema");
+    });
+    let separator = if url.contains('?') { '&' } else { '?' };
+    Some(format!("{url}{separator}options=-c%20search_path%3D{schema}"))
+}

@@ -42,6 +42,14 @@ impl From<SettingsError> for Failure {
             SettingsError::Invalid(message) => Failure::host(400, "invalid_settings", message),
             SettingsError::SecretExists(_) => Failure::host(400, "secret_exists", error.to_string()),
             SettingsError::NoSuchSecret(_) => Failure::host(404, "not_found", error.to_string()),
+            SettingsError::Store(crate::store::StoreError::Unavailable(_)) => {
+                tracing::warn!("{error}");
+                Failure::host(
+                    503,
+                    "store_unavailable",
+                    "the database is unavailable; try again shortly",
+                )
+            }
             other => Failure::new(&Owner::Host, PluginError::Host(other.to_string().into()).into()),
         }
     }

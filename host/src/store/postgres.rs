@@ -1,0 +1,308 @@
+//! The PostgreSQL store: every namespace in one table, `openhost_kv (namespace, key, value)`, through a pool of
+//! async connections (tokio-postgres with deadpool-postgres: the plain driver with a small pool is all a
+//! key-value table needs; sqlx's compile-time checked queries and its macros would add more to the build than
+//! the five statements here are worth). Several hosts share one database: that is how they share sessions,
+//! tokens and settings (docs/operating.md, "Several instances").
+//!
+//! Migrations are numbered and run at start inside one transaction holding an advisory lock, so hosts starting
+//! together apply each exactly once. Each statement commits on its own, with PostgreSQL's default synchronous
+//! commit: a write is durable when its future completes, so [`Namespace::flush`] has nothing left to do.
+//! Operations run as tasks on the host's runtime, so their futures can be polled from anywhere (a plugin's side
+//! of the ABI included).
+
+use std::{str::FromStr, sync::Arc};
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::NoTls;
+
+use super::{Entries, Namespace, Store, StoreError, StoreFuture};
+
+/// The schema, in order. Append only: a host applies the ones its database lacks.
+const MIGRATIONS: &[(i32, &str)] = &[(
+    1,
+    "CREATE TABLE openhost_kv (
+        namespace TEXT NOT NULL,
+        key BYTEA NOT NULL,
+        value BYTEA NOT NULL,
+        PRIMARY KEY (namespace, key)
+    )",
+)];
+
+/// Serialises migrations across hosts: `pg_advisory_xact_lock` takes a 64-bit key.
+const MIGRATION_LOCK: i64 = 0x6f70_656e_686f_7374; // "openhost"
+
+/// A PostgreSQL database holding every namespace.
+pub struct PostgresStore {
+    pool: Pool,
+    runtime: tokio::runtime::Handle,
+}
+
+fn unavailable(error: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(error.to_string())
+}
+
+fn failed(error: tokio_postgres::Error) -> StoreError {
+    // A closed connection or a refused one is the database being away; anything else is a real error.
+    if error.is_closed() || error.as_db_error().is_none() {
+        unavailable(error)
+    } else {
+        StoreError::Backend(error.to_string())
+    }
+}
+
+impl PostgresStore {
+    /// Connects (`url` is a libpq URL; it is never printed, it may hold a password), checks the connection and
+    /// applies missing migrations.
+    pub async fn connect(
+        url: &str,
+        pool_size: usize,
+        runtime: tokio::runtime::Handle,
+    ) -> Result<PostgresStore, StoreError> {
+        let config = tokio_postgres::Config::from_str(url)
+            .map_err(|e| StoreError::Backend(format!("database_url is not a PostgreSQL URL: {e}")))?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(pool_size)
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .build()
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        let store = PostgresStore { pool, runtime };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let mut client = self.pool.get().await.map_err(unavailable)?;
+        let transaction = client.transaction().await.map_err(failed)?;
+        transaction
+            .execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+            .await
+            .map_err(failed)?;
+        transaction
+            .batch_execute(
+                "CREATE TABLE IF NOT EXISTS openhost_migrations (
+                    version INTEGER PRIMARY KEY,
+                    applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+                )",
+            )
+            .await
+            .map_err(failed)?;
+        let applied: i32 = transaction
+            .query_one("SELECT COALESCE(MAX(version), 0) FROM openhost_migrations", &[])
+            .await
+            .map_err(failed)?
+            .get(0);
+        for (version, statement) in MIGRATIONS.iter().filter(|(version, _)| *version > applied) {
+            transaction.batch_execute(statement).await.map_err(failed)?;
+            transaction
+                .execute("INSERT INTO openhost_migrations (version) VALUES ($1)", &[version])
+                .await
+                .map_err(failed)?;
+            tracing::info!(version, "applied a store migration");
+        }
+        if let Some((newest, _)) = MIGRATIONS.last()
+            && applied > *newest
+        {
+            return Err(StoreError::Backend(format!(
+                "the database is at schema version {applied}, newer than this openhost knows ({newest}): \
+                 upgrade openhost"
+            )));
+        }
+        transaction.commit().await.map_err(failed)
+    }
+}
+
+impl Store for PostgresStore {
+    fn namespace(&self, name: &str) -> Result<Arc<dyn Namespace>, StoreError> {
+        Ok(Arc::new(PostgresNamespace {
+            pool: self.pool.clone(),
+            runtime: self.runtime.clone(),
+            name: Arc::from(name),
+        }))
+    }
+
+    /// Every write committed when it returned.
+    fn flush_all(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+struct PostgresNamespace {
+    pool: Pool,
+    runtime: tokio::runtime::Handle,
+    name: Arc<str>,
+}
+
+/// The smallest byte string greater than every string starting with `prefix`, if there is one.
+fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < u8::MAX {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}
+
+impl PostgresNamespace {
+    /// Runs `operation` with a pooled connection, as a task of the host's runtime.
+    fn run<T, F, Fut>(&self, operation: F) -> StoreFuture<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(deadpool_postgres::Object, Arc<str>) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Result<T, StoreError>> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let name = Arc::clone(&self.name);
+        let task = self.runtime.spawn(async move {
+            let client = pool.get().await.map_err(unavailable)?;
+            operation(client, name).await
+        });
+        Box::pin(async move {
+            task.await
+                .map_err(|e| StoreError::Backend(format!("the store task failed: {e}")))?
+        })
+    }
+}
+
+impl Namespace for PostgresNamespace {
+    fn get(&self, key: &[u8]) -> StoreFuture<Option<Vec<u8>>> {
+        let key = key.to_vec();
+        self.run(move |client, name| async move {
+            let row = client
+                .query_opt(
+                    "SELECT value FROM openhost_kv WHERE namespace = $1 AND key = $2",
+                    &[&&*name, &key],
+                )
+                .await
+                .map_err(failed)?;
+            Ok(row.map(|row| row.get(0)))
+        })
+    }
+
+    fn put(&self, key: &[u8], value: &[u8]) -> StoreFuture<()> {
+        let (key, value) = (key.to_vec(), value.to_vec());
+        self.run(move |client, name| async move {
+            client
+                .execute(
+                    "INSERT INTO openhost_kv (namespace, key, value) VALUES ($1, $2, $3)
+                     ON CONFLICT (namespace, key) DO UPDATE SET value = EXCLUDED.value",
+                    &[&&*name, &key, &value],
+                )
+                .await
+                .map_err(failed)?;
+            Ok(())
+        })
+    }
+
+    fn delete(&self, key: &[u8]) -> StoreFuture<bool> {
+        let key = key.to_vec();
+        self.run(move |client, name| async move {
+            let deleted = client
+                .execute(
+                    "DELETE FROM openhost_kv WHERE namespace = $1 AND key = $2",
+                    &[&&*name, &key],
+                )
+                .await
+                .map_err(failed)?;
+            Ok(deleted > 0)
+        })
+    }
+
+    fn compare_and_swap(&self, key: &[u8], expected: Option<&[u8]>, new: Option<&[u8]>) -> StoreFuture<bool> {
+        let key = key.to_vec();
+        let expected = expected.map(<[u8]>::to_vec);
+        let new = new.map(<[u8]>::to_vec);
+        self.run(move |client, name| async move {
+            // Each case is one statement, atomic on its own: no read-then-write window.
+            let changed = match (expected, new) {
+                (None, Some(new)) => client
+                    .execute(
+                        "INSERT INTO openhost_kv (namespace, key, value) VALUES ($1, $2, $3)
+                         ON CONFLICT (namespace, key) DO NOTHING",
+                        &[&&*name, &key, &new],
+                    )
+                    .await
+                    .map_err(failed)?,
+                (Some(expected), Some(new)) => client
+                    .execute(
+                        "UPDATE openhost_kv SET value = $4 WHERE namespace = $1 AND key = $2 AND value = $3",
+                        &[&&*name, &key, &expected, &new],
+                    )
+                    .await
+                    .map_err(failed)?,
+                (Some(expected), None) => client
+                    .execute(
+                        "DELETE FROM openhost_kv WHERE namespace = $1 AND key = $2 AND value = $3",
+                        &[&&*name, &key, &expected],
+                    )
+                    .await
+                    .map_err(failed)?,
+                (None, None) => {
+                    let present = client
+                        .query_opt(
+                            "SELECT 1 FROM openhost_kv WHERE namespace = $1 AND key = $2",
+                            &[&&*name, &key],
+                        )
+                        .await
+                        .map_err(failed)?;
+                    u64::from(present.is_none())
+                }
+            };
+            Ok(changed == 1)
+        })
+    }
+
+    fn scan_prefix(&self, prefix: &[u8], limit: usize) -> StoreFuture<Entries> {
+        let start = prefix.to_vec();
+        let end = prefix_end(prefix);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.run(move |client, name| async move {
+            // bytea compares bytewise, as sled orders keys.
+            let rows = match end {
+                Some(end) => client
+                    .query(
+                        "SELECT key, value FROM openhost_kv WHERE namespace = $1 AND key >= $2 AND key < $3
+                         ORDER BY key LIMIT $4",
+                        &[&&*name, &start, &end, &limit],
+                    )
+                    .await
+                    .map_err(failed)?,
+                None => client
+                    .query(
+                        "SELECT key, value FROM openhost_kv WHERE namespace = $1 AND key >= $2
+                         ORDER BY key LIMIT $3",
+                        &[&&*name, &start, &limit],
+                    )
+                    .await
+                    .map_err(failed)?,
+            };
+            Ok(rows.into_iter().map(|row| (row.get(0), row.get(1))).collect())
+        })
+    }
+
+    /// Each statement committed (durably) before its future completed.
+    fn flush(&self) -> StoreFuture<()> {
+        super::done(Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefix_end;
+
+    #[test]
+    fn the_end_of_a_prefix_range() {
+        assert_eq!(prefix_end(b"ab"), Some(b"ac".to_vec()));
+        assert_eq!(prefix_end(b"a\xff"), Some(b"b".to_vec()));
+        assert_eq!(prefix_end(b"\xff\xff"), None);
+        assert_eq!(prefix_end(b""), None);
+    }
+}
