@@ -9,6 +9,7 @@ use crate::{
     error::StartupError,
     loader::{self, Probe},
     registry,
+    store::{PostgresStore, SledStore, Store, StoreError},
 };
 
 #[derive(Debug, Parser)]
@@ -37,6 +38,25 @@ pub enum Command {
         #[command(subcommand)]
         command: PluginsCommand,
     },
+    /// Work on the store.
+    Store {
+        #[command(subcommand)]
+        command: StoreCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Copy a sled data directory (stop its host first) into an empty PostgreSQL database, every namespace and
+    /// entry as stored. Records stay sealed under the host key: give the PostgreSQL hosts the same key.
+    Migrate {
+        /// The sled data directory.
+        #[arg(long)]
+        from: PathBuf,
+        /// A PostgreSQL URL (libpq form); `OPENHOST_MIGRATE_TO` keeps a password off the command line.
+        #[arg(long, env = "OPENHOST_MIGRATE_TO", hide_env_values = true)]
+        to: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -54,6 +74,63 @@ pub enum PluginsCommand {
         #[arg(long)]
         load: bool,
     },
+}
+
+/// Why `store migrate` stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum MigrateError {
+    #[error("{}: {source}", dir.display())]
+    Source { dir: PathBuf, source: StoreError },
+    #[error("the PostgreSQL database: {0}")]
+    Target(StoreError),
+    #[error("the PostgreSQL database already holds entries; migrate only into an empty one")]
+    TargetNotEmpty,
+}
+
+/// `openhost store migrate`: copies every namespace of a sled store into PostgreSQL; returns what to tell the
+/// operator.
+pub async fn migrate(from: &Path, to: &str, runtime: tokio::runtime::Handle) -> Result<String, MigrateError> {
+    if !from.join("conf").exists() {
+        return Err(MigrateError::Source {
+            dir: from.to_owned(),
+            source: StoreError::Backend("not a sled data directory (no `conf` file)".to_owned()),
+        });
+    }
+    let source_error = |source| MigrateError::Source {
+        dir: from.to_owned(),
+        source,
+    };
+    let source = SledStore::open(from).map_err(source_error)?;
+    let target = PostgresStore::connect(to, 4, runtime)
+        .await
+        .map_err(MigrateError::Target)?;
+    if !target.is_empty().await.map_err(MigrateError::Target)? {
+        return Err(MigrateError::TargetNotEmpty);
+    }
+    let (mut namespaces, mut entries) = (0, 0);
+    for (name, content) in source.export().map_err(source_error)? {
+        let namespace = target.namespace(&name).map_err(MigrateError::Target)?;
+        for (key, value) in &content {
+            namespace.put(key, value).await.map_err(MigrateError::Target)?;
+        }
+        namespaces += 1;
+        entries += content.len();
+    }
+    let key_file = from.join(crate::host_key::KEY_FILE);
+    let key_hint = if key_file.exists() {
+        format!(
+            "\nThe records are sealed under {}: give every PostgreSQL host host.secret_key = the base64 of that \
+             file (base64 -w0 {}).",
+            key_file.display(),
+            key_file.display()
+        )
+    } else {
+        "\nThe records are sealed under the host.secret_key the sled host used: give the PostgreSQL hosts the same."
+            .to_owned()
+    };
+    Ok(format!(
+        "copied {entries} entries in {namespaces} namespaces{key_hint}\n"
+    ))
 }
 
 /// Reads the config for `serve`.

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use openhost::cli::{self, Cli, Command, PluginsCommand};
+use openhost::cli::{self, Cli, Command, PluginsCommand, StoreCommand};
 use tracing_subscriber::EnvFilter;
 
 const CONFIG_ERROR_EXIT: u8 = 2;
@@ -51,6 +51,22 @@ fn main() -> ExitCode {
             }
             Err(e) => fail(e.to_string()),
         },
+        Command::Store {
+            command: StoreCommand::Migrate { from, to },
+        } => {
+            let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+                Ok(runtime) => runtime,
+                Err(e) => return fail(format!("cannot start the async runtime: {e}")),
+            };
+            let handle = runtime.handle().clone();
+            match runtime.block_on(cli::migrate(&from, &to, handle)) {
+                Ok(report) => {
+                    print!("{report}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e.to_string()),
+            }
+        }
         Command::Plugins {
             command: PluginsCommand::Check { file, load },
         } => match cli::check(&file, load) {

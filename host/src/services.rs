@@ -80,7 +80,18 @@ extern "C" fn log(ctx: HostContextRef, level: LogLevel, target: RStr<'_>, messag
 }
 
 fn store_error(e: StoreError) -> PluginError {
-    PluginError::Host(RString::from(e.to_string()))
+    match e {
+        // The plugin passes it on with `?`: the client learns to retry, as from the host's own routes.
+        StoreError::Unavailable(_) => {
+            tracing::warn!("{e}");
+            PluginError::http(
+                503,
+                "store_unavailable",
+                "the database is unavailable; try again shortly",
+            )
+        }
+        StoreError::Backend(_) => PluginError::Host(RString::from(e.to_string())),
+    }
 }
 
 /// A store operation as the plugin ABI's future.

@@ -512,3 +512,12 @@ pub fn test_database(what: &str) -> Option<String> {
     let separator = if url.contains('?') { '&' } else { '?' };
     Some(format!("{url}{separator}options=-c%20search_path%3D{schema}"))
 }
+
+/// Stores the fake GitHub's personal access token through `POST /api/add-git-providers`, as a user does.
+pub fn store_pat(host: &Host) {
+    let (status, _, body) = post_json(
+        &host.url("/api/add-git-providers"),
+        &serde_json::json!({"provider_tokens": {"github": {"token": fake_github::PAT, "host": null}}}),
+    );
+    assert_eq!(status, 200, "{body}");
+}

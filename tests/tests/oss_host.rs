@@ -6,7 +6,7 @@ use std::time::Duration;
 use openhost_tests::{
     Answer, Host, Site, assert_error, client,
     fake_github::{FakeGithub, Faults, PAT},
-    get_json, next_page, post_json, repository_names, send,
+    get_json, next_page, post_json, repository_names, send, store_pat,
 };
 use serde_json::{Value, json};
 
@@ -21,14 +21,6 @@ fn start_host(site: &Site, fake: &FakeGithub, extra: &str) -> Host {
     };
     site.write_config(&format!("github_api_url = \"{}\"\n{rate}{extra}", fake.base_url));
     site.start()
-}
-
-fn store_pat(host: &Host) {
-    let (status, _, body) = post_json(
-        &host.url("/api/add-git-providers"),
-        &json!({"provider_tokens": {"github": {"token": PAT, "host": null}}}),
-    );
-    assert_eq!(status, 200, "{body}");
 }
 
 #[test]

@@ -2,11 +2,8 @@
 //! stores, another on the same database serves, and a restart keeps it. Runs against
 //! `OPENHOST_TEST_DATABASE_URL`; says it was skipped without it, and fails in CI if so.
 
-use openhost_tests::{
-    Site,
-    fake_github::{FakeGithub, PAT},
-    get_json, post_json, test_database,
-};
+use base64::{Engine as _, engine::general_purpose::STANDARD};
+use openhost_tests::{Site, fake_github::FakeGithub, get_json, host_binary, post_json, store_pat, test_database};
 use serde_json::json;
 
 const HOST_KEY: &str = "c2hhcmVkLWhvc3Qta2V5LWZvci1vcGVuaG9zdC10ZXN0cy0w";
@@ -32,11 +29,7 @@ fn two_instances_on_one_database_serve_the_same_user() {
     let a = site_a.start_with_env(&env);
     let b = site_b.start_with_env(&env);
 
-    let stored = post_json(
-        &a.url("/api/add-git-providers"),
-        &json!({"provider_tokens": {"github": {"token": PAT, "host": null}}}),
-    );
-    assert_eq!(stored.0, 200, "{}", stored.2);
+    store_pat(&a);
     assert_eq!(
         post_json(
             &a.url("/api/settings"),
@@ -98,4 +91,59 @@ fn an_unreachable_database_or_a_missing_shared_key_stops_the_start_in_one_line()
         "{}",
         failure.error_line()
     );
+}
+
+/// `openhost store migrate`: a sled host's data, copied into PostgreSQL, is served by a PostgreSQL host given the
+/// same host key; a second copy into the now non-empty database is refused.
+#[test]
+fn a_sled_store_migrates_into_postgres() {
+    let Some(url) = test_database("store migrate") else {
+        return;
+    };
+    let fake = FakeGithub::start(3);
+    let site = Site::new();
+    site.write_config(&format!(
+        "github_api_url = \"{}\"\nrate_limit_per_sec = 0\n",
+        fake.base_url
+    ));
+    let sled_host = site.start();
+    store_pat(&sled_host);
+    assert_eq!(
+        post_json(&sled_host.url("/api/settings"), &json!({"language": "da"})).0,
+        200
+    );
+    let (status, _) = sled_host.stop();
+    assert!(status.success());
+
+    let migrate = || {
+        std::process::Command::new(host_binary())
+            .args(["store", "migrate", "--from"])
+            .arg(site.data_dir())
+            .env("OPENHOST_MIGRATE_TO", &url)
+            .output()
+            .expect("run openhost store migrate")
+    };
+    let output = migrate();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("copied") && stdout.contains("host.key"), "{stdout}");
+
+    let key = STANDARD.encode(std::fs::read(site.data_dir().join("host.key")).unwrap());
+    let postgres_site = Site::new();
+    postgres_site.write_config(&postgres_config(&fake));
+    let host = postgres_site.start_with_env(&[("TEST_DATABASE_URL", url.as_str()), ("TEST_HOST_KEY", key.as_str())]);
+    assert_eq!(get_json(&host.url("/api/settings")).2["language"], "da");
+    assert_eq!(
+        get_json(&host.url("/api/user/repositories")).0,
+        200,
+        "the migrated PAT works"
+    );
+
+    let again = migrate();
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already holds entries"));
 }

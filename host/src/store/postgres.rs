@@ -77,6 +77,16 @@ impl PostgresStore {
         Ok(store)
     }
 
+    /// Whether the database holds no entry at all (`openhost store migrate` copies only into an empty one).
+    pub async fn is_empty(&self) -> Result<bool, StoreError> {
+        let client = self.pool.get().await.map_err(unavailable)?;
+        let row = client
+            .query_one("SELECT NOT EXISTS (SELECT 1 FROM openhost_kv)", &[])
+            .await
+            .map_err(failed)?;
+        Ok(row.get(0))
+    }
+
     async fn migrate(&self) -> Result<(), StoreError> {
         let mut client = self.pool.get().await.map_err(unavailable)?;
         let transaction = client.transaction().await.map_err(failed)?;

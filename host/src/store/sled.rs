@@ -42,6 +42,28 @@ impl SledStore {
     }
 }
 
+impl SledStore {
+    /// Every namespace and its entries, for copying the database elsewhere (`openhost store migrate`).
+    pub fn export(&self) -> Result<Vec<(String, Entries)>, StoreError> {
+        let mut namespaces = Vec::new();
+        for name in self.db.tree_names() {
+            if name.as_ref() == b"__sled__default" {
+                continue;
+            }
+            let tree = self.db.open_tree(&name)?;
+            let entries = tree
+                .iter()
+                .map(|entry| {
+                    let (key, value) = entry?;
+                    Ok((key.to_vec(), value.to_vec()))
+                })
+                .collect::<Result<Entries, StoreError>>()?;
+            namespaces.push((String::from_utf8_lossy(&name).into_owned(), entries));
+        }
+        Ok(namespaces)
+    }
+}
+
 impl Store for SledStore {
     fn namespace(&self, name: &str) -> Result<Arc<dyn Namespace>, StoreError> {
         Ok(Arc::new(SledNamespace {
