@@ -114,7 +114,14 @@ impl<T: Serialize + DeserializeOwned + Default> UserRecords<T> {
         mut change: impl FnMut(&mut T) -> Result<(), SettingsError>,
     ) -> Result<T, SettingsError> {
         let key = user_id.as_bytes();
+        let mut attempt = 0u32;
         loop {
+            if attempt > 0 {
+                // Lost a race for this record: wait a little, randomly, so that many writers of one record (one
+                // user's parallel saves) take turns instead of all retrying at once.
+                tokio::time::sleep(backoff(attempt)).await;
+            }
+            attempt = attempt.saturating_add(1);
             let current = self.namespace.get(key).await?;
             let mut record = match &current {
                 Some(bytes) => self.decode(key, bytes)?,
@@ -133,6 +140,16 @@ impl<T: Serialize + DeserializeOwned + Default> UserRecords<T> {
             }
         }
     }
+}
+
+/// Up to 100 µs x 2^attempt (at most ~13 ms), uniformly at random.
+fn backoff(attempt: u32) -> std::time::Duration {
+    use std::hash::{BuildHasher, Hasher};
+    let ceiling = 100u64 << attempt.min(7);
+    // A fresh `RandomState` is seeded randomly per process and varied per instance: enough for jitter.
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(attempt);
+    std::time::Duration::from_micros(hasher.finish() % ceiling)
 }
 
 fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, SettingsError> {

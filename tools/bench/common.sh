@@ -24,3 +24,23 @@ wait_for() {
     echo "not up: $1" >&2
     exit 1
 }
+
+ticks_per_sec="$(getconf CLK_TCK)"
+
+# cpu_ticks PID: utime + stime of the process, in clock ticks (fields 14 and 15; the names have no spaces).
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# measure PID URL [WRK_ARGS...]: wrk for $duration s with $connections connections; prints
+# "requests_per_sec cpu_us_per_request p99_ms" (CPU of PID over the run).
+measure() {
+    local pid="$1" url="$2" before after out requests
+    shift 2
+    before="$(cpu_ticks "$pid")"
+    out="$(wrk -t2 -c"$connections" -d"${duration}s" --latency "$@" "$url")"
+    after="$(cpu_ticks "$pid")"
+    requests="$(awk '/requests in/ {print $1}' <<<"$out")"
+    awk -v rps="$(awk '/Requests\/sec/ {print $2}' <<<"$out")" -v t="$((after - before))" -v hz="$ticks_per_sec" \
+        -v n="$requests" -v p99="$(awk '$1 == "99%" {print $2}' <<<"$out")" \
+        'BEGIN { printf "%.0f %.2f %s\n", rps, t / hz / n * 1e6, p99 }'
+}
+

@@ -14,7 +14,6 @@ connections="${2:-32}"
 rounds="${3:-2}"
 host_addr="127.0.0.1:9921"
 bare_addr="127.0.0.1:9922"
-ticks_per_sec="$(getconf CLK_TCK)"
 
 source tools/bench/common.sh
 
@@ -42,28 +41,14 @@ pids+=("$bare_pid")
 wait_for "http://$bare_addr/healthz"
 cmp -s <(curl -fs "http://$bare_addr/api/options/config") "$work/config.json" || { echo "bodies differ" >&2; exit 1; }
 
-# cpu_ticks PID: utime + stime of the process, in clock ticks (fields 14 and 15; the names have no spaces).
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-
-# measure PID URL: prints "requests_per_sec cpu_us_per_request".
-measure() {
-    local pid="$1" url="$2" before after out requests
-    before="$(cpu_ticks "$pid")"
-    out="$(wrk -t2 -c"$connections" -d"${duration}s" "$url")"
-    after="$(cpu_ticks "$pid")"
-    requests="$(awk '/requests in/ {print $1}' <<<"$out")"
-    awk -v rps="$(awk '/Requests\/sec/ {print $2}' <<<"$out")" -v t="$((after - before))" -v hz="$ticks_per_sec" \
-        -v n="$requests" 'BEGIN { printf "%.0f %.2f\n", rps, t / hz / n * 1e6 }'
-}
-
 echo "wrk: 2 threads, $connections connections, ${duration}s per row; host and bare warp on this machine"
 echo
 echo "| route | round | bare req/s | host req/s | host/bare req/s | bare CPU µs/req | host CPU µs/req | host/bare CPU |"
 echo "|---|---|---|---|---|---|---|---|"
 for round in $(seq 1 "$rounds"); do
     for path in /healthz /api/options/config; do
-        read -r bare_rps bare_cpu <<<"$(measure "$bare_pid" "http://$bare_addr$path")"
-        read -r host_rps host_cpu <<<"$(measure "$host_pid" "http://$host_addr$path")"
+        read -r bare_rps bare_cpu _ <<<"$(measure "$bare_pid" "http://$bare_addr$path")"
+        read -r host_rps host_cpu _ <<<"$(measure "$host_pid" "http://$host_addr$path")"
         awk -v p="$path" -v r="$round" -v br="$bare_rps" -v hr="$host_rps" -v bc="$bare_cpu" -v hc="$host_cpu" \
             'BEGIN { printf "| `GET %s` | %d | %d | %d | %.2f | %.1f | %.1f | %.2f |\n", p, r, br, hr, hr / br, bc, hc, hc / bc }'
     done

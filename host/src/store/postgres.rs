@@ -188,7 +188,10 @@ impl Namespace for PostgresNamespace {
         self.run(move |client, name| async move {
             let row = client
                 .query_opt(
-                    "SELECT value FROM openhost_kv WHERE namespace = $1 AND key = $2",
+                    &client
+                        .prepare_cached("SELECT value FROM openhost_kv WHERE namespace = $1 AND key = $2")
+                        .await
+                        .map_err(failed)?,
                     &[&&*name, &key],
                 )
                 .await
@@ -202,8 +205,13 @@ impl Namespace for PostgresNamespace {
         self.run(move |client, name| async move {
             client
                 .execute(
-                    "INSERT INTO openhost_kv (namespace, key, value) VALUES ($1, $2, $3)
+                    &client
+                        .prepare_cached(
+                            "INSERT INTO openhost_kv (namespace, key, value) VALUES ($1, $2, $3)
                      ON CONFLICT (namespace, key) DO UPDATE SET value = EXCLUDED.value",
+                        )
+                        .await
+                        .map_err(failed)?,
                     &[&&*name, &key, &value],
                 )
                 .await
@@ -217,7 +225,10 @@ impl Namespace for PostgresNamespace {
         self.run(move |client, name| async move {
             let deleted = client
                 .execute(
-                    "DELETE FROM openhost_kv WHERE namespace = $1 AND key = $2",
+                    &client
+                        .prepare_cached("DELETE FROM openhost_kv WHERE namespace = $1 AND key = $2")
+                        .await
+                        .map_err(failed)?,
                     &[&&*name, &key],
                 )
                 .await
@@ -235,22 +246,35 @@ impl Namespace for PostgresNamespace {
             let changed = match (expected, new) {
                 (None, Some(new)) => client
                     .execute(
-                        "INSERT INTO openhost_kv (namespace, key, value) VALUES ($1, $2, $3)
+                        &client
+                            .prepare_cached(
+                                "INSERT INTO openhost_kv (namespace, key, value) VALUES ($1, $2, $3)
                          ON CONFLICT (namespace, key) DO NOTHING",
+                            )
+                            .await
+                            .map_err(failed)?,
                         &[&&*name, &key, &new],
                     )
                     .await
                     .map_err(failed)?,
                 (Some(expected), Some(new)) => client
                     .execute(
-                        "UPDATE openhost_kv SET value = $4 WHERE namespace = $1 AND key = $2 AND value = $3",
+                        &client
+                            .prepare_cached(
+                                "UPDATE openhost_kv SET value = $4 WHERE namespace = $1 AND key = $2 AND value = $3",
+                            )
+                            .await
+                            .map_err(failed)?,
                         &[&&*name, &key, &expected, &new],
                     )
                     .await
                     .map_err(failed)?,
                 (Some(expected), None) => client
                     .execute(
-                        "DELETE FROM openhost_kv WHERE namespace = $1 AND key = $2 AND value = $3",
+                        &client
+                            .prepare_cached("DELETE FROM openhost_kv WHERE namespace = $1 AND key = $2 AND value = $3")
+                            .await
+                            .map_err(failed)?,
                         &[&&*name, &key, &expected],
                     )
                     .await
@@ -258,7 +282,10 @@ impl Namespace for PostgresNamespace {
                 (None, None) => {
                     let present = client
                         .query_opt(
-                            "SELECT 1 FROM openhost_kv WHERE namespace = $1 AND key = $2",
+                            &client
+                                .prepare_cached("SELECT 1 FROM openhost_kv WHERE namespace = $1 AND key = $2")
+                                .await
+                                .map_err(failed)?,
                             &[&&*name, &key],
                         )
                         .await
@@ -279,16 +306,26 @@ impl Namespace for PostgresNamespace {
             let rows = match end {
                 Some(end) => client
                     .query(
-                        "SELECT key, value FROM openhost_kv WHERE namespace = $1 AND key >= $2 AND key < $3
+                        &client
+                            .prepare_cached(
+                                "SELECT key, value FROM openhost_kv WHERE namespace = $1 AND key >= $2 AND key < $3
                          ORDER BY key LIMIT $4",
+                            )
+                            .await
+                            .map_err(failed)?,
                         &[&&*name, &start, &end, &limit],
                     )
                     .await
                     .map_err(failed)?,
                 None => client
                     .query(
-                        "SELECT key, value FROM openhost_kv WHERE namespace = $1 AND key >= $2
+                        &client
+                            .prepare_cached(
+                                "SELECT key, value FROM openhost_kv WHERE namespace = $1 AND key >= $2
                          ORDER BY key LIMIT $3",
+                            )
+                            .await
+                            .map_err(failed)?,
                         &[&&*name, &start, &limit],
                     )
                     .await
