@@ -28,6 +28,9 @@ const MIGRATIONS: &[(i32, &str)] = &[(
     )",
 )];
 
+/// How long a request waits for a pooled connection, or for a new one to be made.
+const POOL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Serialises migrations across hosts: `pg_advisory_xact_lock` takes a 64-bit key.
 const MIGRATION_LOCK: i64 = 0x6f70_656e_686f_7374; // "openhost"
 
@@ -67,8 +70,13 @@ impl PostgresStore {
                 recycling_method: RecyclingMethod::Fast,
             },
         );
+        // Bounded waits: a database that stops answering makes requests fail with `store_unavailable` within
+        // seconds instead of hanging them.
         let pool = Pool::builder(manager)
             .max_size(pool_size)
+            .wait_timeout(Some(POOL_TIMEOUT))
+            .create_timeout(Some(POOL_TIMEOUT))
+            .recycle_timeout(Some(POOL_TIMEOUT))
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .build()
             .map_err(|e| StoreError::Backend(e.to_string()))?;
