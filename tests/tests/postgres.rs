@@ -210,3 +210,108 @@ github_api_url = "{fake}"
         assert_eq!(info(host).0, 401, "signed out on {name} too");
     }
 }
+
+/// A TCP relay between a host and PostgreSQL that the test can cut (every connection dropped, new ones refused)
+/// and restore: the database going away and coming back, without touching the shared server.
+struct Relay {
+    addr: std::net::SocketAddr,
+    cut: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    open: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
+}
+
+impl Relay {
+    fn to(upstream: String) -> Relay {
+        use std::sync::{Arc, Mutex, atomic::AtomicBool};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let cut = Arc::new(AtomicBool::new(false));
+        let open = Arc::new(Mutex::new(Vec::new()));
+        let (cut_flag, streams) = (Arc::clone(&cut), Arc::clone(&open));
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                if cut_flag.load(std::sync::atomic::Ordering::SeqCst) {
+                    continue; // dropped: refused
+                }
+                let Ok(server) = std::net::TcpStream::connect(&upstream) else {
+                    continue;
+                };
+                let mut list = streams.lock().unwrap();
+                list.push(client.try_clone().unwrap());
+                list.push(server.try_clone().unwrap());
+                for (mut from, mut to) in [
+                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                    (server, client),
+                ] {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+            }
+        });
+        Relay { addr, cut, open }
+    }
+
+    fn cut(&self) {
+        self.cut.store(true, std::sync::atomic::Ordering::SeqCst);
+        for stream in self.open.lock().unwrap().drain(..) {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+    }
+
+    fn restore(&self) {
+        self.cut.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// PostgreSQL lost while serving: 503 `store_unavailable` (not a hang, not a 500), and back by itself when the
+/// database returns, with every acknowledged write still there.
+#[test]
+fn a_lost_database_is_503_and_service_resumes_by_itself() {
+    let Some(url) = test_database("database lost while serving") else {
+        return;
+    };
+    // postgres://user@HOST:PORT/db?...: the relay stands in for HOST:PORT.
+    let authority_start = url.find('@').map_or(url.find("://").unwrap() + 3, |at| at + 1);
+    let authority_end = authority_start + url[authority_start..].find('/').unwrap();
+    let relay = Relay::to(url[authority_start..authority_end].to_owned());
+    let relayed = format!("{}{}{}", &url[..authority_start], relay.addr, &url[authority_end..]);
+    let fake = FakeGithub::start(1);
+    let site = Site::new();
+    site.write_config(&postgres_config(&fake));
+    let host = site.start_with_env(&[("TEST_DATABASE_URL", relayed.as_str()), ("TEST_HOST_KEY", HOST_KEY)]);
+    assert_eq!(post_json(&host.url("/api/settings"), &json!({"language": "fr"})).0, 200);
+
+    relay.cut();
+    let started = std::time::Instant::now();
+    let (status, _, body) = get_json(&host.url("/api/settings"));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (503, Some("store_unavailable")),
+        "{body}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(post_json(&host.url("/api/settings"), &json!({"language": "de"})).0, 503);
+
+    relay.restore();
+    let mut answer = get_json(&host.url("/api/settings"));
+    for _ in 0..20 {
+        if answer.0 == 200 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+        answer = get_json(&host.url("/api/settings"));
+    }
+    assert_eq!(
+        (answer.0, answer.2["language"].as_str()),
+        (200, Some("fr")),
+        "{}",
+        answer.2
+    );
+    let (_, logs) = host.stop();
+    assert!(!logs.contains("panicked"), "{logs}");
+}
