@@ -504,6 +504,31 @@ pub fn test_database(what: &str) -> Option<String> {
             .await
             .expect("OPENHOST_TEST_DATABASE_URL: cannot connect");
         tokio::spawn(connection);
+        // Schemas of runs over an hour old are leftovers (a test never drops its own: it may still be read when
+        // the test fails); dropping them here keeps a long-lived CI database from filling up.
+        let an_hour_ago = nanos.saturating_sub(3_600 * 1_000_000_000);
+        let old: Vec<String> = client
+            .query(
+                "SELECT schema_name FROM information_schema.schemata WHERE schema_name ~ '^t[0-9]+_[0-9]+$'",
+                &[],
+            )
+            .await
+            .expect("list test schemas")
+            .into_iter()
+            .map(|row| row.get::<_, String>(0))
+            .filter(|name| {
+                name.rsplit('_')
+                    .next()
+                    .and_then(|n| n.parse::<u128>().ok())
+                    .is_some_and(|made| made < an_hour_ago)
+            })
+            .collect();
+        for name in old {
+            // Another run may be dropping it too: losing that race is fine.
+            let _ = client
+                .batch_execute(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
+                .await;
+        }
         client
             .batch_execute(&format!("CREATE SCHEMA {schema}"))
             .await
