@@ -12,8 +12,8 @@
 
 use std::{str::FromStr, sync::Arc};
 
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
-use tokio_postgres::NoTls;
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
+use tokio_postgres::{NoTls, Row, types::ToSql};
 
 use super::{Entries, Namespace, Store, StoreError, StoreFuture};
 
@@ -174,7 +174,7 @@ impl PostgresNamespace {
     fn run<T, F, Fut>(&self, operation: F) -> StoreFuture<T>
     where
         T: Send + 'static,
-        F: FnOnce(deadpool_postgres::Object, Arc<str>) -> Fut + Send + 'static,
+        F: FnOnce(Object, Arc<str>) -> Fut + Send + 'static,
         Fut: std::future::Future<Output = Result<T, StoreError>> + Send + 'static,
     {
         let pool = self.pool.clone();
@@ -190,40 +190,43 @@ impl PostgresNamespace {
     }
 }
 
+/// Runs `sql` (prepared once per pooled connection, so a call costs one round trip) and returns how many rows
+/// it changed.
+async fn execute(client: &Object, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, StoreError> {
+    let statement = client.prepare_cached(sql).await.map_err(failed)?;
+    client.execute(&statement, params).await.map_err(failed)
+}
+
+/// Runs the query `sql` (prepared once per pooled connection) and returns its rows.
+async fn query(client: &Object, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, StoreError> {
+    let statement = client.prepare_cached(sql).await.map_err(failed)?;
+    client.query(&statement, params).await.map_err(failed)
+}
+
 impl Namespace for PostgresNamespace {
     fn get(&self, key: &[u8]) -> StoreFuture<Option<Vec<u8>>> {
         let key = key.to_vec();
         self.run(move |client, name| async move {
-            let row = client
-                .query_opt(
-                    &client
-                        .prepare_cached("SELECT value FROM openhost_kv WHERE namespace = $1 AND key = $2")
-                        .await
-                        .map_err(failed)?,
-                    &[&&*name, &key],
-                )
-                .await
-                .map_err(failed)?;
-            Ok(row.map(|row| row.get(0)))
+            let rows = query(
+                &client,
+                "SELECT value FROM openhost_kv WHERE namespace = $1 AND key = $2",
+                &[&&*name, &key],
+            )
+            .await?;
+            Ok(rows.first().map(|row| row.get(0)))
         })
     }
 
     fn put(&self, key: &[u8], value: &[u8]) -> StoreFuture<()> {
         let (key, value) = (key.to_vec(), value.to_vec());
         self.run(move |client, name| async move {
-            client
-                .execute(
-                    &client
-                        .prepare_cached(
-                            "INSERT INTO openhost_kv (namespace, key, value) VALUES ($1, $2, $3)
-                     ON CONFLICT (namespace, key) DO UPDATE SET value = EXCLUDED.value",
-                        )
-                        .await
-                        .map_err(failed)?,
-                    &[&&*name, &key, &value],
-                )
-                .await
-                .map_err(failed)?;
+            execute(
+                &client,
+                "INSERT INTO openhost_kv (namespace, key, value) VALUES ($1, $2, $3)
+                 ON CONFLICT (namespace, key) DO UPDATE SET value = EXCLUDED.value",
+                &[&&*name, &key, &value],
+            )
+            .await?;
             Ok(())
         })
     }
@@ -231,16 +234,12 @@ impl Namespace for PostgresNamespace {
     fn delete(&self, key: &[u8]) -> StoreFuture<bool> {
         let key = key.to_vec();
         self.run(move |client, name| async move {
-            let deleted = client
-                .execute(
-                    &client
-                        .prepare_cached("DELETE FROM openhost_kv WHERE namespace = $1 AND key = $2")
-                        .await
-                        .map_err(failed)?,
-                    &[&&*name, &key],
-                )
-                .await
-                .map_err(failed)?;
+            let deleted = execute(
+                &client,
+                "DELETE FROM openhost_kv WHERE namespace = $1 AND key = $2",
+                &[&&*name, &key],
+            )
+            .await?;
             Ok(deleted > 0)
         })
     }
@@ -252,53 +251,39 @@ impl Namespace for PostgresNamespace {
         self.run(move |client, name| async move {
             // Each case is one statement, atomic on its own: no read-then-write window.
             let changed = match (expected, new) {
-                (None, Some(new)) => client
-                    .execute(
-                        &client
-                            .prepare_cached(
-                                "INSERT INTO openhost_kv (namespace, key, value) VALUES ($1, $2, $3)
+                (None, Some(new)) => {
+                    execute(
+                        &client,
+                        "INSERT INTO openhost_kv (namespace, key, value) VALUES ($1, $2, $3)
                          ON CONFLICT (namespace, key) DO NOTHING",
-                            )
-                            .await
-                            .map_err(failed)?,
                         &[&&*name, &key, &new],
                     )
-                    .await
-                    .map_err(failed)?,
-                (Some(expected), Some(new)) => client
-                    .execute(
-                        &client
-                            .prepare_cached(
-                                "UPDATE openhost_kv SET value = $4 WHERE namespace = $1 AND key = $2 AND value = $3",
-                            )
-                            .await
-                            .map_err(failed)?,
+                    .await?
+                }
+                (Some(expected), Some(new)) => {
+                    execute(
+                        &client,
+                        "UPDATE openhost_kv SET value = $4 WHERE namespace = $1 AND key = $2 AND value = $3",
                         &[&&*name, &key, &expected, &new],
                     )
-                    .await
-                    .map_err(failed)?,
-                (Some(expected), None) => client
-                    .execute(
-                        &client
-                            .prepare_cached("DELETE FROM openhost_kv WHERE namespace = $1 AND key = $2 AND value = $3")
-                            .await
-                            .map_err(failed)?,
+                    .await?
+                }
+                (Some(expected), None) => {
+                    execute(
+                        &client,
+                        "DELETE FROM openhost_kv WHERE namespace = $1 AND key = $2 AND value = $3",
                         &[&&*name, &key, &expected],
                     )
-                    .await
-                    .map_err(failed)?,
+                    .await?
+                }
                 (None, None) => {
-                    let present = client
-                        .query_opt(
-                            &client
-                                .prepare_cached("SELECT 1 FROM openhost_kv WHERE namespace = $1 AND key = $2")
-                                .await
-                                .map_err(failed)?,
-                            &[&&*name, &key],
-                        )
-                        .await
-                        .map_err(failed)?;
-                    u64::from(present.is_none())
+                    let present = query(
+                        &client,
+                        "SELECT 1 FROM openhost_kv WHERE namespace = $1 AND key = $2",
+                        &[&&*name, &key],
+                    )
+                    .await?;
+                    u64::from(present.is_empty())
                 }
             };
             Ok(changed == 1)
@@ -310,34 +295,27 @@ impl Namespace for PostgresNamespace {
         let end = prefix_end(prefix);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.run(move |client, name| async move {
-            // bytea compares bytewise, as sled orders keys.
+            // bytea compares bytewise, as sled orders keys. Two statements rather than `$3 IS NULL OR key < $3`:
+            // a generic plan of that would read past the prefix's range to the end of the namespace.
             let rows = match end {
-                Some(end) => client
-                    .query(
-                        &client
-                            .prepare_cached(
-                                "SELECT key, value FROM openhost_kv WHERE namespace = $1 AND key >= $2 AND key < $3
+                Some(end) => {
+                    query(
+                        &client,
+                        "SELECT key, value FROM openhost_kv WHERE namespace = $1 AND key >= $2 AND key < $3
                          ORDER BY key LIMIT $4",
-                            )
-                            .await
-                            .map_err(failed)?,
                         &[&&*name, &start, &end, &limit],
                     )
-                    .await
-                    .map_err(failed)?,
-                None => client
-                    .query(
-                        &client
-                            .prepare_cached(
-                                "SELECT key, value FROM openhost_kv WHERE namespace = $1 AND key >= $2
+                    .await?
+                }
+                None => {
+                    query(
+                        &client,
+                        "SELECT key, value FROM openhost_kv WHERE namespace = $1 AND key >= $2
                          ORDER BY key LIMIT $3",
-                            )
-                            .await
-                            .map_err(failed)?,
                         &[&&*name, &start, &limit],
                     )
-                    .await
-                    .map_err(failed)?,
+                    .await?
+                }
             };
             Ok(rows.into_iter().map(|row| (row.get(0), row.get(1))).collect())
         })
