@@ -29,6 +29,10 @@ const FROZEN_APIS: &[(&str, &str)] = &[
         "1.1",
         "70e307c4f2534e75304b47c0fbefa17433608c924a6e6d1b215f41a3530dff88",
     ),
+    (
+        "1.2",
+        "7bb1534d95ee8b24f4ff174619ee4636d206805ac6767ee8faa5df24f1a56c96",
+    ),
 ];
 
 fn fixture_dir(version: &str) -> PathBuf {
@@ -83,6 +87,57 @@ fn a_plugin_built_against_1_1_is_served_with_the_1_1_addition() {
     assert_eq!(repos[0]["full_name"], "compat/installation-7", "the 1.1 method, served");
     let (_, _, repos) = get_json(&host.url("/api/user/repositories"));
     assert_eq!(repos[0]["full_name"], "compat/one");
+}
+
+#[test]
+fn a_plugin_built_against_1_2_is_served_with_the_1_2_additions() {
+    let site = Site::new();
+    std::fs::copy(compat_library("1.2"), site.plugin_dir().join("libcompat_plugin_1_2.so")).unwrap();
+    site.write_config("");
+    let host = site.start();
+    let (_, _, plugins) = get_json(&host.url("/api/plugins"));
+    assert_eq!(plugins["plugins"][0]["interface"], "1.2");
+    let (status, headers, config) = get_json(&host.url("/api/options/config"));
+    assert_eq!((status, config["APP_MODE"].as_str()), (200, Some("compat-1.2")));
+    assert_eq!(headers["x-compat"], "1.2");
+    let (_, _, repos) = get_json(&host.url("/api/user/repositories?installation_id=7"));
+    assert_eq!(repos[0]["full_name"], "compat/installation-7");
+    let (status, _, body) = get_json(&host.url("/compat/kv?value=kept"));
+    assert_eq!((status, body), (200, json!({"stored": "kept"})));
+
+    // 1.2: the plugin's public origin is same-site and its host name is served...
+    let settings = |origin: &str| {
+        send(
+            client()
+                .post(host.url("/api/settings"))
+                .header("origin", origin)
+                .header("content-type", "application/json")
+                .body(r#"{"language": "en"}"#),
+        )
+        .0
+    };
+    assert_eq!(settings("https://compat.example"), 200);
+    assert_eq!(settings("https://other.example"), 403);
+    let (status, _, _) = send(
+        client()
+            .get(host.url("/api/options/config"))
+            .header("host", "compat.example"),
+    );
+    assert_eq!(status, 200);
+    let (status, _, _) = send(
+        client()
+            .get(host.url("/api/options/config"))
+            .header("host", "other.example"),
+    );
+    assert_eq!(status, 421);
+    // ...and its webhook route takes a cross-site POST.
+    let (status, _, body) = send(
+        client()
+            .post(host.url("/compat/hook"))
+            .header("origin", "https://other.example")
+            .header("sec-fetch-site", "cross-site"),
+    );
+    assert_eq!((status, body), (200, json!({"hook": "received"})));
 }
 
 #[test]
