@@ -110,8 +110,12 @@ pub async fn migrate(from: &Path, to: &str, runtime: tokio::runtime::Handle) -> 
     let (mut namespaces, mut entries) = (0, 0);
     for (name, content) in source.export().map_err(source_error)? {
         let namespace = target.namespace(&name).map_err(MigrateError::Target)?;
-        for (key, value) in &content {
-            namespace.put(key, value).await.map_err(MigrateError::Target)?;
+        for (key, value, ttl) in &content {
+            let copied = match ttl {
+                Some(ttl) => namespace.put_expiring(key, value, *ttl),
+                None => namespace.put(key, value),
+            };
+            copied.await.map_err(MigrateError::Target)?;
         }
         namespaces += 1;
         entries += content.len();

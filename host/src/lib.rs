@@ -13,6 +13,7 @@ pub mod config;
 pub mod data_dir;
 pub mod error;
 pub mod host_key;
+pub mod lease;
 pub mod loader;
 pub mod malloc;
 pub mod middleware;
@@ -134,7 +135,9 @@ pub async fn run(config: Config) -> Result<(), StartupError> {
         plugins = app.registry.plugins.iter().filter(|p| p.loaded).count(),
         "openhost listening on http://{local}"
     );
+    let sweeper = tokio::spawn(store::sweep_periodically(Arc::clone(&app.store)));
     server::serve(Arc::clone(&app), listener, shutdown).await;
+    sweeper.abort();
     tracing::info!("shutting down");
     app.registry.shutdown();
     if let Err(e) = app.store.flush_all() {

@@ -1,10 +1,14 @@
-//! One conformance suite for both stores (docs/architecture.md, "Storage"): the same operations give the same
-//! answers on sled and on PostgreSQL. The PostgreSQL half runs against `OPENHOST_TEST_DATABASE_URL` (in a schema
-//! of its own); without it, it says it was skipped, and in CI (`CI` set) a skip is a failure.
+//! One conformance suite for both stores (docs/architecture.md, "Storage"): the same operations (get, put,
+//! delete, compare-and-swap, prefix scans, expiry, leases) give the same answers on sled and on PostgreSQL. The
+//! PostgreSQL half runs against `OPENHOST_TEST_DATABASE_URL` (in a schema of its own); without it, it says it was
+//! skipped, and in CI (`CI` set) a skip is a failure.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
-use openhost::store::{Namespace, PostgresStore, SledStore, Store};
+use openhost::{
+    lease::Leases,
+    store::{Namespace, PostgresStore, SledStore, Store},
+};
 
 /// Namespaces of this run only, so that runs sharing a database do not meet.
 fn run_id() -> String {
@@ -78,6 +82,47 @@ async fn suite(store: &dyn Store) {
     );
     assert!(b.scan_prefix(b"", 100).await.unwrap().is_empty());
 
+    // Expiry: past its deadline a key is absent to every operation; any other write makes it permanent.
+    let e: Arc<dyn Namespace> = store.namespace(&format!("{run}/expiring")).unwrap();
+    let short = Duration::from_millis(400);
+    for key in [&b"gone"[..], b"cas", b"deleted", b"made-permanent", b"swapped"] {
+        e.put_expiring(key, b"1", short).await.unwrap();
+    }
+    e.put_expiring(b"kept", b"1", Duration::from_secs(600)).await.unwrap();
+    e.put(b"made-permanent", b"2").await.unwrap();
+    assert!(e.compare_and_swap(b"swapped", Some(b"1"), Some(b"2")).await.unwrap());
+    assert_eq!(
+        e.get(b"gone").await.unwrap().as_deref(),
+        Some(&b"1"[..]),
+        "live before its deadline"
+    );
+    assert_eq!(e.scan_prefix(b"", 100).await.unwrap().len(), 6);
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    assert_eq!(e.get(b"gone").await.unwrap(), None);
+    assert_eq!(e.get(b"kept").await.unwrap().as_deref(), Some(&b"1"[..]));
+    assert_eq!(
+        keys(e.scan_prefix(b"", 100).await.unwrap()),
+        [&b"kept"[..], b"made-permanent", b"swapped"].map(<[u8]>::to_vec)
+    );
+    assert!(
+        !e.delete(b"deleted").await.unwrap(),
+        "an expired key was not there to delete"
+    );
+    assert!(!e.compare_and_swap(b"cas", Some(b"1"), Some(b"2")).await.unwrap());
+    assert!(e.compare_and_swap(b"cas", None, None).await.unwrap(), "absent? yes");
+    assert!(
+        e.compare_and_swap(b"cas", None, Some(b"3")).await.unwrap(),
+        "an expired key is free"
+    );
+    assert!(store.sweep_expired().await.unwrap() >= 1, "`gone` was still stored");
+    assert_eq!(e.get(b"gone").await.unwrap(), None);
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    assert_eq!(
+        keys(e.scan_prefix(b"", 100).await.unwrap()),
+        [&b"cas"[..], b"kept", b"made-permanent", b"swapped"].map(<[u8]>::to_vec),
+        "writes other than put_expiring made their keys permanent"
+    );
+
     // Concurrent compare-and-swap increments: none lost.
     let counter = Arc::clone(&a);
     let tasks: Vec<_> = (0..8)
@@ -110,10 +155,57 @@ async fn suite(store: &dyn Store) {
     a.flush().await.unwrap();
 }
 
+/// Leases through two hosts' services on one store: one holder at a time, a release frees the name for the other
+/// host, and a holder that stopped renewing (a killed process) loses it after its time to live.
+async fn lease_suite(first: &dyn Store, second: &dyn Store) {
+    let run = run_id();
+    let runtime = tokio::runtime::Handle::current();
+    let (a, b) = (
+        Leases::new(first.lease_backend(), runtime.clone()),
+        Leases::new(second.lease_backend(), runtime),
+    );
+    let (name, ttl) = (format!("{run}/refresh"), Duration::from_secs(2));
+    let held = a.acquire(&name, ttl, Duration::ZERO).await.unwrap().expect("free");
+    assert_eq!(b.acquire(&name, ttl, Duration::from_millis(200)).await.unwrap(), None);
+    tokio::time::sleep(ttl + Duration::from_millis(500)).await;
+    assert_eq!(
+        b.acquire(&name, ttl, Duration::ZERO).await.unwrap(),
+        None,
+        "renewed past its time to live"
+    );
+    a.release(held, &run);
+    let started = std::time::Instant::now();
+    assert!(b.acquire(&name, ttl, Duration::from_secs(5)).await.unwrap().is_some());
+    assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+
+    let abandoned = format!("{run}/abandoned");
+    assert!(
+        first
+            .lease_backend()
+            .try_take(&abandoned, "killed", Duration::from_millis(600))
+            .await
+            .unwrap()
+    );
+    let started = std::time::Instant::now();
+    assert!(
+        b.acquire(&abandoned, ttl, Duration::from_secs(5))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(400),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sled_conforms() {
     let dir = tempfile::tempdir().unwrap();
-    suite(&SledStore::open(dir.path()).unwrap()).await;
+    let store = SledStore::open(dir.path()).unwrap();
+    suite(&store).await;
+    lease_suite(&store, &store).await;
 }
 
 #[test]
@@ -133,7 +225,8 @@ fn postgres_conforms() {
             PostgresStore::connect(&url, 4, handle.clone()),
             PostgresStore::connect(&url, 4, handle.clone())
         );
-        let (first, _second) = (first.unwrap(), second.unwrap());
+        let (first, second) = (first.unwrap(), second.unwrap());
         suite(&first).await;
+        lease_suite(&first, &second).await;
     });
 }

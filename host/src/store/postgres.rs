@@ -10,26 +10,49 @@
 //! Operations run as tasks on the host's runtime, so their futures can be polled from anywhere (a plugin's side
 //! of the ABI included).
 
-use std::{str::FromStr, sync::Arc};
+use std::{str::FromStr, sync::Arc, time::Duration};
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use tokio_postgres::{NoTls, Row, types::ToSql};
 
-use super::{Entries, Namespace, Store, StoreError, StoreFuture};
+mod leases;
+
+use super::{Entries, Namespace, Store, StoreError, StoreFuture, ttl_millis};
+use crate::lease::LeaseBackend;
 
 /// The schema, in order. Append only: a host applies the ones its database lacks.
-const MIGRATIONS: &[(i32, &str)] = &[(
-    1,
-    "CREATE TABLE openhost_kv (
-        namespace TEXT NOT NULL,
-        key BYTEA NOT NULL,
-        value BYTEA NOT NULL,
-        PRIMARY KEY (namespace, key)
-    )",
-)];
+const MIGRATIONS: &[(i32, &str)] = &[
+    (
+        1,
+        "CREATE TABLE openhost_kv (
+            namespace TEXT NOT NULL,
+            key BYTEA NOT NULL,
+            value BYTEA NOT NULL,
+            PRIMARY KEY (namespace, key)
+        )",
+    ),
+    (
+        2,
+        "ALTER TABLE openhost_kv ADD COLUMN expires_at TIMESTAMPTZ;
+        CREATE INDEX openhost_kv_expiring ON openhost_kv (expires_at) WHERE expires_at IS NOT NULL;
+        CREATE TABLE openhost_leases (
+            name TEXT PRIMARY KEY,
+            holder TEXT NOT NULL,
+            expires_at TIMESTAMPTZ NOT NULL
+        )",
+    ),
+];
+
+/// The condition a row must meet to exist for the operations: not past its expiry. Spelled out in each statement
+/// (PostgreSQL plans a literal condition; the database's clock decides for every host alike).
+macro_rules! live {
+    () => {
+        "(expires_at IS NULL OR expires_at > now())"
+    };
+}
 
 /// How long a request waits for a pooled connection, or for a new one to be made.
-const POOL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+const POOL_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Serialises migrations across hosts: `pg_advisory_xact_lock` takes a 64-bit key.
 const MIGRATION_LOCK: i64 = 0x6f70_656e_686f_7374; // "openhost"
@@ -149,6 +172,19 @@ impl Store for PostgresStore {
     fn flush_all(&self) -> Result<(), StoreError> {
         Ok(())
     }
+
+    fn sweep_expired(&self) -> StoreFuture<u64> {
+        run_with_client(&self.pool, &self.runtime, |client| async move {
+            execute(&client, "DELETE FROM openhost_kv WHERE expires_at <= now()", &[]).await
+        })
+    }
+
+    fn lease_backend(&self) -> Arc<dyn LeaseBackend> {
+        Arc::new(leases::PostgresLeases {
+            pool: self.pool.clone(),
+            runtime: self.runtime.clone(),
+        })
+    }
 }
 
 struct PostgresNamespace {
@@ -169,24 +205,34 @@ fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
     None
 }
 
+/// Runs `operation` with a pooled connection, as a task of the host's runtime.
+fn run_with_client<T, F, Fut>(pool: &Pool, runtime: &tokio::runtime::Handle, operation: F) -> StoreFuture<T>
+where
+    T: Send + 'static,
+    F: FnOnce(Object) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<T, StoreError>> + Send + 'static,
+{
+    let pool = pool.clone();
+    let task = runtime.spawn(async move {
+        let client = pool.get().await.map_err(unavailable)?;
+        operation(client).await
+    });
+    Box::pin(async move {
+        task.await
+            .map_err(|e| StoreError::Backend(format!("the store task failed: {e}")))?
+    })
+}
+
 impl PostgresNamespace {
-    /// Runs `operation` with a pooled connection, as a task of the host's runtime.
+    /// Runs `operation` with a pooled connection and this namespace's name.
     fn run<T, F, Fut>(&self, operation: F) -> StoreFuture<T>
     where
         T: Send + 'static,
         F: FnOnce(Object, Arc<str>) -> Fut + Send + 'static,
         Fut: std::future::Future<Output = Result<T, StoreError>> + Send + 'static,
     {
-        let pool = self.pool.clone();
         let name = Arc::clone(&self.name);
-        let task = self.runtime.spawn(async move {
-            let client = pool.get().await.map_err(unavailable)?;
-            operation(client, name).await
-        });
-        Box::pin(async move {
-            task.await
-                .map_err(|e| StoreError::Backend(format!("the store task failed: {e}")))?
-        })
+        run_with_client(&self.pool, &self.runtime, move |client| operation(client, name))
     }
 }
 
@@ -209,7 +255,10 @@ impl Namespace for PostgresNamespace {
         self.run(move |client, name| async move {
             let rows = query(
                 &client,
-                "SELECT value FROM openhost_kv WHERE namespace = $1 AND key = $2",
+                concat!(
+                    "SELECT value FROM openhost_kv WHERE namespace = $1 AND key = $2 AND ",
+                    live!()
+                ),
                 &[&&*name, &key],
             )
             .await?;
@@ -223,8 +272,23 @@ impl Namespace for PostgresNamespace {
             execute(
                 &client,
                 "INSERT INTO openhost_kv (namespace, key, value) VALUES ($1, $2, $3)
-                 ON CONFLICT (namespace, key) DO UPDATE SET value = EXCLUDED.value",
+                 ON CONFLICT (namespace, key) DO UPDATE SET value = EXCLUDED.value, expires_at = NULL",
                 &[&&*name, &key, &value],
+            )
+            .await?;
+            Ok(())
+        })
+    }
+
+    fn put_expiring(&self, key: &[u8], value: &[u8], ttl: Duration) -> StoreFuture<()> {
+        let (key, value, ttl) = (key.to_vec(), value.to_vec(), ttl_millis(ttl));
+        self.run(move |client, name| async move {
+            execute(
+                &client,
+                "INSERT INTO openhost_kv (namespace, key, value, expires_at)
+                 VALUES ($1, $2, $3, now() + $4::BIGINT * INTERVAL '1 millisecond')
+                 ON CONFLICT (namespace, key) DO UPDATE SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at",
+                &[&&*name, &key, &value, &ttl],
             )
             .await?;
             Ok(())
@@ -234,13 +298,16 @@ impl Namespace for PostgresNamespace {
     fn delete(&self, key: &[u8]) -> StoreFuture<bool> {
         let key = key.to_vec();
         self.run(move |client, name| async move {
-            let deleted = execute(
+            let deleted = query(
                 &client,
-                "DELETE FROM openhost_kv WHERE namespace = $1 AND key = $2",
+                concat!(
+                    "DELETE FROM openhost_kv WHERE namespace = $1 AND key = $2 RETURNING ",
+                    live!()
+                ),
                 &[&&*name, &key],
             )
             .await?;
-            Ok(deleted > 0)
+            Ok(deleted.first().is_some_and(|row| row.get::<_, bool>(0)))
         })
     }
 
@@ -249,13 +316,15 @@ impl Namespace for PostgresNamespace {
         let expected = expected.map(<[u8]>::to_vec);
         let new = new.map(<[u8]>::to_vec);
         self.run(move |client, name| async move {
-            // Each case is one statement, atomic on its own: no read-then-write window.
+            // Each case is one statement, atomic on its own: no read-then-write window. An expired row counts as
+            // absent, and a swap makes the key permanent.
             let changed = match (expected, new) {
                 (None, Some(new)) => {
                     execute(
                         &client,
-                        "INSERT INTO openhost_kv (namespace, key, value) VALUES ($1, $2, $3)
-                         ON CONFLICT (namespace, key) DO NOTHING",
+                        "INSERT INTO openhost_kv AS kv (namespace, key, value) VALUES ($1, $2, $3)
+                         ON CONFLICT (namespace, key) DO UPDATE SET value = EXCLUDED.value, expires_at = NULL
+                         WHERE kv.expires_at <= now()",
                         &[&&*name, &key, &new],
                     )
                     .await?
@@ -263,7 +332,11 @@ impl Namespace for PostgresNamespace {
                 (Some(expected), Some(new)) => {
                     execute(
                         &client,
-                        "UPDATE openhost_kv SET value = $4 WHERE namespace = $1 AND key = $2 AND value = $3",
+                        concat!(
+                            "UPDATE openhost_kv SET value = $4, expires_at = NULL
+                             WHERE namespace = $1 AND key = $2 AND value = $3 AND ",
+                            live!()
+                        ),
                         &[&&*name, &key, &expected, &new],
                     )
                     .await?
@@ -271,7 +344,10 @@ impl Namespace for PostgresNamespace {
                 (Some(expected), None) => {
                     execute(
                         &client,
-                        "DELETE FROM openhost_kv WHERE namespace = $1 AND key = $2 AND value = $3",
+                        concat!(
+                            "DELETE FROM openhost_kv WHERE namespace = $1 AND key = $2 AND value = $3 AND ",
+                            live!()
+                        ),
                         &[&&*name, &key, &expected],
                     )
                     .await?
@@ -279,7 +355,10 @@ impl Namespace for PostgresNamespace {
                 (None, None) => {
                     let present = query(
                         &client,
-                        "SELECT 1 FROM openhost_kv WHERE namespace = $1 AND key = $2",
+                        concat!(
+                            "SELECT 1 FROM openhost_kv WHERE namespace = $1 AND key = $2 AND ",
+                            live!()
+                        ),
                         &[&&*name, &key],
                     )
                     .await?;
@@ -301,8 +380,12 @@ impl Namespace for PostgresNamespace {
                 Some(end) => {
                     query(
                         &client,
-                        "SELECT key, value FROM openhost_kv WHERE namespace = $1 AND key >= $2 AND key < $3
-                         ORDER BY key LIMIT $4",
+                        concat!(
+                            "SELECT key, value FROM openhost_kv WHERE namespace = $1 AND key >= $2 AND key < $3
+                             AND ",
+                            live!(),
+                            " ORDER BY key LIMIT $4"
+                        ),
                         &[&&*name, &start, &end, &limit],
                     )
                     .await?
@@ -310,8 +393,11 @@ impl Namespace for PostgresNamespace {
                 None => {
                     query(
                         &client,
-                        "SELECT key, value FROM openhost_kv WHERE namespace = $1 AND key >= $2
-                         ORDER BY key LIMIT $3",
+                        concat!(
+                            "SELECT key, value FROM openhost_kv WHERE namespace = $1 AND key >= $2 AND ",
+                            live!(),
+                            " ORDER BY key LIMIT $3"
+                        ),
                         &[&&*name, &start, &limit],
                     )
                     .await?

@@ -1,8 +1,40 @@
 //! The embedded default store: one sled database in `data_dir`, one tree per namespace.
+//!
+//! Expiries live in a companion tree per namespace (key -> deadline, milliseconds since the Unix epoch, big
+//! endian), so that values keep the bytes they always had. Every write goes through one transaction over both
+//! trees: a value and its expiry never disagree, even between two writers of one key.
 
-use std::{path::Path, sync::Arc};
+use std::{
+    path::Path,
+    sync::Arc,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
 
-use super::{Entries, Namespace, Store, StoreError, StoreFuture, done};
+use ::sled::{
+    IVec, Transactional,
+    transaction::{ConflictableTransactionResult, TransactionError, TransactionalTree},
+};
+
+use super::{Entries, ExportedEntry, Namespace, Store, StoreError, StoreFuture, done, ttl_millis};
+use crate::lease::{LeaseBackend, memory::MemoryLeases};
+
+/// Companion trees are named this plus their namespace's name: no namespace name starts with a NUL byte.
+const EXPIRY_TREE: &str = "\0expiry:";
+
+fn now_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+fn deadline(stored: &[u8]) -> i64 {
+    stored.try_into().map_or(i64::MAX, i64::from_be_bytes)
+}
+
+/// Whether a companion tree's entry (if any) says the key is past its deadline.
+fn is_expired(entry: Option<&IVec>, now: i64) -> bool {
+    entry.is_some_and(|stored| deadline(stored) <= now)
+}
 
 impl From<::sled::Error> for StoreError {
     fn from(e: ::sled::Error) -> Self {
@@ -13,6 +45,8 @@ impl From<::sled::Error> for StoreError {
 /// The embedded default: one sled database in `data_dir`.
 pub struct SledStore {
     db: ::sled::Db,
+    /// Only this process opens the database, so its leases can live in its memory.
+    leases: Arc<MemoryLeases>,
 }
 
 impl SledStore {
@@ -38,27 +72,48 @@ impl SledStore {
             ),
             other => StoreError::from(other),
         })?;
-        Ok(SledStore { db })
+        Ok(SledStore {
+            db,
+            leases: Arc::default(),
+        })
     }
 }
 
 impl SledStore {
-    /// Every namespace and its entries, for copying the database elsewhere (`openhost store migrate`).
-    pub fn export(&self) -> Result<Vec<(String, Entries)>, StoreError> {
+    fn open_namespace(&self, name: &str) -> Result<SledNamespace, StoreError> {
+        Ok(SledNamespace {
+            tree: self.db.open_tree(name)?,
+            expiry: self.db.open_tree(format!("{EXPIRY_TREE}{name}"))?,
+        })
+    }
+
+    /// The names of the namespaces that exist.
+    fn namespace_names(&self) -> Vec<String> {
+        self.db
+            .tree_names()
+            .iter()
+            .filter(|name| name.as_ref() != b"__sled__default" && !name.starts_with(EXPIRY_TREE.as_bytes()))
+            .map(|name| String::from_utf8_lossy(name).into_owned())
+            .collect()
+    }
+
+    /// Every namespace and its live entries, for copying the database elsewhere (`openhost store migrate`).
+    pub fn export(&self) -> Result<Vec<(String, Vec<ExportedEntry>)>, StoreError> {
+        let now = now_millis();
         let mut namespaces = Vec::new();
-        for name in self.db.tree_names() {
-            if name.as_ref() == b"__sled__default" {
-                continue;
+        for name in self.namespace_names() {
+            let namespace = self.open_namespace(&name)?;
+            let mut entries = Vec::new();
+            for entry in namespace.tree.iter() {
+                let (key, value) = entry?;
+                let ttl = match namespace.expiry.get(&key)? {
+                    Some(stored) if deadline(&stored) <= now => continue,
+                    Some(stored) => Some(Duration::from_millis((deadline(&stored) - now).unsigned_abs())),
+                    None => None,
+                };
+                entries.push((key.to_vec(), value.to_vec(), ttl));
             }
-            let tree = self.db.open_tree(&name)?;
-            let entries = tree
-                .iter()
-                .map(|entry| {
-                    let (key, value) = entry?;
-                    Ok((key.to_vec(), value.to_vec()))
-                })
-                .collect::<Result<Entries, StoreError>>()?;
-            namespaces.push((String::from_utf8_lossy(&name).into_owned(), entries));
+            namespaces.push((name, entries));
         }
         Ok(namespaces)
     }
@@ -66,59 +121,160 @@ impl SledStore {
 
 impl Store for SledStore {
     fn namespace(&self, name: &str) -> Result<Arc<dyn Namespace>, StoreError> {
-        Ok(Arc::new(SledNamespace {
-            tree: self.db.open_tree(name)?,
-        }))
+        Ok(Arc::new(self.open_namespace(name)?))
     }
 
     fn flush_all(&self) -> Result<(), StoreError> {
         self.db.flush()?;
         Ok(())
     }
+
+    fn lease_backend(&self) -> Arc<dyn LeaseBackend> {
+        Arc::clone(&self.leases) as Arc<dyn LeaseBackend>
+    }
+
+    fn sweep_expired(&self) -> StoreFuture<u64> {
+        let namespaces: Result<Vec<_>, _> = self
+            .namespace_names()
+            .iter()
+            .map(|name| self.open_namespace(name))
+            .collect();
+        Box::pin(async move {
+            let namespaces = namespaces?;
+            tokio::task::spawn_blocking(move || {
+                let mut removed = 0;
+                for namespace in &namespaces {
+                    removed += namespace.sweep()?;
+                }
+                Ok(removed)
+            })
+            .await
+            .map_err(|e| StoreError::Backend(format!("the sweep task failed: {e}")))?
+        })
+    }
 }
 
 struct SledNamespace {
     tree: ::sled::Tree,
+    /// Key -> deadline, for the keys that expire.
+    expiry: ::sled::Tree,
+}
+
+impl SledNamespace {
+    /// Runs `write` as one transaction over the values and their expiries.
+    fn write<T>(
+        &self,
+        write: impl Fn(&TransactionalTree, &TransactionalTree) -> ConflictableTransactionResult<T, ()>,
+    ) -> Result<T, StoreError> {
+        (&self.tree, &self.expiry)
+            .transaction(|(tree, expiry)| write(tree, expiry))
+            .map_err(|e| match e {
+                TransactionError::Storage(e) => StoreError::from(e),
+                TransactionError::Abort(()) => StoreError::Backend("a store transaction was aborted".to_owned()),
+            })
+    }
+
+    fn live(&self, key: &[u8], value: Option<IVec>) -> Result<Option<IVec>, StoreError> {
+        match value {
+            Some(value) if !is_expired(self.expiry.get(key)?.as_ref(), now_millis()) => Ok(Some(value)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Removes the keys past their deadline; how many.
+    fn sweep(&self) -> Result<u64, StoreError> {
+        let now = now_millis();
+        let mut removed = 0;
+        for entry in self.expiry.iter() {
+            let (key, stored) = entry?;
+            if deadline(&stored) > now {
+                continue;
+            }
+            // Re-checked inside the transaction: a writer may have renewed the key since.
+            let swept = self.write(|tree, expiry| {
+                if !is_expired(expiry.get(&key)?.as_ref(), now) {
+                    return Ok(false);
+                }
+                tree.remove(&key)?;
+                expiry.remove(&key)?;
+                Ok(true)
+            })?;
+            removed += u64::from(swept);
+        }
+        Ok(removed)
+    }
 }
 
 impl Namespace for SledNamespace {
     fn get(&self, key: &[u8]) -> StoreFuture<Option<Vec<u8>>> {
-        done(
-            self.tree
-                .get(key)
-                .map(|v| v.map(|v| v.to_vec()))
-                .map_err(StoreError::from),
-        )
+        let value = self.tree.get(key).map_err(StoreError::from);
+        done(value.and_then(|value| Ok(self.live(key, value)?.map(|v| v.to_vec()))))
     }
 
     fn put(&self, key: &[u8], value: &[u8]) -> StoreFuture<()> {
-        done(self.tree.insert(key, value).map(drop).map_err(StoreError::from))
+        done(self.write(|tree, expiry| {
+            tree.insert(key, value)?;
+            expiry.remove(key)?;
+            Ok(())
+        }))
+    }
+
+    fn put_expiring(&self, key: &[u8], value: &[u8], ttl: Duration) -> StoreFuture<()> {
+        let deadline = now_millis().saturating_add(ttl_millis(ttl)).to_be_bytes();
+        done(self.write(|tree, expiry| {
+            tree.insert(key, value)?;
+            expiry.insert(key, &deadline)?;
+            Ok(())
+        }))
     }
 
     fn delete(&self, key: &[u8]) -> StoreFuture<bool> {
-        done(self.tree.remove(key).map(|v| v.is_some()).map_err(StoreError::from))
+        let now = now_millis();
+        done(self.write(|tree, expiry| {
+            let removed = tree.remove(key)?;
+            let deadline = expiry.remove(key)?;
+            Ok(removed.is_some() && !is_expired(deadline.as_ref(), now))
+        }))
     }
 
     fn compare_and_swap(&self, key: &[u8], expected: Option<&[u8]>, new: Option<&[u8]>) -> StoreFuture<bool> {
-        done(
-            self.tree
-                .compare_and_swap(key, expected, new)
-                .map(|swapped| swapped.is_ok())
-                .map_err(StoreError::from),
-        )
+        let now = now_millis();
+        done(self.write(|tree, expiry| {
+            let current = tree.get(key)?;
+            let deadline = expiry.get(key)?;
+            let live = current.filter(|_| !is_expired(deadline.as_ref(), now));
+            if live.as_deref() != expected {
+                return Ok(false);
+            }
+            match new {
+                Some(new) => tree.insert(key, new)?,
+                None => tree.remove(key)?,
+            };
+            if deadline.is_some() {
+                expiry.remove(key)?;
+            }
+            Ok(true)
+        }))
     }
 
     fn scan_prefix(&self, prefix: &[u8], limit: usize) -> StoreFuture<Entries> {
-        done(
-            self.tree
-                .scan_prefix(prefix)
-                .take(limit)
-                .map(|entry| {
-                    let (key, value) = entry?;
-                    Ok((key.to_vec(), value.to_vec()))
-                })
-                .collect(),
-        )
+        let now = now_millis();
+        let mut entries = Vec::new();
+        for entry in self.tree.scan_prefix(prefix) {
+            if entries.len() >= limit {
+                break;
+            }
+            let (key, value) = match entry {
+                Ok(entry) => entry,
+                Err(e) => return done(Err(e.into())),
+            };
+            match self.expiry.get(&key) {
+                Ok(deadline) if is_expired(deadline.as_ref(), now) => continue,
+                Ok(_) => entries.push((key.to_vec(), value.to_vec())),
+                Err(e) => return done(Err(e.into())),
+            }
+        }
+        done(Ok(entries))
     }
 
     /// sled 0.34's `flush_async` can leave concurrent flushes never woken (spacejam/sled#1241, #1308; seen here
