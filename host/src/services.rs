@@ -2,7 +2,8 @@
 //!
 //! Every future handed to a plugin is context-free (docs/architecture.md, "Async"): I/O that needs tokio (HTTP,
 //! timers, flushes) is spawned on the host's runtime right here, and the returned future only awaits the join
-//! handle. Store reads and writes are synchronous sled calls and complete before the future is even returned.
+//! handle. Store operations are the store's own `'static` futures (crate::store). Leases (crate::lease) are
+//! named `plugin/<name>/<lease>`, so a plugin can neither take nor release another's.
 
 use std::{sync::Arc, time::Duration};
 
@@ -18,8 +19,9 @@ use openhost_plugin_api::{
 };
 
 use crate::{
+    lease::Leases,
     outbound,
-    store::{Namespace, StoreError, StoreFuture},
+    store::{Namespace, Store, StoreError, StoreFuture},
 };
 
 /// What the host keeps for one plugin; lives for the rest of the process, like the plugin library.
@@ -28,6 +30,43 @@ pub struct PluginContext {
     pub kv: Arc<dyn Namespace>,
     pub http: reqwest::Client,
     pub runtime: tokio::runtime::Handle,
+    /// The host's lease service, shared by every plugin.
+    pub leases: Arc<Leases>,
+}
+
+impl PluginContext {
+    /// The context of plugin `name`: its namespace `plugin/<name>` of `store`, and the host's shared services.
+    pub fn new(
+        name: &str,
+        store: &dyn Store,
+        http: reqwest::Client,
+        runtime: tokio::runtime::Handle,
+        leases: Arc<Leases>,
+    ) -> Result<PluginContext, StoreError> {
+        Ok(PluginContext {
+            name: name.to_owned(),
+            kv: store.namespace(&format!("plugin/{name}"))?,
+            http,
+            runtime,
+            leases,
+        })
+    }
+
+    /// The context a plugin gets from a host with nothing else loaded: its namespace of `store`, a plain HTTP
+    /// client and leases of its own. For running a plugin's parts outside a server (benchmarks, tests).
+    pub fn standalone(
+        name: &str,
+        store: &dyn Store,
+        runtime: tokio::runtime::Handle,
+    ) -> Result<PluginContext, StoreError> {
+        let leases = Leases::new(store.lease_backend(), runtime.clone());
+        PluginContext::new(name, store, reqwest::Client::new(), runtime, leases)
+    }
+
+    /// The prefix of this plugin's lease names.
+    fn lease_owner(&self) -> String {
+        format!("plugin/{}/", self.name)
+    }
 }
 
 /// Builds the services table for one plugin. Leaks the context on purpose: plugins are never unloaded.
@@ -47,6 +86,9 @@ pub fn host_services(context: PluginContext) -> HostServicesRef {
         kv_flush,
         http,
         sleep,
+        kv_put_expiring,
+        lease_acquire,
+        lease_release,
     }
     .leak_into_prefix()
 }
@@ -108,6 +150,17 @@ extern "C" fn kv_get(ctx: HostContextRef, key: RVec<u8>) -> FfiFuture<RResult<RO
 
 extern "C" fn kv_put(ctx: HostContextRef, key: RVec<u8>, value: RVec<u8>) -> FfiFuture<RResult<(), PluginError>> {
     ffi(context_of(ctx).kv.put(&key, &value))
+}
+
+extern "C" fn kv_put_expiring(
+    ctx: HostContextRef,
+    key: RVec<u8>,
+    value: RVec<u8>,
+    ttl_ms: u64,
+) -> FfiFuture<RResult<(), PluginError>> {
+    ffi(context_of(ctx)
+        .kv
+        .put_expiring(&key, &value, Duration::from_millis(ttl_ms)))
 }
 
 extern "C" fn kv_delete(ctx: HostContextRef, key: RVec<u8>) -> FfiFuture<RResult<bool, PluginError>> {
@@ -205,4 +258,32 @@ extern "C" fn sleep(ctx: HostContextRef, millis: u64) -> FfiFuture<()> {
         let _ = task.await;
     }
     .into_ffi()
+}
+
+extern "C" fn lease_acquire(
+    ctx: HostContextRef,
+    name: RStr<'_>,
+    ttl_ms: u64,
+    wait_ms: u64,
+) -> FfiFuture<RResult<ROption<u64>, PluginError>> {
+    let context = context_of(ctx);
+    let name = format!("{}{}", context.lease_owner(), name.as_str());
+    let leases = Arc::clone(&context.leases);
+    let (ttl, wait) = (Duration::from_millis(ttl_ms), Duration::from_millis(wait_ms));
+    // On the host's runtime: the wait needs its timer, whoever polls this future.
+    let task = context
+        .runtime
+        .spawn(async move { leases.acquire(&name, ttl, wait).await });
+    async move {
+        match task.await {
+            Ok(result) => RResult::from(result.map(ROption::from).map_err(store_error)),
+            Err(_) => RResult::RErr(PluginError::Host("the lease task was cancelled".into())),
+        }
+    }
+    .into_ffi()
+}
+
+extern "C" fn lease_release(ctx: HostContextRef, id: u64) {
+    let context = context_of(ctx);
+    context.leases.release(id, &context.lease_owner());
 }

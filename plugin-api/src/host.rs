@@ -1,4 +1,5 @@
-//! What the host lends a plugin: logging, a namespaced key-value store, outbound HTTP and sleep.
+//! What the host lends a plugin: logging, a namespaced key-value store (with optional expiry), outbound HTTP,
+//! sleep, and leases (single-flight across every host on the same store).
 //!
 //! [`HostServices`] is the wire form, a prefix type the host owns: fields can be appended in later versions and a
 //! plugin built against an older prefix simply never sees them. [`Host`] is the SDK form a plugin author uses.
@@ -11,6 +12,8 @@ use abi_stable::{
     StableAbi,
 };
 use async_ffi::FfiFuture;
+
+use std::time::Duration;
 
 use crate::{Header, PluginError, Response};
 
@@ -86,6 +89,15 @@ pub struct HostServices {
     pub http: extern "C" fn(Ctx, HttpRequest) -> FfiFuture<RResult<Response, PluginError>>,
     #[sabi(last_prefix_field)]
     pub sleep: extern "C" fn(Ctx, u64) -> FfiFuture<()>,
+    /// Added in 1.3: stores a value that every operation treats as absent once `ttl_ms` have passed. Any other
+    /// write of the key makes it permanent again.
+    pub kv_put_expiring: extern "C" fn(Ctx, KvKey, RVec<u8>, u64) -> FfiFuture<RResult<(), PluginError>>,
+    /// Added in 1.3: waits up to `wait_ms` to hold the lease `name` (the plugin's own name space, shared by every
+    /// host on the store) with a time to live of `ttl_ms`, which the host renews until it is released. `RSome(id)`
+    /// once held; `RNone` if another holder kept it all that time.
+    pub lease_acquire: extern "C" fn(Ctx, RStr<'_>, u64, u64) -> FfiFuture<RResult<ROption<u64>, PluginError>>,
+    /// Added in 1.3: gives a lease back; waiters may take it at once. Returns without waiting.
+    pub lease_release: extern "C" fn(Ctx, u64),
 }
 
 /// The SDK handle to the host services: cheap to clone, usable from any thread and any future.
@@ -183,8 +195,58 @@ impl Host {
     }
 
     /// Waits, on the host's timer.
-    pub async fn sleep(&self, duration: std::time::Duration) {
-        let millis = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
-        (self.services.sleep())(self.ctx(), millis).await
+    pub async fn sleep(&self, duration: Duration) {
+        (self.services.sleep())(self.ctx(), millis(duration)).await
     }
+
+    /// Writes a key that reads as absent once `ttl` has passed (interface 1.3); call [`Host::kv_flush`] before
+    /// reporting success to a client.
+    pub async fn kv_put_expiring(&self, key: &[u8], value: &[u8], ttl: Duration) -> Result<(), PluginError> {
+        let put = self
+            .services
+            .kv_put_expiring()
+            .ok_or_else(|| needs_1_3("kv_put_expiring"))?;
+        put(self.ctx(), key.to_vec().into(), value.to_vec().into(), millis(ttl))
+            .await
+            .into_result()
+    }
+
+    /// Waits up to `wait` to hold the lease `name` (interface 1.3): one holder at a time across every host on
+    /// the store, for single-flight work such as refreshing a token. The host renews it every third of `ttl`
+    /// while the [`Lease`] lives, so it lapses only if this process dies (then after `ttl`). `None` if another
+    /// holder kept it for all of `wait`.
+    pub async fn lease(&self, name: &str, ttl: Duration, wait: Duration) -> Result<Option<Lease>, PluginError> {
+        let acquire = self
+            .services
+            .lease_acquire()
+            .ok_or_else(|| needs_1_3("lease_acquire"))?;
+        let id = acquire(self.ctx(), name.into(), millis(ttl), millis(wait))
+            .await
+            .into_result()?;
+        Ok(id.into_option().map(|id| Lease { host: *self, id }))
+    }
+}
+
+/// A held lease; released when dropped.
+#[derive(Debug)]
+pub struct Lease {
+    host: Host,
+    id: u64,
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if let Some(release) = self.host.services.lease_release() {
+            release(self.host.ctx(), self.id);
+        }
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// A plugin built for 1.3 loads only on a 1.3 host, so this is a host that lied about its interface.
+fn needs_1_3(service: &str) -> PluginError {
+    PluginError::Host(format!("the host lacks `{service}` (plugin interface 1.3)").into())
 }

@@ -9,6 +9,7 @@ pub mod fake_github;
 pub mod out_of_tree;
 pub mod soak;
 
+use fake_github::{CLIENT_ID, CLIENT_SECRET, FakeGithub};
 use std::{
     io::{BufRead, BufReader},
     path::{Path, PathBuf},
@@ -536,6 +537,55 @@ pub fn test_database(what: &str) -> Option<String> {
     });
     let separator = if url.contains('?') { '&' } else { '?' };
     Some(format!("{url}{separator}options=-c%20search_path%3D{schema}"))
+}
+
+/// The host key every PostgreSQL test host shares (hosts on one database must seal with one key).
+pub const SHARED_HOST_KEY: &str = "c2hhcmVkLWhvc3Qta2V5LWZvci1vcGVuaG9zdC10ZXN0cy0w";
+
+/// `[host]` keys of a host on PostgreSQL talking to the GitHub at `github_api_url`: the URL and the key come from
+/// the environment of [`postgres_env`], as an operator's would.
+pub fn postgres_config(github_api_url: &str) -> String {
+    format!(
+        "github_api_url = \"{github_api_url}\"\nrate_limit_per_sec = 0\nstore = \"postgres\"\n\
+         database_url = \"${{TEST_DATABASE_URL}}\"\nsecret_key = \"${{TEST_HOST_KEY}}\"\n"
+    )
+}
+
+/// The environment [`postgres_config`] reads.
+pub fn postgres_env(database_url: &str) -> [(&'static str, &str); 2] {
+    [("TEST_DATABASE_URL", database_url), ("TEST_HOST_KEY", SHARED_HOST_KEY)]
+}
+
+/// `count` hosts with the enterprise plugin on the PostgreSQL database `url`, as behind one load balancer: the
+/// first listens where `public_url` says (GitHub sends the browser back there), the others anywhere. `extra` goes
+/// into the plugin's config.
+pub fn enterprise_on_postgres(count: usize, url: &str, fake: &FakeGithub, extra: &str) -> Vec<(Site, Host)> {
+    let public_port = free_port();
+    (0..count)
+        .map(|i| {
+            let site = Site::new();
+            site.add_plugin("openhost-enterprise");
+            site.write_config_on(
+                if i == 0 { public_port } else { 0 },
+                &format!(
+                    r#"{base}
+[plugins.enterprise.config]
+github_client_id = "{CLIENT_ID}"
+github_client_secret = "{CLIENT_SECRET}"
+public_url = "http://127.0.0.1:{public_port}"
+secret_key = "c2VjcmV0LWtleS1mb3Itb3Blbmhvc3QtdGVzdHMtMDE"
+github_web_url = "{fake}"
+github_api_url = "{fake}"
+{extra}
+"#,
+                    base = postgres_config(&fake.base_url),
+                    fake = fake.base_url
+                ),
+            );
+            let host = site.start_with_env(&postgres_env(url));
+            (site, host)
+        })
+        .collect()
 }
 
 /// Stores the fake GitHub's personal access token through `POST /api/add-git-providers`, as a user does.

@@ -40,20 +40,19 @@ impl Instance {
         config_json: &Value,
         deps: &HostDeps,
     ) -> Result<Instance, StartupError> {
-        let kv = deps
-            .store
-            .namespace(&format!("plugin/{name}"))
-            .map_err(|e| StartupError::Namespace {
-                file: file.to_owned(),
-                plugin: name.to_owned(),
-                message: e.to_string(),
-            })?;
-        let services = host_services(PluginContext {
-            name: name.to_owned(),
-            kv,
-            http: deps.http.clone(),
-            runtime: deps.runtime.clone(),
-        });
+        let context = PluginContext::new(
+            name,
+            &*deps.store,
+            deps.http.clone(),
+            deps.runtime.clone(),
+            std::sync::Arc::clone(&deps.leases),
+        )
+        .map_err(|e| StartupError::Namespace {
+            file: file.to_owned(),
+            plugin: name.to_owned(),
+            message: e.to_string(),
+        })?;
+        let services = host_services(context);
         let object = module.init()(services, config_json.to_string().into())
             .into_result()
             .map_err(|e| StartupError::Init {

@@ -138,6 +138,8 @@ pub type EnvLookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
 /// What the host lends every plugin it initialises.
 pub struct HostDeps {
     pub store: Arc<dyn Store>,
+    /// The lease service plugins share (on the store's lease backend).
+    pub leases: Arc<crate::lease::Leases>,
     pub http: reqwest::Client,
     pub runtime: tokio::runtime::Handle,
     /// Environment lookup for `${VAR}` (a parameter so tests can supply their own).

@@ -10,7 +10,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use futures_util::FutureExt;
 use openhost::{
     services::{PluginContext, host_services},
-    store::{SledStore, Store},
+    store::SledStore,
 };
 use openhost_enterprise::{
     keys::Keyring,
@@ -22,12 +22,8 @@ fn bench(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let dir = tempfile::tempdir().expect("temp dir");
     let store = SledStore::open(dir.path()).expect("sled");
-    let host = Host::new(host_services(PluginContext {
-        name: "enterprise".to_owned(),
-        kv: store.namespace("plugin/enterprise").expect("namespace"),
-        http: reqwest::Client::new(),
-        runtime: runtime.handle().clone(),
-    }));
+    let context = PluginContext::standalone("enterprise", &store, runtime.handle().clone());
+    let host = Host::new(host_services(context.expect("namespace")));
     let keys = Arc::new(Keyring::new(&[7u8; 32], &[vec![9u8; 32]]));
     let policy = SessionPolicy {
         ttl: 7 * 24 * 3600,

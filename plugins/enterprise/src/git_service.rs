@@ -2,11 +2,13 @@
 //! expires, and repositories come from the user's installations of the GitHub App.
 //!
 //! GitHub rotates refresh tokens: using one invalidates it and the access token issued with it. So a refresh is
-//! single-flight per user: one runs, the others wait for it and then re-read the store; the new pair is durable
-//! before anyone uses it. A 401 from GitHub causes at most one forced refresh and one retry. A refresh token
+//! single-flight per user, across every host on the store: requests of one process queue on a lock of their own,
+//! and the one at its head takes the host's lease `refresh/<user>` (interface 1.3), which hosts sharing a
+//! PostgreSQL store share. Whoever gets it re-reads the store (another host may have refreshed meanwhile), and
+//! refreshes only if the tokens are still stale; the new pair is durable before anyone uses it. A 401 from GitHub causes at most one forced refresh and one retry. A refresh token
 //! GitHub rejects (or one past its expiry) ends the user's tokens and sessions: 401 `reauth_required`.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use oauth2::{RefreshToken, RequestTokenError};
 use openhost_github::{GitData, GitError, GitQuery, GithubAccess};
@@ -23,6 +25,11 @@ use crate::{
 const PAGES_PER_INSTALLATION: u32 = 1000;
 /// Installations read per request, at 100 a page.
 const MAX_INSTALLATION_PAGES: u32 = 10;
+/// The refresh lease's time to live: how long hosts wait for a holder that died mid-refresh. A living holder's
+/// lease is renewed, however long GitHub takes.
+const REFRESH_LEASE_TTL: Duration = Duration::from_secs(10);
+/// How long a request waits for another host's refresh: past GitHub's deadline (15 s) plus a lapsed lease.
+const REFRESH_LEASE_WAIT: Duration = Duration::from_secs(30);
 
 /// How the SaaS git service reaches GitHub: with the user's app token, refreshed as needed.
 pub struct AppTokenAccess {
@@ -72,7 +79,21 @@ impl Enterprise {
             None => return Err(self.reauth(uid).await),
         }
         let lock = self.refresh_lock(uid);
-        let _single_flight = lock.lock().await;
+        let _this_process = lock.lock().await;
+        match self.tokens.load(uid).await? {
+            Some(tokens) if !stale(&tokens) => return Ok(tokens.access_token),
+            Some(_) => {}
+            None => return Err(self.reauth(uid).await),
+        }
+        let lease = format!("refresh/{uid}");
+        let Some(_every_host) = self.host.lease(&lease, REFRESH_LEASE_TTL, REFRESH_LEASE_WAIT).await? else {
+            tracing::warn!(user = uid, "another host's token refresh did not end in time");
+            return Err(PluginError::http(
+                503,
+                "git_provider_unavailable",
+                "a refresh of the GitHub tokens is taking too long; try again",
+            ));
+        };
         match self.tokens.load(uid).await? {
             Some(tokens) if !stale(&tokens) => Ok(tokens.access_token),
             Some(tokens) => self.refresh(uid, tokens).await,

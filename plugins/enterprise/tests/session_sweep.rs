@@ -5,7 +5,7 @@ use std::{sync::Arc, time::Duration};
 
 use openhost::{
     services::{PluginContext, host_services},
-    store::{SledStore, Store},
+    store::SledStore,
 };
 use openhost_enterprise::{
     keys::Keyring,
@@ -18,12 +18,8 @@ fn a_sign_in_sweeps_the_dead_sessions_of_other_users() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let store = SledStore::open(dir.path()).unwrap();
-    let host = Host::new(host_services(PluginContext {
-        name: "enterprise".to_owned(),
-        kv: store.namespace("plugin/enterprise").unwrap(),
-        http: reqwest::Client::new(),
-        runtime: runtime.handle().clone(),
-    }));
+    let context = PluginContext::standalone("enterprise", &store, runtime.handle().clone());
+    let host = Host::new(host_services(context.unwrap()));
     let keys = Arc::new(Keyring::new(&[7u8; 32], &[]));
     let policy = SessionPolicy {
         ttl: 1,
