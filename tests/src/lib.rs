@@ -560,7 +560,16 @@ pub fn postgres_env(database_url: &str) -> [(&'static str, &str); 2] {
 /// first listens where `public_url` says (GitHub sends the browser back there), the others anywhere. `extra` goes
 /// into the plugin's config.
 pub fn enterprise_on_postgres(count: usize, url: &str, fake: &FakeGithub, extra: &str) -> Vec<(Site, Host)> {
+    enterprise_hosts(count, Some(url), fake, extra)
+}
+
+/// Like [`enterprise_on_postgres`], on PostgreSQL if `database_url` is given, else each on its own sled store.
+pub fn enterprise_hosts(count: usize, database_url: Option<&str>, fake: &FakeGithub, extra: &str) -> Vec<(Site, Host)> {
     let public_port = free_port();
+    let base = match database_url {
+        Some(_) => postgres_config(&fake.base_url),
+        None => format!("github_api_url = \"{}\"\nrate_limit_per_sec = 0\n", fake.base_url),
+    };
     (0..count)
         .map(|i| {
             let site = Site::new();
@@ -578,14 +587,31 @@ github_web_url = "{fake}"
 github_api_url = "{fake}"
 {extra}
 "#,
-                    base = postgres_config(&fake.base_url),
                     fake = fake.base_url
                 ),
             );
-            let host = site.start_with_env(&postgres_env(url));
+            let host = match database_url {
+                Some(url) => site.start_with_env(&postgres_env(url)),
+                None => site.start(),
+            };
             (site, host)
         })
         .collect()
+}
+
+/// Adds the fake GitHub user `id`, signs them in on an enterprise `host` and stores settings for them (so that
+/// `GET /api/settings` answers 200, not the first-run 404); their session cookie.
+pub fn sign_in_with_settings(host: &Host, fake: &FakeGithub, id: u64, login: &str) -> String {
+    fake.add_user(id, login);
+    let session = try_sign_in(host).expect("sign in");
+    let stored = manual_client()
+        .post(host.url("/api/settings"))
+        .header("cookie", &session)
+        .json(&serde_json::json!({"language": "en"}))
+        .send()
+        .expect("store settings");
+    assert!(stored.status().is_success(), "{}", stored.status());
+    session
 }
 
 /// Stores the fake GitHub's personal access token through `POST /api/add-git-providers`, as a user does.

@@ -16,7 +16,7 @@ use serde_json::json;
 use crate::{
     Site,
     fake_github::{CLIENT_ID, CLIENT_SECRET, FakeGithub},
-    free_port, manual_client, try_sign_in,
+    free_port, manual_client,
 };
 
 /// What a soak run measured.
@@ -126,20 +126,7 @@ refresh_margin_secs = {REFRESH_MARGIN_SECS}
     // The harness waits for the (info) "listening" line; everything else only at warn.
     let host = site.start_with_env(&[("RUST_LOG", "warn,openhost=info")]);
     let sessions: Vec<String> = (0..USERS as u64)
-        .map(|i| {
-            let id = 5000 + i;
-            fake.add_user(id, &format!("soak-user-{i}"));
-            let session = try_sign_in(&host).expect("sign in");
-            // So that GET /api/settings answers 200, not 404 settings_not_found.
-            let stored = manual_client()
-                .post(host.url("/api/settings"))
-                .header("cookie", &session)
-                .json(&json!({"language": "en"}))
-                .send()
-                .expect("store settings");
-            assert!(stored.status().is_success());
-            session
-        })
+        .map(|i| crate::sign_in_with_settings(&host, &fake, 5000 + i, &format!("soak-user-{i}")))
         .collect();
 
     let pid = host.pid();
