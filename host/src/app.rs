@@ -3,11 +3,17 @@
 
 use std::{sync::Arc, task::Poll};
 
-use openhost_plugin_api::{PluginError, Response, types::RResult};
+use openhost_plugin_api::{PluginError, Response, Slot, types::RResult};
+use tracing::Instrument;
 
 use crate::{
-    config::Config, registry::Owner, registry::Registry, settings::SettingsStore, store::Store,
-    user_records::UserRecords, user_secrets::UserSecrets,
+    config::Config,
+    registry::{Owner, Registry},
+    settings::SettingsStore,
+    store::Store,
+    telemetry::{CallTimer, Telemetry},
+    user_records::UserRecords,
+    user_secrets::UserSecrets,
 };
 
 /// Everything a request handler needs.
@@ -18,6 +24,7 @@ pub struct App {
     pub settings: SettingsStore,
     pub secrets: UserRecords<UserSecrets>,
     pub http: reqwest::Client,
+    pub telemetry: Arc<Telemetry>,
 }
 
 /// Why a slot call produced no answer of its own.
@@ -32,22 +39,29 @@ pub enum CallError {
 }
 
 impl App {
-    /// Awaits a slot implementation's future, giving up after `plugin_timeout_secs`: a plugin that never
-    /// answers costs its caller one 504, not a stuck connection. Most calls (every built-in middleware) finish on
-    /// their first poll; those never touch the timer.
+    /// Awaits `plugin`'s implementation of `slot`, giving up after `plugin_timeout_secs`: a plugin that never
+    /// answers costs its caller one 504, not a stuck connection. Each call is counted and timed per plugin and
+    /// slot (crate::telemetry). Most calls (every built-in middleware) finish on their first poll; those never
+    /// touch the timer, nor get a span.
     pub async fn within_deadline<T>(
         &self,
+        plugin: &str,
+        slot: Slot,
         call: impl std::future::Future<Output = RResult<T, PluginError>>,
     ) -> Result<T, CallError> {
+        let timer = CallTimer::start(plugin, slot);
         let mut call = std::pin::pin!(call);
         let first = std::future::poll_fn(|cx| Poll::Ready(call.as_mut().poll(cx))).await;
         let result = match first {
-            Poll::Ready(result) => result,
+            Poll::Ready(result) => Ok(result),
             Poll::Pending => tokio::time::timeout(self.config.plugin_timeout, call)
+                .instrument(timer.span())
                 .await
-                .map_err(|_| CallError::Timeout(self.config.plugin_timeout))?,
-        };
-        Ok(result.into_result()?)
+                .map_err(|_| CallError::Timeout(self.config.plugin_timeout)),
+        }
+        .and_then(|result| Ok(result.into_result()?));
+        timer.finish(&self.telemetry, &result);
+        result
     }
 
     /// Turns a failed slot call into the response, logging and counting panics.

@@ -18,6 +18,8 @@ pub struct Config {
     /// The file this was read from, for messages.
     pub path: PathBuf,
     pub listen: SocketAddr,
+    /// Where Prometheus scrapes `/metrics` (its own listener); `None`: no metrics are kept.
+    pub metrics_listen: Option<SocketAddr>,
     pub data_dir: PathBuf,
     pub plugin_dir: PathBuf,
     pub github_api_url: String,
@@ -101,6 +103,7 @@ struct RawFile {
 #[serde(deny_unknown_fields)]
 struct RawHost {
     listen: Option<String>,
+    metrics_listen: Option<String>,
     data_dir: Option<PathBuf>,
     plugin_dir: Option<PathBuf>,
     github_api_url: Option<String>,
@@ -167,6 +170,22 @@ impl Config {
                 "host.listen `{listen_text}` is not an address like 127.0.0.1:3000"
             ))
         })?;
+        let metrics_listen = raw
+            .host
+            .metrics_listen
+            .map(|text| {
+                text.parse::<SocketAddr>().map_err(|_| {
+                    invalid(format!(
+                        "host.metrics_listen `{text}` is not an address like 127.0.0.1:9464"
+                    ))
+                })
+            })
+            .transpose()?;
+        if metrics_listen.is_some_and(|addr| addr == listen) {
+            return Err(invalid(format!(
+                "host.metrics_listen {listen} is host.listen too: metrics get a listener of their own"
+            )));
+        }
         let data_dir = match &overrides.data_dir {
             Some(dir) => dir.clone(),
             None => relative_to_file(raw.host.data_dir.unwrap_or_else(|| PathBuf::from("data"))),
@@ -255,6 +274,7 @@ impl Config {
         Ok(Config {
             path: path.to_owned(),
             listen,
+            metrics_listen,
             data_dir,
             plugin_dir,
             github_api_url: raw

@@ -113,4 +113,6 @@ pub enum StartupError {
     Signals(std::io::Error),
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: String, source: std::io::Error },
+    #[error("metrics: {0}")]
+    Telemetry(#[from] crate::telemetry::TelemetryError),
 }

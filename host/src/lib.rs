@@ -26,6 +26,7 @@ pub mod server;
 pub mod services;
 pub mod settings;
 pub mod store;
+pub mod telemetry;
 pub mod text;
 pub mod user_records;
 pub mod user_secrets;
@@ -41,6 +42,7 @@ use crate::{
     registry::{HostDeps, Registry},
     settings::SettingsStore,
     store::{PostgresStore, SledStore, Store},
+    telemetry::{Telemetry, store::MeteredStore},
     user_records::UserRecords,
 };
 
@@ -49,6 +51,7 @@ pub use outbound::USER_AGENT;
 /// Everything `serve` sets up before it accepts connections.
 pub async fn build_app(config: Config, runtime: tokio::runtime::Handle) -> Result<App, StartupError> {
     let env = |name: &str| std::env::var(name).ok();
+    let telemetry = Arc::new(Telemetry::new(config.metrics_listen.is_some())?);
     let store: Arc<dyn Store> = match &config.store {
         StoreConfig::Sled => Arc::new(SledStore::open(&config.data_dir).map_err(|e| StartupError::Store {
             path: config.data_dir.clone(),
@@ -67,6 +70,11 @@ pub async fn build_app(config: Config, runtime: tokio::runtime::Handle) -> Resul
                 .map_err(|e| StartupError::Database(e.to_string()))?;
             Arc::new(store)
         }
+    };
+    let store: Arc<dyn Store> = if telemetry.enabled() {
+        Arc::new(MeteredStore::new(store))
+    } else {
+        store
     };
     let store_error = |e: store::StoreError| StartupError::Store {
         path: config.data_dir.clone(),
@@ -107,7 +115,11 @@ pub async fn build_app(config: Config, runtime: tokio::runtime::Handle) -> Resul
     };
     let defaults = HostComponents::new(&config.github_api_url, http.clone(), settings.clone());
     let registry = Registry::build(&config, &deps, defaults)?;
+    for plugin in registry.plugins.iter().filter(|plugin| plugin.loaded) {
+        telemetry.plugin_info(&plugin.name, &plugin.version, &plugin.interface.to_string(), 1);
+    }
     Ok(App {
+        telemetry,
         config,
         registry,
         store,
@@ -131,14 +143,41 @@ pub async fn run(config: Config) -> Result<(), StartupError> {
         addr: listen.to_string(),
         source,
     })?;
+    let metrics_listener = match app.config.metrics_listen {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|source| StartupError::Listen {
+                    addr: addr.to_string(),
+                    source,
+                })?,
+        ),
+        None => None,
+    };
     let shutdown = shutdown_signal()?;
     tracing::info!(
         plugins = app.registry.plugins.iter().filter(|p| p.loaded).count(),
         "openhost listening on http://{local}"
     );
-    let sweeper = tokio::spawn(store::sweep_periodically(Arc::clone(&app.store)));
+    let mut background = vec![
+        tokio::spawn(store::sweep_periodically(Arc::clone(&app.store))),
+        tokio::spawn(Arc::clone(&app.telemetry).upkeep()),
+    ];
+    if let Some(metrics_listener) = metrics_listener {
+        tracing::info!(
+            "metrics at http://{}/metrics",
+            app.config.metrics_listen.unwrap_or(listen)
+        );
+        background.push(tokio::spawn(telemetry::listener::serve(
+            Arc::clone(&app.telemetry),
+            metrics_listener,
+            std::future::pending(),
+        )));
+    }
     server::serve(Arc::clone(&app), listener, shutdown).await;
-    sweeper.abort();
+    for task in background {
+        task.abort();
+    }
     tracing::info!("shutting down");
     app.registry.shutdown();
     if let Err(e) = app.store.flush_all() {

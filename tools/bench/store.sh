@@ -26,16 +26,8 @@ separator="?"; [[ "$database_url" == *"?"* ]] && separator="&"
 export BENCH_DATABASE_URL="${database_url}${separator}options=-c%20search_path%3D${schema}"
 export BENCH_HOST_KEY="$(head -c 32 /dev/urandom | base64 -w0)"
 
-# start NAME ADDR [EXTRA_TOML]: prints the host's pid.
-start() {
-    mkdir -p "$work/$1/plugins"
-    printf '[host]\nlisten = "%s"\ndata_dir = "data"\nplugin_dir = "plugins"\nrate_limit_per_sec = 0\n%s\n' \
-        "$2" "${3:-}" >"$work/$1/plugins.toml"
-    RUST_LOG=warn target/release/openhost serve --config "$work/$1/plugins.toml" >"$work/$1.log" 2>&1 &
-    echo $!
-}
-sled_pid="$(start sled "$sled_addr")"
-pg_pid="$(start postgres "$pg_addr" 'store = "postgres"
+sled_pid="$(start_release_host sled "$sled_addr")"
+pg_pid="$(start_release_host postgres "$pg_addr" 'store = "postgres"
 database_url = "${BENCH_DATABASE_URL}"
 secret_key = "${BENCH_HOST_KEY}"')"
 pids+=("$sled_pid" "$pg_pid")

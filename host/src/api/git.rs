@@ -3,7 +3,7 @@
 
 use openhost_plugin_api::{
     Branch, BranchQuery, BranchSearch, GitUser, Identity, InstallationRepositoryQuery, Page, PageRequest, Repository,
-    RepositoryQuery, RequestView, SearchQuery, SuggestedTask,
+    RepositoryQuery, RequestView, SearchQuery, Slot, SuggestedTask,
     types::{RStr, RString},
 };
 use serde_json::{Value, json};
@@ -78,8 +78,13 @@ pub async fn handle(app: &App, identity: &Identity, route: GitRoute, request: &R
     let service = &active.object;
     let who = identity.as_view();
     let blame = |error| Failure::new(&active.blame(), error);
+    let plugin = active.attributed();
     let json = match route {
-        GitRoute::UserInfo => user_json(&app.within_deadline(service.user_info(who)).await.map_err(blame)?),
+        GitRoute::UserInfo => user_json(
+            &app.within_deadline(plugin, Slot::GitService, service.user_info(who))
+                .await
+                .map_err(blame)?,
+        ),
         GitRoute::Repositories => {
             // In SaaS mode the frontend asks installation by installation (interface 1.1).
             let installation_id = params.get("installation_id");
@@ -89,7 +94,7 @@ pub async fn handle(app: &App, identity: &Identity, route: GitRoute, request: &R
                     page: params.page()?,
                 };
                 let page = app
-                    .within_deadline(service.installation_repositories(who, query))
+                    .within_deadline(plugin, Slot::GitService, service.installation_repositories(who, query))
                     .await
                     .map_err(blame)?;
                 return ok_json(&repositories_json(&page, request.path(), query.page));
@@ -104,7 +109,7 @@ pub async fn handle(app: &App, identity: &Identity, route: GitRoute, request: &R
             let mut skipped = 0;
             let page = loop {
                 let page = app
-                    .within_deadline(service.repositories(who, query))
+                    .within_deadline(plugin, Slot::GitService, service.repositories(who, query))
                     .await
                     .map_err(blame)?;
                 match page.next_page.into_option() {
@@ -125,7 +130,7 @@ pub async fn handle(app: &App, identity: &Identity, route: GitRoute, request: &R
                 page: params.page()?,
             };
             let page = app
-                .within_deadline(service.search_repositories(who, query))
+                .within_deadline(plugin, Slot::GitService, service.search_repositories(who, query))
                 .await
                 .map_err(blame)?;
             repositories_json(&page, request.path(), query.page)
@@ -135,7 +140,10 @@ pub async fn handle(app: &App, identity: &Identity, route: GitRoute, request: &R
                 repository: RStr::from(params.required("repository")?),
                 page: params.page()?,
             };
-            let page = app.within_deadline(service.branches(who, query)).await.map_err(blame)?;
+            let page = app
+                .within_deadline(plugin, Slot::GitService, service.branches(who, query))
+                .await
+                .map_err(blame)?;
             json!({
                 "branches": page.items.iter().map(branch_json).collect::<Vec<_>>(),
                 "has_next_page": page.next_page.is_some(),
@@ -151,13 +159,16 @@ pub async fn handle(app: &App, identity: &Identity, route: GitRoute, request: &R
                 per_page: params.number("per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE)?,
             };
             let page = app
-                .within_deadline(service.search_branches(who, query))
+                .within_deadline(plugin, Slot::GitService, service.search_branches(who, query))
                 .await
                 .map_err(blame)?;
             Value::Array(page.items.iter().map(branch_json).collect())
         }
         GitRoute::SuggestedTasks => {
-            let tasks = app.within_deadline(service.suggested_tasks(who)).await.map_err(blame)?;
+            let tasks = app
+                .within_deadline(plugin, Slot::GitService, service.suggested_tasks(who))
+                .await
+                .map_err(blame)?;
             Value::Array(tasks.iter().map(task_json).collect())
         }
         GitRoute::Installations => {
@@ -166,7 +177,7 @@ pub async fn handle(app: &App, identity: &Identity, route: GitRoute, request: &R
             while let Some(page) = next.filter(|page| *page <= MAX_INSTALLATION_PAGES) {
                 let request = PageRequest { page, per_page: 100 };
                 let answer = app
-                    .within_deadline(service.installations(who, request))
+                    .within_deadline(plugin, Slot::GitService, service.installations(who, request))
                     .await
                     .map_err(blame)?;
                 ids.extend(answer.items.iter().map(|installation| json!(installation.id.as_str())));

@@ -5,7 +5,7 @@ mod git;
 mod providers;
 mod secrets;
 
-use openhost_plugin_api::{Header, Identity, PluginError, RequestView, Response};
+use openhost_plugin_api::{Header, Identity, PluginError, RequestView, Response, Slot};
 use serde_json::{Map, Value, json};
 
 use crate::{
@@ -94,7 +94,10 @@ pub async fn handle(
         HostRoute::OptionsConfig => {
             let active = &app.registry.server_config;
             let blame = |error| Failure::new(&active.blame(), error);
-            let text = app.within_deadline(active.object.config_json()).await.map_err(blame)?;
+            let text = app
+                .within_deadline(active.attributed(), Slot::ServerConfig, active.object.config_json())
+                .await
+                .map_err(blame)?;
             // Checked, not rebuilt: the implementation's text is the body.
             serde_json::from_str::<serde::de::IgnoredAny>(&text)
                 .map_err(|e| blame(PluginError::other(format!("server_config returned invalid JSON: {e}")).into()))?;
@@ -188,7 +191,11 @@ async fn logout(app: &App, request: &RequestView<'_>, who: &mut Option<Identity>
     let identity = identify(app, request, who).await?;
     let active = &app.registry.user_auth;
     let changes = app
-        .within_deadline(active.object.sign_out(*request, identity.as_view()))
+        .within_deadline(
+            active.attributed(),
+            Slot::UserAuth,
+            active.object.sign_out(*request, identity.as_view()),
+        )
         .await
         .map_err(|error| Failure::new(&active.blame(), error))?;
     let mut response = Response::json(200, &json!({"message": "User logged out"}));
@@ -205,7 +212,10 @@ async fn identify(app: &App, request: &RequestView<'_>, who: &mut Option<Identit
         return Ok(identity.to_identity());
     }
     let active = &app.registry.user_auth;
-    let identity = match app.within_deadline(active.object.identify(*request)).await {
+    let identity = match app
+        .within_deadline(active.attributed(), Slot::UserAuth, active.object.identify(*request))
+        .await
+    {
         Ok(identity) => identity
             .into_option()
             .ok_or_else(|| Failure::host(401, "not_authenticated", "this request is not signed in"))?,

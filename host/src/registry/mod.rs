@@ -75,6 +75,12 @@ impl<T> Active<T> {
             None => self.owner.clone(),
         }
     }
+
+    /// The name a call of this slot is counted under: the outermost decorator (it is called first), else the
+    /// owner.
+    pub fn attributed(&self) -> &str {
+        self.decorators.last().map_or(self.owner.name(), String::as_str)
+    }
 }
 
 /// One link of the middleware chain.
@@ -127,6 +133,8 @@ pub struct Route {
     pub public: bool,
     /// Accepts unsafe requests from other sites (a plugin's webhook).
     pub cross_site: bool,
+    /// Its requests' counts and durations, labelled with its path as declared (`/api/secrets/{id}`).
+    pub metrics: crate::telemetry::RequestMetrics,
 }
 
 /// The last segment of a route path that matches any one non-empty segment.

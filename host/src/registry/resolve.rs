@@ -11,6 +11,7 @@ use crate::{
     error::StartupError,
     registry::{Active, ChainLink, Hooks, Owner, Route, RouteTarget, instance::Instance},
     routes::HostRoute,
+    telemetry::RequestMetrics,
 };
 
 /// The active implementation of an override slot: the winning override (or the host's `default`), wrapped in
@@ -135,6 +136,7 @@ pub fn route_table(instances: &mut [Instance]) -> Result<RouteTable, StartupErro
                 public: route.is_public(),
                 cross_site: false,
                 target: RouteTarget::Host(*route),
+                metrics: RequestMetrics::new(path),
             },
         );
     }
@@ -172,6 +174,7 @@ pub fn route_table(instances: &mut [Instance]) -> Result<RouteTable, StartupErro
                 Route {
                     public: spec.is_public(),
                     cross_site: spec.accepts_cross_site(),
+                    metrics: RequestMetrics::new(&path),
                     target: RouteTarget::Plugin {
                         owner: instance.name.clone(),
                         handler: Arc::clone(&handler),

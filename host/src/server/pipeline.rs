@@ -15,7 +15,7 @@ use http::{HeaderMap, Method};
 use http_body::Body;
 use http_body_util::Full;
 use openhost_plugin_api::{
-    Header, HeaderChange, HeaderView, Identity, MiddlewareAction, RequestView, Response, ResponseView,
+    Header, HeaderChange, HeaderView, Identity, MiddlewareAction, RequestView, Response, ResponseView, Slot,
 };
 
 use crate::{
@@ -89,7 +89,10 @@ impl App {
                 identity: identity.as_ref().map(Identity::as_view).into(),
                 ..base
             };
-            match self.within_deadline(link.object.on_request(view)).await {
+            match self
+                .within_deadline(link.owner.name(), Slot::Middleware, link.object.on_request(view))
+                .await
+            {
                 Ok(MiddlewareAction::Continue {
                     add_response_headers,
                     identity: established,
@@ -117,7 +120,7 @@ impl App {
         let mut resolved = None;
         let mut response = match early {
             Some(response) => response,
-            None => match route {
+            None => match &route {
                 Ok(route) => self.route(&route.target, view, headers, body, &mut resolved).await,
                 Err(allowed) if allowed.is_empty() => {
                     Response::error(404, "not_found", &format!("no route for {path}"))
@@ -139,6 +142,10 @@ impl App {
         };
         self.run_response_hooks(view, &mut response, links_run, received.elapsed())
             .await;
+        if self.telemetry.enabled() {
+            let metrics = route.map_or(&self.telemetry.unmatched, |route| &route.metrics);
+            metrics.record(method.as_str(), response.status, received.elapsed());
+        }
         to_http(response)
     }
 
@@ -190,7 +197,11 @@ impl App {
             },
             RouteTarget::Plugin { owner, handler, index } => {
                 match self
-                    .within_deadline(handler.handle(*index, request, RSlice::from_slice(&body)))
+                    .within_deadline(
+                        owner,
+                        Slot::Routes,
+                        handler.handle(*index, request, RSlice::from_slice(&body)),
+                    )
                     .await
                 {
                     Ok(response) => response,
@@ -229,7 +240,14 @@ impl App {
                     headers: RSlice::from_slice(&views),
                     elapsed_micros: u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
                 };
-                match self.within_deadline(link.object.on_response(request, view)).await {
+                match self
+                    .within_deadline(
+                        link.owner.name(),
+                        Slot::Middleware,
+                        link.object.on_response(request, view),
+                    )
+                    .await
+                {
                     Ok(more) => changes.extend(more),
                     Err(error) => {
                         failed = Some((link.owner.clone(), error));
