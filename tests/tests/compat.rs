@@ -33,6 +33,10 @@ const FROZEN_APIS: &[(&str, &str)] = &[
         "1.2",
         "7bb1534d95ee8b24f4ff174619ee4636d206805ac6767ee8faa5df24f1a56c96",
     ),
+    (
+        "1.3",
+        "69b84efeaf5f4d354fda8b9afd83eeecedce01e97a8310fdb51f1dfb1fe6ce91",
+    ),
 ];
 
 fn fixture_dir(version: &str) -> PathBuf {
@@ -141,6 +145,30 @@ fn a_plugin_built_against_1_2_is_served_with_the_1_2_additions() {
 }
 
 #[test]
+fn a_plugin_built_against_1_3_is_served_with_the_1_3_services() {
+    let site = Site::new();
+    std::fs::copy(compat_library("1.3"), site.plugin_dir().join("libcompat_plugin_1_3.so")).unwrap();
+    site.write_config("");
+    let host = site.start();
+    let (_, _, plugins) = get_json(&host.url("/api/plugins"));
+    assert_eq!(plugins["plugins"][0]["interface"], "1.3");
+    let (status, headers, config) = get_json(&host.url("/api/options/config"));
+    assert_eq!((status, config["APP_MODE"].as_str()), (200, Some("compat-1.3")));
+    assert_eq!(headers["x-compat"], "1.3");
+    let (status, _, body) = get_json(&host.url("/compat/kv?value=kept"));
+    assert_eq!((status, body), (200, json!({"stored": "kept"})));
+    // 1.3: a lease held around an expiring key's write and read.
+    let (status, _, body) = get_json(&host.url("/compat/lease?value=leased"));
+    assert_eq!((status, body), (200, json!({"held": true, "read": "leased"})));
+    let (status, _, body) = get_json(&host.url("/compat/lease?value=again"));
+    assert_eq!(
+        (status, body),
+        (200, json!({"held": true, "read": "again"})),
+        "released on drop"
+    );
+}
+
+#[test]
 fn a_plugin_built_against_1_0_is_served_in_every_slot() {
     let site = Site::new();
     std::fs::copy(compat_1_0_library(), site.plugin_dir().join("libcompat_plugin_1_0.so")).unwrap();
@@ -235,9 +263,14 @@ fn simulated_next_minor() -> PathBuf {
                 assert!(text.contains(anchor), "{file} no longer contains {anchor:?}");
                 std::fs::write(&path, text.replacen(anchor, replacement, 1)).unwrap();
             };
-            // The package version moves with the interface, as a real release's would; it also keeps this
-            // copy's build apart from the frozen one's in the shared target directory.
-            patch("api/Cargo.toml", "version = \"1.0.0\"", &format!("version = \"1.{next}.0\""));
+            // The package version moves with the interface, as a real release's would. Its pre-release tag keeps
+            // this copy's build apart, in the shared target directory, from the frozen copy of the real 1.{next}
+            // once there is one (cargo hashes a workspace member's artifacts by name and version, not path).
+            patch(
+                "api/Cargo.toml",
+                "version = \"1.0.0\"",
+                &format!("version = \"1.{next}.0-simulated\""),
+            );
             patch("api/src/export.rs", "        \"1.0.0\"\n", &format!("        \"1.{next}.0\"\n"));
             patch("api/src/interface.rs", "INTERFACE_MINOR: u32 = 0;", &format!("INTERFACE_MINOR: u32 = {next};"));
             patch("api/src/interface.rs", "        \"1.0\"\n", &format!("        \"1.{next}\"\n"));
