@@ -108,6 +108,7 @@ pub async fn build_app(config: Config, runtime: tokio::runtime::Handle) -> Resul
     let http = outbound::client()?;
     let deps = HostDeps {
         leases: lease::Leases::new(store.lease_backend(), runtime.clone()),
+        metrics_enabled: telemetry.enabled(),
         store: Arc::clone(&store),
         http: http.clone(),
         runtime,

@@ -10,11 +10,12 @@ use std::{sync::Arc, time::Duration};
 use abi_stable::{
     prefix_type::PrefixTypeTrait,
     sabi_types::RRef,
-    std_types::{ROption, RResult, RStr, RString, RVec},
+    std_types::{ROption, RResult, RSlice, RStr, RString, RVec},
 };
 use async_ffi::{FfiFuture, FutureExt};
 use openhost_plugin_api::{
-    Header, HostServices, HostServicesRef, HttpRequest, KvEntry, LogLevel, PluginError, Response,
+    Header, HostServices, HostServicesRef, HttpRequest, KvEntry, LogLevel, MetricKind, MetricLabel, PluginError,
+    Response,
     host::{HostContext, HostContextRef},
 };
 
@@ -22,6 +23,7 @@ use crate::{
     lease::Leases,
     outbound,
     store::{Namespace, Store, StoreError, StoreFuture},
+    telemetry::plugin::PluginMetrics,
 };
 
 /// What the host keeps for one plugin; lives for the rest of the process, like the plugin library.
@@ -32,6 +34,8 @@ pub struct PluginContext {
     pub runtime: tokio::runtime::Handle,
     /// The host's lease service, shared by every plugin.
     pub leases: Arc<Leases>,
+    /// This plugin's own metrics.
+    pub metrics: PluginMetrics,
 }
 
 impl PluginContext {
@@ -42,6 +46,7 @@ impl PluginContext {
         http: reqwest::Client,
         runtime: tokio::runtime::Handle,
         leases: Arc<Leases>,
+        metrics_enabled: bool,
     ) -> Result<PluginContext, StoreError> {
         Ok(PluginContext {
             name: name.to_owned(),
@@ -49,6 +54,7 @@ impl PluginContext {
             http,
             runtime,
             leases,
+            metrics: PluginMetrics::new(name, metrics_enabled),
         })
     }
 
@@ -60,7 +66,7 @@ impl PluginContext {
         runtime: tokio::runtime::Handle,
     ) -> Result<PluginContext, StoreError> {
         let leases = Leases::new(store.lease_backend(), runtime.clone());
-        PluginContext::new(name, store, reqwest::Client::new(), runtime, leases)
+        PluginContext::new(name, store, reqwest::Client::new(), runtime, leases, false)
     }
 
     /// The prefix of this plugin's lease names.
@@ -89,6 +95,7 @@ pub fn host_services(context: PluginContext) -> HostServicesRef {
         kv_put_expiring,
         lease_acquire,
         lease_release,
+        metric_record,
     }
     .leak_into_prefix()
 }
@@ -286,4 +293,17 @@ extern "C" fn lease_acquire(
 extern "C" fn lease_release(ctx: HostContextRef, id: u64) {
     let context = context_of(ctx);
     context.leases.release(id, &context.lease_owner());
+}
+
+extern "C" fn metric_record(
+    ctx: HostContextRef,
+    kind: MetricKind,
+    name: RStr<'_>,
+    labels: RSlice<'_, MetricLabel<'_>>,
+    value: f64,
+) -> RResult<(), PluginError> {
+    let result = context_of(ctx)
+        .metrics
+        .record(kind, name.as_str(), labels.as_slice(), value);
+    RResult::from(result.map_err(|e| PluginError::other(e.to_string())))
 }

@@ -1,5 +1,6 @@
 //! What the host lends a plugin: logging, a namespaced key-value store (with optional expiry), outbound HTTP,
-//! sleep, and leases (single-flight across every host on the same store).
+//! sleep, leases (single-flight across every host on the same store) and metrics (the host's Prometheus
+//! recorder: a plugin's own copy of a metrics library would keep its own globals, which the host never sees).
 //!
 //! [`HostServices`] is the wire form, a prefix type the host owns: fields can be appended in later versions and a
 //! plugin built against an older prefix simply never sees them. [`Host`] is the SDK form a plugin author uses.
@@ -8,7 +9,7 @@
 
 use abi_stable::{
     sabi_types::RRef,
-    std_types::{ROption, RResult, RStr, RString, RVec},
+    std_types::{ROption, RResult, RSlice, RStr, RString, RVec},
     StableAbi,
 };
 use async_ffi::FfiFuture;
@@ -36,6 +37,26 @@ pub enum LogLevel {
     Info = 3,
     Debug = 4,
     Trace = 5,
+}
+
+/// What a metric sample does.
+#[repr(u8)]
+#[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricKind {
+    /// Adds the value (>= 0) to a counter.
+    Counter = 1,
+    /// Sets a gauge to the value.
+    Gauge = 2,
+    /// Records the value in a histogram (seconds, for durations).
+    Histogram = 3,
+}
+
+/// A label of a metric sample.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, Copy)]
+pub struct MetricLabel<'a> {
+    pub name: RStr<'a>,
+    pub value: RStr<'a>,
 }
 
 /// A key and its value, from a prefix scan.
@@ -98,6 +119,11 @@ pub struct HostServices {
     pub lease_acquire: extern "C" fn(Ctx, RStr<'_>, u64, u64) -> FfiFuture<RResult<ROption<u64>, PluginError>>,
     /// Added in 1.3: gives a lease back; waiters may take it at once. Returns without waiting.
     pub lease_release: extern "C" fn(Ctx, u64),
+    /// Added in 1.4: records a sample of the metric `openhost_plugin_<name>`, labelled `plugin="<this plugin>"`
+    /// and with `labels`. An error names what is invalid (the name, a label, too many series); without
+    /// `metrics_listen` the host keeps nothing and answers `ROk`.
+    pub metric_record:
+        extern "C" fn(Ctx, MetricKind, RStr<'_>, RSlice<'_, MetricLabel<'_>>, f64) -> RResult<(), PluginError>,
 }
 
 /// The SDK handle to the host services: cheap to clone, usable from any thread and any future.
@@ -205,7 +231,7 @@ impl Host {
         let put = self
             .services
             .kv_put_expiring()
-            .ok_or_else(|| needs_1_3("kv_put_expiring"))?;
+            .ok_or_else(|| needs("kv_put_expiring", "1.3"))?;
         put(self.ctx(), key.to_vec().into(), value.to_vec().into(), millis(ttl))
             .await
             .into_result()
@@ -219,11 +245,44 @@ impl Host {
         let acquire = self
             .services
             .lease_acquire()
-            .ok_or_else(|| needs_1_3("lease_acquire"))?;
+            .ok_or_else(|| needs("lease_acquire", "1.3"))?;
         let id = acquire(self.ctx(), name.into(), millis(ttl), millis(wait))
             .await
             .into_result()?;
         Ok(id.into_option().map(|id| Lease { host: *self, id }))
+    }
+}
+
+impl Host {
+    /// Adds `increment` to the counter `openhost_plugin_<name>` (interface 1.4). Name it as Prometheus counters
+    /// are: `..._total`.
+    pub fn counter(&self, name: &str, labels: &[(&str, &str)], increment: f64) -> Result<(), PluginError> {
+        self.metric(MetricKind::Counter, name, labels, increment)
+    }
+
+    /// Sets the gauge `openhost_plugin_<name>` (interface 1.4).
+    pub fn gauge(&self, name: &str, labels: &[(&str, &str)], value: f64) -> Result<(), PluginError> {
+        self.metric(MetricKind::Gauge, name, labels, value)
+    }
+
+    /// Records `value` in the histogram `openhost_plugin_<name>` (interface 1.4); durations in seconds.
+    pub fn histogram(&self, name: &str, labels: &[(&str, &str)], value: f64) -> Result<(), PluginError> {
+        self.metric(MetricKind::Histogram, name, labels, value)
+    }
+
+    fn metric(&self, kind: MetricKind, name: &str, labels: &[(&str, &str)], value: f64) -> Result<(), PluginError> {
+        let record = self
+            .services
+            .metric_record()
+            .ok_or_else(|| needs("metric_record", "1.4"))?;
+        let labels: Vec<MetricLabel<'_>> = labels
+            .iter()
+            .map(|(name, value)| MetricLabel {
+                name: (*name).into(),
+                value: (*value).into(),
+            })
+            .collect();
+        record(self.ctx(), kind, name.into(), RSlice::from_slice(&labels), value).into_result()
     }
 }
 
@@ -246,7 +305,7 @@ fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// A plugin built for 1.3 loads only on a 1.3 host, so this is a host that lied about its interface.
-fn needs_1_3(service: &str) -> PluginError {
-    PluginError::Host(format!("the host lacks `{service}` (plugin interface 1.3)").into())
+/// A plugin loads only on a host of its minor or later, so this is a host that lied about its interface.
+fn needs(service: &str, interface: &str) -> PluginError {
+    PluginError::Host(format!("the host lacks `{service}` (plugin interface {interface})").into())
 }

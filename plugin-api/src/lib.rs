@@ -39,7 +39,7 @@ mod slot;
 pub mod wire;
 
 pub use error::PluginError;
-pub use host::{Host, HostServices, HostServicesRef, HttpRequest, KvEntry, Lease, LogLevel};
+pub use host::{Host, HostServices, HostServicesRef, HttpRequest, KvEntry, Lease, LogLevel, MetricKind, MetricLabel};
 pub use interface::{InterfaceVersion, INTERFACE_MAJOR, INTERFACE_MINOR};
 pub use sdk::{
     order, Components, GitService, GitServiceDecorator, GitServiceHandle, Middleware, Request, Router, ServerConfig,

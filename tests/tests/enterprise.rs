@@ -20,6 +20,8 @@ struct Saas {
     site: Site,
     fake: FakeGithub,
     port: u16,
+    /// More `[host]` keys.
+    host_keys: String,
 }
 
 impl Saas {
@@ -30,7 +32,13 @@ impl Saas {
             site,
             fake: FakeGithub::start(repos),
             port: free_port(),
+            host_keys: String::new(),
         }
+    }
+
+    fn with_host_keys(mut self, keys: &str) -> Saas {
+        self.host_keys = keys.to_owned();
+        self
     }
 
     /// Writes the config (plugin on, `extra` appended to its config table) and starts the host.
@@ -46,12 +54,13 @@ impl Saas {
     /// [`Saas::start_with`] with another `public_url` (the host itself still listens on loopback http, as
     /// behind a TLS-terminating proxy).
     fn start_at(&self, public_url: &str, enabled: bool, extra: &str, env: &[(&str, &str)]) -> Host {
-        let fake = &self.fake.base_url;
+        let (fake, host_keys) = (&self.fake.base_url, &self.host_keys);
         self.site.write_config_on(
             self.port,
             &format!(
                 r#"github_api_url = "{fake}"
 rate_limit_per_sec = 0
+{host_keys}
 [plugins.enterprise]
 enabled = {enabled}
 [plugins.enterprise.config]
@@ -708,7 +717,8 @@ fn sessions_per_user_are_capped_and_the_last_sign_out_revokes_the_token_at_githu
 
 #[test]
 fn forty_concurrent_requests_after_expiry_cause_exactly_one_refresh() {
-    let saas = Saas::new(1);
+    let metrics_port = free_port();
+    let saas = Saas::new(1).with_host_keys(&format!("metrics_listen = \"127.0.0.1:{metrics_port}\""));
     saas.fake.set_token_lifetimes(2, 3600);
     let host = saas.start("refresh_margin_secs = 0");
     let session = login(&host, "/").session();
@@ -726,6 +736,24 @@ fn forty_concurrent_requests_after_expiry_cause_exactly_one_refresh() {
         get(&host, "/api/user/info", &session).0,
         200,
         "the refreshed token is in use"
+    );
+    let scraped = manual_client()
+        .get(format!("http://127.0.0.1:{metrics_port}/metrics"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let refreshes: Vec<&str> = scraped
+        .lines()
+        .filter(|line| line.starts_with("openhost_plugin_token_refreshes_total{"))
+        .collect();
+    assert_eq!(refreshes.len(), 1, "{scraped}");
+    assert!(
+        refreshes[0].contains("outcome=\"ok\"")
+            && refreshes[0].contains("plugin=\"enterprise\"")
+            && refreshes[0].ends_with(" 1"),
+        "{}",
+        refreshes[0]
     );
 }
 

@@ -47,10 +47,12 @@ fn metrics_count_requests_and_plugin_calls_exactly() {
     let site = Site::new();
     site.add_plugin("fixture-panicky");
     site.add_plugin("fixture-hostile");
+    site.add_plugin("openhost-example-header-stamp");
     let metrics_port = free_port();
     site.write_config(&format!(
         "metrics_listen = \"127.0.0.1:{metrics_port}\"\nplugin_timeout_secs = 1\nrate_limit_per_sec = 0\n\
-         [host.overrides]\nserver_config = \"host\"\nuser_auth = \"host\"\ngit_service = \"host\"\n"
+         [host.overrides]\nserver_config = \"host\"\nuser_auth = \"host\"\ngit_service = \"host\"\n\
+         [plugins.header-stamp.config]\nblock_paths = [\"/blocked\"]\n"
     ));
     let host = site.start();
     let scrape = || {
@@ -79,6 +81,9 @@ fn metrics_count_requests_and_plugin_calls_exactly() {
     assert_eq!(send(client().delete(host.url("/api/secrets/nope"))).0, 404);
     assert_eq!(send(client().delete(host.url("/api/options/config"))).0, 405);
     assert_eq!(get_json(&host.url("/metrics")).0, 404, "never on the public listener");
+    for _ in 0..2 {
+        assert_eq!(get_json(&host.url("/blocked")).0, 403);
+    }
 
     let samples = scrape();
     let requests = |route: &str, method: &str, status: &str| {
@@ -145,14 +150,19 @@ fn metrics_count_requests_and_plugin_calls_exactly() {
             &[("plugin", "hostile"), ("slot", "middleware"), ("le", "2.5")]
         )
     );
+    let current = format!("1.{}", openhost_plugin_api::INTERFACE_MINOR);
     for plugin in ["panicky", "hostile"] {
         let info = samples
             .iter()
             .find(|(name, labels, _)| name == "openhost_plugin_info" && labels["plugin"] == plugin)
             .unwrap_or_else(|| panic!("no openhost_plugin_info for {plugin}"));
         assert_eq!(
-            (info.1["interface"].as_str(), info.1["generation"].as_str(), info.2),
-            ("1.3", "1", 1.0)
+            (
+                info.1.get("interface").map(String::as_str),
+                info.1.get("generation").map(String::as_str),
+                info.2
+            ),
+            (Some(current.as_str()), Some("1"), 1.0)
         );
     }
     assert!(
@@ -163,6 +173,17 @@ fn metrics_count_requests_and_plugin_calls_exactly() {
         ) >= 2.0,
         "the two settings writes"
     );
+
+    // A plugin's own metric, through the host service (interface 1.4).
+    assert_eq!(
+        value(
+            &samples,
+            "openhost_plugin_header_stamp_blocked_total",
+            &[("plugin", "header-stamp"), ("path", "/blocked")]
+        ),
+        2.0
+    );
+    assert_eq!(requests("unmatched", "GET", "403"), 2.0);
 
     let logs = host.wait_for_log("slow plugin call", Duration::from_secs(5));
     assert!(

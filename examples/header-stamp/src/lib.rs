@@ -1,4 +1,5 @@
-//! `header-stamp`: a middleware that adds a header to every response and answers 403 for configured paths.
+//! `header-stamp`: a middleware that adds a header to every response and answers 403 for configured paths,
+//! counting those in the host's metrics (`openhost_plugin_header_stamp_blocked_total{path}`, interface 1.4).
 //!
 //! ```toml
 //! [plugins.header-stamp.config]
@@ -41,6 +42,7 @@ struct HeaderStamp {
     stamp: (String, String),
     block_paths: Vec<String>,
     order: i32,
+    host: Host,
 }
 
 impl Middleware for HeaderStamp {
@@ -52,6 +54,10 @@ impl Middleware for HeaderStamp {
         let path = request.path();
         if self.block_paths.iter().any(|blocked| blocked == path) {
             tracing::info!(path, "blocked by configuration");
+            // Labelled with a configured path only, so the series are as few as the configuration's paths.
+            if let Err(e) = self.host.counter("header_stamp_blocked_total", &[("path", path)], 1.0) {
+                tracing::warn!("counting a blocked request failed: {e}");
+            }
             let blocked = Response::error(403, "blocked", &format!("{path} is blocked on this server"));
             return Ok(MiddlewareAction::respond(blocked).with_header(&self.stamp.0, &self.stamp.1));
         }
@@ -59,7 +65,7 @@ impl Middleware for HeaderStamp {
     }
 }
 
-fn init(_host: Host, config: Config) -> Result<Components, PluginError> {
+fn init(host: Host, config: Config) -> Result<Components, PluginError> {
     if config.header.is_empty() || !config.header.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
         return Err(PluginError::invalid_config(format!(
             "header `{}` is not a valid header name",
@@ -71,6 +77,7 @@ fn init(_host: Host, config: Config) -> Result<Components, PluginError> {
         stamp: (config.header.to_ascii_lowercase(), config.value),
         block_paths: config.block_paths,
         order: config.order,
+        host,
     }))
 }
 

@@ -46,6 +46,7 @@ impl Instance {
             deps.http.clone(),
             deps.runtime.clone(),
             std::sync::Arc::clone(&deps.leases),
+            deps.metrics_enabled,
         )
         .map_err(|e| StartupError::Namespace {
             file: file.to_owned(),

@@ -148,6 +148,8 @@ pub struct HostDeps {
     pub store: Arc<dyn Store>,
     /// The lease service plugins share (on the store's lease backend).
     pub leases: Arc<crate::lease::Leases>,
+    /// Whether plugins' metrics are kept (`metrics_listen` is set).
+    pub metrics_enabled: bool,
     pub http: reqwest::Client,
     pub runtime: tokio::runtime::Handle,
     /// Environment lookup for `${VAR}` (a parameter so tests can supply their own).

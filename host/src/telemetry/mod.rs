@@ -10,6 +10,7 @@
 //! Without a recorder every handle is a no-op, and the only cost left is the clock reads around plugin calls.
 
 pub mod listener;
+pub mod plugin;
 pub mod store;
 
 use std::{

@@ -130,13 +130,26 @@ impl Enterprise {
                 }
                 self.tokens.save(uid, &fresh).await?;
                 tracing::info!(user = uid, "refreshed the GitHub tokens");
+                self.count_refresh("ok");
                 Ok(fresh.access_token)
             }
             Err(RequestTokenError::ServerResponse(response)) => {
                 tracing::info!(user = uid, error = %response.error(), "GitHub refused the refresh token");
+                self.count_refresh("refused");
                 Err(self.reauth(uid).await)
             }
-            Err(other) => Err(token_error(other, "reauth_required")),
+            Err(other) => {
+                self.count_refresh("failed");
+                Err(token_error(other, "reauth_required"))
+            }
+        }
+    }
+
+    /// `openhost_plugin_token_refreshes_total{outcome}`: `ok`, `refused` (GitHub refused the refresh token: the
+    /// user signs in again), `failed` (GitHub could not be reached or answered nonsense).
+    fn count_refresh(&self, outcome: &str) {
+        if let Err(e) = self.host.counter("token_refreshes_total", &[("outcome", outcome)], 1.0) {
+            tracing::warn!("counting a token refresh failed: {e}");
         }
     }
 
