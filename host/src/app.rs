@@ -11,7 +11,7 @@ use crate::{
     registry::{Owner, Registry},
     settings::SettingsStore,
     store::Store,
-    telemetry::{CallTimer, Telemetry},
+    telemetry::{CallSite, CallTimer, Telemetry},
     user_records::UserRecords,
     user_secrets::UserSecrets,
 };
@@ -45,11 +45,10 @@ impl App {
     /// touch the timer, nor get a span.
     pub async fn within_deadline<T>(
         &self,
-        plugin: &str,
-        slot: Slot,
+        (plugin, slot, site): (&str, Slot, &CallSite),
         call: impl std::future::Future<Output = RResult<T, PluginError>>,
     ) -> Result<T, CallError> {
-        let timer = CallTimer::start(plugin, slot);
+        let timer = CallTimer::start(plugin, slot, site);
         let mut call = std::pin::pin!(call);
         let first = std::future::poll_fn(|cx| Poll::Ready(call.as_mut().poll(cx))).await;
         let result = match first {

@@ -78,10 +78,9 @@ pub async fn handle(app: &App, identity: &Identity, route: GitRoute, request: &R
     let service = &active.object;
     let who = identity.as_view();
     let blame = |error| Failure::new(&active.blame(), error);
-    let plugin = active.attributed();
     let json = match route {
         GitRoute::UserInfo => user_json(
-            &app.within_deadline(plugin, Slot::GitService, service.user_info(who))
+            &app.within_deadline(active.site(Slot::GitService), service.user_info(who))
                 .await
                 .map_err(blame)?,
         ),
@@ -94,7 +93,10 @@ pub async fn handle(app: &App, identity: &Identity, route: GitRoute, request: &R
                     page: params.page()?,
                 };
                 let page = app
-                    .within_deadline(plugin, Slot::GitService, service.installation_repositories(who, query))
+                    .within_deadline(
+                        active.site(Slot::GitService),
+                        service.installation_repositories(who, query),
+                    )
                     .await
                     .map_err(blame)?;
                 return ok_json(&repositories_json(&page, request.path(), query.page));
@@ -109,7 +111,7 @@ pub async fn handle(app: &App, identity: &Identity, route: GitRoute, request: &R
             let mut skipped = 0;
             let page = loop {
                 let page = app
-                    .within_deadline(plugin, Slot::GitService, service.repositories(who, query))
+                    .within_deadline(active.site(Slot::GitService), service.repositories(who, query))
                     .await
                     .map_err(blame)?;
                 match page.next_page.into_option() {
@@ -130,7 +132,7 @@ pub async fn handle(app: &App, identity: &Identity, route: GitRoute, request: &R
                 page: params.page()?,
             };
             let page = app
-                .within_deadline(plugin, Slot::GitService, service.search_repositories(who, query))
+                .within_deadline(active.site(Slot::GitService), service.search_repositories(who, query))
                 .await
                 .map_err(blame)?;
             repositories_json(&page, request.path(), query.page)
@@ -141,7 +143,7 @@ pub async fn handle(app: &App, identity: &Identity, route: GitRoute, request: &R
                 page: params.page()?,
             };
             let page = app
-                .within_deadline(plugin, Slot::GitService, service.branches(who, query))
+                .within_deadline(active.site(Slot::GitService), service.branches(who, query))
                 .await
                 .map_err(blame)?;
             json!({
@@ -159,14 +161,14 @@ pub async fn handle(app: &App, identity: &Identity, route: GitRoute, request: &R
                 per_page: params.number("per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE)?,
             };
             let page = app
-                .within_deadline(plugin, Slot::GitService, service.search_branches(who, query))
+                .within_deadline(active.site(Slot::GitService), service.search_branches(who, query))
                 .await
                 .map_err(blame)?;
             Value::Array(page.items.iter().map(branch_json).collect())
         }
         GitRoute::SuggestedTasks => {
             let tasks = app
-                .within_deadline(plugin, Slot::GitService, service.suggested_tasks(who))
+                .within_deadline(active.site(Slot::GitService), service.suggested_tasks(who))
                 .await
                 .map_err(blame)?;
             Value::Array(tasks.iter().map(task_json).collect())
@@ -177,7 +179,7 @@ pub async fn handle(app: &App, identity: &Identity, route: GitRoute, request: &R
             while let Some(page) = next.filter(|page| *page <= MAX_INSTALLATION_PAGES) {
                 let request = PageRequest { page, per_page: 100 };
                 let answer = app
-                    .within_deadline(plugin, Slot::GitService, service.installations(who, request))
+                    .within_deadline(active.site(Slot::GitService), service.installations(who, request))
                     .await
                     .map_err(blame)?;
                 ids.extend(answer.items.iter().map(|installation| json!(installation.id.as_str())));

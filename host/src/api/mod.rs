@@ -95,7 +95,7 @@ pub async fn handle(
             let active = &app.registry.server_config;
             let blame = |error| Failure::new(&active.blame(), error);
             let text = app
-                .within_deadline(active.attributed(), Slot::ServerConfig, active.object.config_json())
+                .within_deadline(active.site(Slot::ServerConfig), active.object.config_json())
                 .await
                 .map_err(blame)?;
             // Checked, not rebuilt: the implementation's text is the body.
@@ -192,8 +192,7 @@ async fn logout(app: &App, request: &RequestView<'_>, who: &mut Option<Identity>
     let active = &app.registry.user_auth;
     let changes = app
         .within_deadline(
-            active.attributed(),
-            Slot::UserAuth,
+            active.site(Slot::UserAuth),
             active.object.sign_out(*request, identity.as_view()),
         )
         .await
@@ -213,7 +212,7 @@ async fn identify(app: &App, request: &RequestView<'_>, who: &mut Option<Identit
     }
     let active = &app.registry.user_auth;
     let identity = match app
-        .within_deadline(active.attributed(), Slot::UserAuth, active.object.identify(*request))
+        .within_deadline(active.site(Slot::UserAuth), active.object.identify(*request))
         .await
     {
         Ok(identity) => identity

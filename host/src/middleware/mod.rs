@@ -22,6 +22,7 @@ use crate::{
 fn link(name: &str, middleware: impl Middleware, hooks: Hooks) -> ChainLink {
     let object = sdk::middleware_object(middleware);
     ChainLink {
+        calls: crate::telemetry::CallSite::uncounted(),
         name: name.to_owned(),
         owner: Owner::Host,
         order: object.order(),

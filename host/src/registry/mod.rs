@@ -10,6 +10,7 @@ pub mod discovery;
 pub mod instance;
 pub mod resolve;
 
+use crate::telemetry::CallSite;
 use std::{
     collections::HashMap,
     sync::{
@@ -57,6 +58,7 @@ pub struct Active<T> {
     pub owner: Owner,
     pub decorators: Vec<String>,
     pub object: T,
+    pub calls: CallSite,
 }
 
 impl<T> Active<T> {
@@ -65,6 +67,7 @@ impl<T> Active<T> {
             owner: Owner::Host,
             decorators: Vec::new(),
             object,
+            calls: CallSite::default(),
         }
     }
 
@@ -81,6 +84,11 @@ impl<T> Active<T> {
     pub fn attributed(&self) -> &str {
         self.decorators.last().map_or(self.owner.name(), String::as_str)
     }
+
+    /// Who a call of `slot` is counted under, and where: for `App::within_deadline`.
+    pub fn site(&self, slot: Slot) -> (&str, Slot, &CallSite) {
+        (self.attributed(), slot, &self.calls)
+    }
 }
 
 /// One link of the middleware chain.
@@ -92,6 +100,14 @@ pub struct ChainLink {
     /// Which hooks to call. A plugin's link calls both; a host built-in says which it implements, so the chain
     /// makes no empty calls on every request.
     pub hooks: Hooks,
+    pub calls: CallSite,
+}
+
+impl ChainLink {
+    /// Who a call of this link is counted under, and where: for `App::within_deadline`.
+    pub fn site(&self) -> (&str, Slot, &CallSite) {
+        (self.owner.name(), Slot::Middleware, &self.calls)
+    }
 }
 
 /// The hooks of a middleware the chain calls.
@@ -124,6 +140,7 @@ pub enum RouteTarget {
         owner: String,
         handler: Arc<RoutesObject>,
         index: u32,
+        calls: CallSite,
     },
 }
 

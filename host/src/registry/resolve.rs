@@ -11,7 +11,7 @@ use crate::{
     error::StartupError,
     registry::{Active, ChainLink, Hooks, Owner, Route, RouteTarget, instance::Instance},
     routes::HostRoute,
-    telemetry::RequestMetrics,
+    telemetry::{CallSite, RequestMetrics},
 };
 
 /// The active implementation of an override slot: the winning override (or the host's `default`), wrapped in
@@ -69,6 +69,7 @@ fn override_winner<T>(
             owner: Owner::Plugin(instance.name.clone()),
             decorators: Vec::new(),
             object,
+            calls: CallSite::default(),
         })
     }))
 }
@@ -116,6 +117,7 @@ pub fn middleware_chain(builtins: Vec<ChainLink>, instances: &mut [Instance]) ->
                 order: object.order(),
                 object,
                 hooks: Hooks::BOTH,
+                calls: CallSite::default(),
             });
         }
     }
@@ -179,6 +181,7 @@ pub fn route_table(instances: &mut [Instance]) -> Result<RouteTable, StartupErro
                         owner: instance.name.clone(),
                         handler: Arc::clone(&handler),
                         index,
+                        calls: CallSite::default(),
                     },
                 },
             );

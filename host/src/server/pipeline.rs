@@ -89,10 +89,7 @@ impl App {
                 identity: identity.as_ref().map(Identity::as_view).into(),
                 ..base
             };
-            match self
-                .within_deadline(link.owner.name(), Slot::Middleware, link.object.on_request(view))
-                .await
-            {
+            match self.within_deadline(link.site(), link.object.on_request(view)).await {
                 Ok(MiddlewareAction::Continue {
                     add_response_headers,
                     identity: established,
@@ -195,11 +192,15 @@ impl App {
                 Ok(response) => response,
                 Err(failure) => self.failure(&failure.owner, *failure.error),
             },
-            RouteTarget::Plugin { owner, handler, index } => {
+            RouteTarget::Plugin {
+                owner,
+                handler,
+                index,
+                calls,
+            } => {
                 match self
                     .within_deadline(
-                        owner,
-                        Slot::Routes,
+                        (owner, Slot::Routes, calls),
                         handler.handle(*index, request, RSlice::from_slice(&body)),
                     )
                     .await
@@ -241,11 +242,7 @@ impl App {
                     elapsed_micros: u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
                 };
                 match self
-                    .within_deadline(
-                        link.owner.name(),
-                        Slot::Middleware,
-                        link.object.on_response(request, view),
-                    )
+                    .within_deadline(link.site(), link.object.on_response(request, view))
                     .await
                 {
                     Ok(more) => changes.extend(more),

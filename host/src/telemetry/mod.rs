@@ -4,8 +4,9 @@
 //!
 //! The `metrics` facade with `metrics-exporter-prometheus` (its recorder only; the host serves `/metrics` with
 //! its own hyper): the facade is the ecosystem's common one, so the crates the host uses can report through the
-//! same recorder. Handles are registered once and kept ([`CallMetrics`], [`RequestMetrics`]), so that recording
-//! on the request path is an atomic add and a histogram push, not a label lookup.
+//! same recorder. Handles are registered once and kept where the calls are made ([`CallSite`] in each middleware
+//! link, override slot and plugin route; [`RequestMetrics`] in each route), so that recording on the request path
+//! is an atomic add and a histogram push, not a label lookup.
 //!
 //! Without a recorder every handle is a no-op, and the only cost left is the clock reads around plugin calls.
 
@@ -14,8 +15,7 @@ pub mod plugin;
 pub mod store;
 
 use std::{
-    collections::HashMap,
-    sync::{Arc, RwLock},
+    sync::{Arc, OnceLock, RwLock},
     time::{Duration, Instant},
 };
 
@@ -80,6 +80,30 @@ impl Outcome {
             Outcome::Panic => "panic",
             Outcome::Timeout => "timeout",
         }
+    }
+}
+
+/// Where the host calls a slot implementation: who the calls are counted under, and their handles, registered on
+/// the first call (for an override slot the name is known only once its decorators are in place).
+#[derive(Default)]
+pub struct CallSite {
+    metrics: OnceLock<CallMetrics>,
+    /// The host's built-in middleware is its own code, not a plugin's: its calls are not counted one by one (they
+    /// would double the cost of metrics per request), their time is in the request's duration.
+    uncounted: bool,
+}
+
+impl CallSite {
+    /// A call site whose calls are timed for the slow-call warning only.
+    pub fn uncounted() -> CallSite {
+        CallSite {
+            metrics: OnceLock::new(),
+            uncounted: true,
+        }
+    }
+
+    fn metrics(&self, plugin: &str, slot: Slot) -> Option<&CallMetrics> {
+        (!self.uncounted).then(|| self.metrics.get_or_init(|| CallMetrics::new(plugin, slot)))
     }
 }
 
@@ -153,11 +177,9 @@ fn known_method(method: &str) -> &'static str {
     KNOWN.into_iter().find(|known| *known == method).unwrap_or("other")
 }
 
-/// The host's metrics: the recorder's handle (when enabled) and the registered call handles.
+/// The host's metrics: the recorder's handle, when enabled.
 pub struct Telemetry {
     handle: Option<PrometheusHandle>,
-    /// Slot -> plugin -> handles.
-    calls: RwLock<HashMap<Slot, HashMap<String, Arc<CallMetrics>>>>,
     /// Requests that matched no route (404, 405).
     pub unmatched: RequestMetrics,
 }
@@ -187,7 +209,6 @@ impl Telemetry {
         };
         Ok(Telemetry {
             handle,
-            calls: RwLock::new(HashMap::new()),
             unmatched: RequestMetrics::new("unmatched"),
         })
     }
@@ -213,22 +234,6 @@ impl Telemetry {
         }
     }
 
-    /// The handles of `plugin`'s calls into `slot`, registered on first use.
-    pub fn calls(&self, plugin: &str, slot: Slot) -> Arc<CallMetrics> {
-        let calls = self.calls.read().unwrap_or_else(|p| p.into_inner());
-        if let Some(found) = calls.get(&slot).and_then(|by_plugin| by_plugin.get(plugin)) {
-            return Arc::clone(found);
-        }
-        drop(calls);
-        let mut calls = self.calls.write().unwrap_or_else(|p| p.into_inner());
-        let entry = calls
-            .entry(slot)
-            .or_default()
-            .entry(plugin.to_owned())
-            .or_insert_with(|| Arc::new(CallMetrics::new(plugin, slot)));
-        Arc::clone(entry)
-    }
-
     /// Sets `openhost_plugin_info` for a loaded plugin.
     pub fn plugin_info(&self, plugin: &str, version: &str, interface: &str, generation: u64) {
         metrics::gauge!(names::PLUGIN_INFO, "plugin" => plugin.to_owned(), "version" => version.to_owned(),
@@ -243,14 +248,16 @@ impl Telemetry {
 pub struct CallTimer<'a> {
     plugin: &'a str,
     slot: Slot,
+    site: &'a CallSite,
     started: Instant,
 }
 
 impl<'a> CallTimer<'a> {
-    pub fn start(plugin: &'a str, slot: Slot) -> CallTimer<'a> {
+    pub fn start(plugin: &'a str, slot: Slot, site: &'a CallSite) -> CallTimer<'a> {
         CallTimer {
             plugin,
             slot,
+            site,
             started: Instant::now(),
         }
     }
@@ -263,8 +270,12 @@ impl<'a> CallTimer<'a> {
     pub fn finish<T>(self, telemetry: &Telemetry, result: &Result<T, CallError>) {
         let elapsed = self.started.elapsed();
         let outcome = Outcome::of(result);
-        if telemetry.enabled() {
-            telemetry.calls(self.plugin, self.slot).record(outcome, elapsed);
+        if let Some(metrics) = self
+            .site
+            .metrics(self.plugin, self.slot)
+            .filter(|_| telemetry.enabled())
+        {
+            metrics.record(outcome, elapsed);
         }
         if elapsed >= SLOW_CALL {
             tracing::warn!(
