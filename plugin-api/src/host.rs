@@ -43,7 +43,7 @@ pub enum LogLevel {
 #[repr(u8)]
 #[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MetricKind {
-    /// Adds the value (>= 0) to a counter.
+    /// Adds the value (a whole number >= 0; a fraction is dropped) to a counter.
     Counter = 1,
     /// Sets a gauge to the value.
     Gauge = 2,
@@ -254,8 +254,8 @@ impl Host {
 }
 
 impl Host {
-    /// Adds `increment` to the counter `openhost_plugin_<name>` (interface 1.4). Name it as Prometheus counters
-    /// are: `..._total`.
+    /// Adds `increment` (a whole number; a fraction is dropped) to the counter `openhost_plugin_<name>`
+    /// (interface 1.4). Name it as Prometheus counters are: `..._total`.
     pub fn counter(&self, name: &str, labels: &[(&str, &str)], increment: f64) -> Result<(), PluginError> {
         self.metric(MetricKind::Counter, name, labels, increment)
     }
