@@ -1,8 +1,16 @@
 //! One JSON record per user in a store namespace (`settings`, `secrets`): read, and read-modify-write with
 //! compare-and-swap so that two concurrent updates both land, flushed before the update returns. Records hold
 //! secrets, so they are sealed under the [`HostKey`] before they reach the store.
+//!
+//! Updates of one record in one process take turns: racing would only make all but one lose their
+//! compare-and-swap and retry, round trips that PostgreSQL makes expensive (64 parallel saves of one record:
+//! docs/benchmarks.md). Updates from other processes still meet the compare-and-swap.
 
-use std::{marker::PhantomData, sync::Arc};
+use std::{
+    collections::HashMap,
+    marker::PhantomData,
+    sync::{Arc, Mutex},
+};
 
 use serde::{Serialize, de::DeserializeOwned};
 
@@ -18,6 +26,9 @@ pub struct UserRecords<T> {
     /// The namespace's name: with the user id, it names a record in the sealed bytes.
     label: &'static str,
     key: Arc<HostKey>,
+    /// User id -> the turn of this process's updates of that record. Entries nobody holds are dropped as new
+    /// ones are made.
+    writers: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
     record: PhantomData<fn() -> T>,
 }
 
@@ -27,6 +38,7 @@ impl<T> Clone for UserRecords<T> {
             namespace: Arc::clone(&self.namespace),
             label: self.label,
             key: Arc::clone(&self.key),
+            writers: Arc::clone(&self.writers),
             record: PhantomData,
         }
     }
@@ -45,8 +57,15 @@ impl<T: Serialize + DeserializeOwned + Default> UserRecords<T> {
             namespace,
             label,
             key,
+            writers: Arc::default(),
             record: PhantomData,
         }
+    }
+
+    fn writer(&self, user_id: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut writers = self.writers.lock().unwrap_or_else(|p| p.into_inner());
+        writers.retain(|_, turn| Arc::strong_count(turn) > 1);
+        Arc::clone(writers.entry(user_id.to_owned()).or_default())
     }
 
     /// The record of `user_id`, if one was stored.
@@ -114,6 +133,8 @@ impl<T: Serialize + DeserializeOwned + Default> UserRecords<T> {
         mut change: impl FnMut(&mut T) -> Result<(), SettingsError>,
     ) -> Result<T, SettingsError> {
         let key = user_id.as_bytes();
+        let writer = self.writer(user_id);
+        let _turn = writer.lock().await;
         let mut attempt = 0u32;
         loop {
             if attempt > 0 {

@@ -887,6 +887,28 @@ fn custom_secrets_are_listed_without_values() {
     assert_error(&get_json(&host.url("/api/settings")), 404, "settings_not_found");
 }
 
+/// Parallel updates of one user's record (here: 48 secrets created at once) all land: they take turns in the
+/// process, and the compare-and-swap still guards the record.
+#[test]
+fn parallel_updates_of_one_record_all_land() {
+    let site = Site::new();
+    site.write_config("rate_limit_per_sec = 0\n");
+    let host = site.start();
+    let url = host.url("/api/secrets");
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let writers: Vec<_> = (0..48)
+            .map(|n| {
+                let url = &url;
+                scope.spawn(move || post_json(url, &json!({"name": format!("S{n}"), "value": "v"})).0)
+            })
+            .collect();
+        writers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    assert!(statuses.iter().all(|s| *s == 201), "{statuses:?}");
+    let listed = get_json(&url).2;
+    assert_eq!(listed["custom_secrets"].as_array().unwrap().len(), 48, "{listed}");
+}
+
 /// `GET /api/user/suggested-tasks` in the frontend's `SuggestedTask` shape (d6fab190bf, `frontend/src/utils/
 /// types.ts`): the user's assigned open issues, and their open pull requests with conflicts or failing checks.
 #[test]
