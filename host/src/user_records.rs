@@ -134,7 +134,7 @@ impl<T: Serialize + DeserializeOwned + Default> UserRecords<T> {
     ) -> Result<T, SettingsError> {
         let key = user_id.as_bytes();
         let writer = self.writer(user_id);
-        let _turn = writer.lock().await;
+        let turn = writer.lock().await;
         let mut attempt = 0u32;
         loop {
             if attempt > 0 {
@@ -156,6 +156,9 @@ impl<T: Serialize + DeserializeOwned + Default> UserRecords<T> {
                 .compare_and_swap(key, current.as_deref(), Some(&encoded))
                 .await?
             {
+                // The next writer need not wait for this one's flush: flushes of several writes can coincide
+                // (sled writes them out together).
+                drop(turn);
                 self.namespace.flush().await?;
                 return Ok(record);
             }
