@@ -7,9 +7,12 @@ use std::{convert::Infallible, future::Future, sync::Arc};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{server::conn::http1, service::service_fn};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 
 use super::Telemetry;
+
+/// A scraper sends its request at once; a connection that does not, or stays idle this long, is closed.
+const HEADER_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The content type of Prometheus's text exposition format.
 const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -36,6 +39,8 @@ pub async fn serve(telemetry: Arc<Telemetry>, listener: tokio::net::TcpListener,
         });
         tokio::spawn(async move {
             if let Err(e) = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_DEADLINE)
                 .serve_connection(TokioIo::new(stream), service)
                 .await
             {
