@@ -614,6 +614,30 @@ pub fn sign_in_with_settings(host: &Host, fake: &FakeGithub, id: u64, login: &st
     session
 }
 
+/// `per_session` concurrent `GET /api/user/info` for each cookie of `sessions`, spread round-robin over the hosts
+/// at `urls`: each answer's status (0: no answer) and latency, in order.
+pub fn user_info_burst(urls: &[String], sessions: &[String], per_session: usize) -> Vec<(u16, Duration)> {
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = sessions
+            .iter()
+            .flat_map(|session| std::iter::repeat_n(session, per_session))
+            .enumerate()
+            .map(|(n, session)| {
+                let url = &urls[n % urls.len()];
+                scope.spawn(move || {
+                    let sent = Instant::now();
+                    let answer = manual_client()
+                        .get(format!("{url}/api/user/info"))
+                        .header("cookie", session)
+                        .send();
+                    (answer.map_or(0, |a| a.status().as_u16()), sent.elapsed())
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().expect("request thread")).collect()
+    })
+}
+
 /// Stores the fake GitHub's personal access token through `POST /api/add-git-providers`, as a user does.
 pub fn store_pat(host: &Host) {
     let (status, _, body) = post_json(

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use openhost_tests::{
     Answer, enterprise_on_postgres, fake_github::FakeGithub, manual_client, send, test_database, try_sign_in,
+    user_info_burst,
 };
 
 const REFRESH: &str = "POST /login/oauth/access_token (refresh)";
@@ -20,17 +21,10 @@ fn user_info(url: &str, cookie: &str) -> Answer {
     )
 }
 
-/// `count` concurrent `GET /api/user/info`, spread round-robin over `urls`; their statuses, in order.
+/// `count` concurrent `GET /api/user/info` with `cookie`, spread round-robin over `urls`; their statuses.
 fn storm(urls: &[String], cookie: &str, count: usize) -> Vec<u16> {
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..count)
-            .map(|i| {
-                let url = &urls[i % urls.len()];
-                scope.spawn(move || user_info(url, cookie).0)
-            })
-            .collect();
-        workers.into_iter().map(|w| w.join().unwrap()).collect()
-    })
+    let burst = user_info_burst(urls, &[cookie.to_owned()], count);
+    burst.into_iter().map(|(status, _)| status).collect()
 }
 
 #[test]

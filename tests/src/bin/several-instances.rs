@@ -18,7 +18,7 @@ use std::{
 
 use openhost_tests::{
     Host, enterprise_hosts, enterprise_on_postgres, fake_github::FakeGithub, manual_client, sign_in_with_settings,
-    test_database, try_sign_in,
+    test_database, try_sign_in, user_info_burst,
 };
 use serde_json::json;
 
@@ -119,30 +119,12 @@ fn settings_load(host: &Host, sessions: &[String], post: bool, duration: Duratio
     }
 }
 
-/// One burst: `per_user` concurrent `GET /api/user/info` for each session, round-robin over `urls`.
+/// One burst: `per_user` concurrent `GET /api/user/info` for each session, round-robin over `urls`. Latencies
+/// and failures.
 fn burst(urls: &[String], sessions: &[String], per_user: usize) -> (Vec<Duration>, usize) {
-    let results: Vec<(Duration, bool)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = sessions
-            .iter()
-            .flat_map(|session| std::iter::repeat_n(session, per_user))
-            .enumerate()
-            .map(|(n, session)| {
-                let url = &urls[n % urls.len()];
-                scope.spawn(move || {
-                    let started = Instant::now();
-                    let ok = manual_client()
-                        .get(format!("{url}/api/user/info"))
-                        .header("cookie", session)
-                        .send()
-                        .is_ok_and(|r| r.status().is_success());
-                    (started.elapsed(), ok)
-                })
-            })
-            .collect();
-        workers.into_iter().map(|w| w.join().unwrap()).collect()
-    });
-    let failures = results.iter().filter(|(_, ok)| !ok).count();
-    (results.into_iter().map(|(latency, _)| latency).collect(), failures)
+    let answers = user_info_burst(urls, sessions, per_user);
+    let failures = answers.iter().filter(|(status, _)| *status != 200).count();
+    (answers.into_iter().map(|(_, latency)| latency).collect(), failures)
 }
 
 fn settings_benchmark(url: &str, duration: Duration, users: usize) -> usize {
