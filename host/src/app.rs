@@ -1,30 +1,53 @@
 //! The application state every request handler shares, and how a slot call's outcome becomes an answer: the
 //! plugin deadline, and the mapping of failures to responses (who is blamed, what is logged and counted).
 
-use std::{sync::Arc, task::Poll};
+use std::{ops::Deref, sync::Arc, task::Poll};
 
 use openhost_plugin_api::{PluginError, Response, Slot, types::RResult};
 use tracing::Instrument;
 
 use crate::{
-    config::Config,
-    registry::{Owner, Registry},
+    config::{Config, Overrides},
+    live::Generations,
+    registry::{HostDeps, Owner, Registry},
     settings::SettingsStore,
     store::Store,
-    telemetry::{CallSite, CallTimer, Telemetry},
+    telemetry::{CallSite, CallTimer, Telemetry, panics::PanicCounts},
     user_records::UserRecords,
     user_secrets::UserSecrets,
 };
 
 /// Everything a request handler needs.
 pub struct App {
+    /// As read at startup: the `[host]` keys a reload cannot change keep these values (crate::live::changes).
     pub config: Config,
-    pub registry: Registry,
+    /// The command line's overrides of `config`, applied again by each reload.
+    pub overrides: Overrides,
+    /// The serving registry generation; each request takes one ([`App::serving`]).
+    pub generations: Generations,
+    /// What a reload lends the plugins it initialises.
+    pub deps: Arc<HostDeps>,
+    pub panics: PanicCounts,
     pub store: Arc<dyn Store>,
     pub settings: SettingsStore,
     pub secrets: UserRecords<UserSecrets>,
     pub http: reqwest::Client,
     pub telemetry: Arc<Telemetry>,
+}
+
+/// One request's view of the application: the app, and the registry generation the request started on, which
+/// serves it to its end whatever a reload swaps in meanwhile.
+pub struct Serving<'a> {
+    app: &'a App,
+    pub registry: Arc<Registry>,
+}
+
+impl Deref for Serving<'_> {
+    type Target = App;
+
+    fn deref(&self) -> &App {
+        self.app
+    }
 }
 
 /// Why a slot call produced no answer of its own.
@@ -39,6 +62,14 @@ pub enum CallError {
 }
 
 impl App {
+    /// The generation serving now, for one request.
+    pub fn serving(&self) -> Serving<'_> {
+        Serving {
+            app: self,
+            registry: self.generations.current(),
+        }
+    }
+
     /// Awaits `plugin`'s implementation of `slot`, giving up after `plugin_timeout_secs`: a plugin that never
     /// answers costs its caller one 504, not a stuck connection. Each call is counted and timed per plugin and
     /// slot (crate::telemetry). Most calls (every built-in middleware) finish on their first poll; those never
@@ -83,7 +114,7 @@ impl App {
         match error {
             PluginError::Panicked(message) => {
                 tracing::error!(plugin = who, "plugin panicked: {message}");
-                self.registry.record_panic(who);
+                self.panics.record(who);
             }
             other => tracing::error!(plugin = who, "plugin failed: {other}"),
         }

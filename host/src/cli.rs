@@ -1,4 +1,5 @@
-//! The command line (README.md, "The command line"): `serve`, `plugins list`, `plugins check [--load] FILE`.
+//! The command line (README.md, "The command line"): `serve`, `plugins list`, `plugins check [--load] FILE`,
+//! `plugins reload` and `upgrade` (both ask the running server through its admin socket, crate::live::admin).
 
 use std::path::{Path, PathBuf};
 
@@ -38,6 +39,12 @@ pub enum Command {
         #[command(subcommand)]
         command: PluginsCommand,
     },
+    /// Start a new host process from the binary at this one's path and hand it the listening socket; the old
+    /// process drains and exits once the new one serves. A new process that fails its checks changes nothing.
+    Upgrade {
+        #[command(flatten)]
+        server: RunningServer,
+    },
     /// Work on the store.
     Store {
         #[command(subcommand)]
@@ -59,8 +66,25 @@ pub enum StoreCommand {
     },
 }
 
+/// Which running server a command talks to: the one whose `data_dir` holds `admin.sock`.
+#[derive(Debug, clap::Args)]
+pub struct RunningServer {
+    /// The running server's config (for its data_dir).
+    #[arg(long, env = "OPENHOST_CONFIG", default_value = "plugins.toml")]
+    pub config: PathBuf,
+    /// The running server's data directory (overrides host.data_dir), as given to `serve`.
+    #[arg(long, env = "OPENHOST_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum PluginsCommand {
+    /// Re-read plugins.toml and plugin_dir in the running server and swap in the new plugins without dropping a
+    /// request; a reload that fails changes nothing and says why.
+    Reload {
+        #[command(flatten)]
+        server: RunningServer,
+    },
     /// Show every library in plugin_dir and what plugins.toml does with it.
     List {
         #[arg(long, env = "OPENHOST_CONFIG", default_value = "plugins.toml")]
@@ -137,9 +161,23 @@ pub async fn migrate(from: &Path, to: &str, runtime: tokio::runtime::Handle) -> 
     ))
 }
 
-/// Reads the config for `serve`.
-pub fn serve_config(config: &Path, listen: Option<String>, data_dir: Option<PathBuf>) -> Result<Config, StartupError> {
-    Config::load(config, &Overrides { listen, data_dir })
+/// Why a command for the running server failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ControlError {
+    #[error(transparent)]
+    Config(#[from] StartupError),
+    #[error(transparent)]
+    Admin(#[from] crate::live::admin::AdminError),
+}
+
+/// `openhost plugins reload` and `openhost upgrade`: what the running server answered.
+pub fn control(server: &RunningServer, command: crate::live::admin::Command) -> Result<String, ControlError> {
+    let overrides = Overrides {
+        listen: None,
+        data_dir: server.data_dir.clone(),
+    };
+    let config = Config::load(&server.config, &overrides)?;
+    Ok(crate::live::admin::request(&config.data_dir, command)?)
 }
 
 /// `openhost plugins list`: a table on stdout.

@@ -14,6 +14,7 @@ pub mod data_dir;
 pub mod error;
 pub mod host_key;
 pub mod lease;
+pub mod live;
 pub mod loader;
 pub mod malloc;
 pub mod middleware;
@@ -36,9 +37,10 @@ use std::sync::Arc;
 use crate::{
     app::App,
     components::HostComponents,
-    config::{Config, StoreConfig},
+    config::{Config, Overrides, StoreConfig},
     error::StartupError,
     host_key::HostKey,
+    live::{Generations, admin},
     registry::{HostDeps, Registry},
     settings::SettingsStore,
     store::{PostgresStore, SledStore, Store},
@@ -49,7 +51,11 @@ use crate::{
 pub use outbound::USER_AGENT;
 
 /// Everything `serve` sets up before it accepts connections.
-pub async fn build_app(config: Config, runtime: tokio::runtime::Handle) -> Result<App, StartupError> {
+pub async fn build_app(
+    config: Config,
+    overrides: Overrides,
+    runtime: tokio::runtime::Handle,
+) -> Result<App, StartupError> {
     let env = |name: &str| std::env::var(name).ok();
     let telemetry = Arc::new(Telemetry::new(config.metrics_listen.is_some())?);
     let store: Arc<dyn Store> = match &config.store {
@@ -115,14 +121,15 @@ pub async fn build_app(config: Config, runtime: tokio::runtime::Handle) -> Resul
         env: Box::new(|name| std::env::var(name).ok()),
     };
     let defaults = HostComponents::new(&config.github_api_url, http.clone(), settings.clone());
-    let registry = Registry::build(&config, &deps, defaults)?;
-    for plugin in registry.plugins.iter().filter(|plugin| plugin.loaded) {
-        telemetry.plugin_info(&plugin.name, &plugin.version, &plugin.interface.to_string(), 1);
-    }
+    let registry = Registry::build(&config, &deps, defaults, 1, None)?;
+    telemetry.plugins_info(&registry, true);
     Ok(App {
         telemetry,
         config,
-        registry,
+        overrides,
+        generations: Generations::new(registry),
+        deps: Arc::new(deps),
+        panics: Default::default(),
         store,
         settings,
         secrets,
@@ -130,10 +137,10 @@ pub async fn build_app(config: Config, runtime: tokio::runtime::Handle) -> Resul
     })
 }
 
-/// `openhost serve`: runs until SIGINT or SIGTERM.
-pub async fn run(config: Config) -> Result<(), StartupError> {
+/// `openhost serve`: runs until SIGINT or SIGTERM; reloads its plugins on SIGHUP or `openhost plugins reload`.
+pub async fn run(config: Config, overrides: Overrides) -> Result<(), StartupError> {
     let listen = config.listen;
-    let app = Arc::new(build_app(config, tokio::runtime::Handle::current()).await?);
+    let app = Arc::new(build_app(config, overrides, tokio::runtime::Handle::current()).await?);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|source| StartupError::Listen {
@@ -156,14 +163,23 @@ pub async fn run(config: Config) -> Result<(), StartupError> {
         None => None,
     };
     let shutdown = shutdown_signal()?;
-    tracing::info!(
-        plugins = app.registry.plugins.iter().filter(|p| p.loaded).count(),
-        "openhost listening on http://{local}"
-    );
+    let (requests, mut commands) = tokio::sync::mpsc::channel::<admin::Request>(8);
     let mut background = vec![
         tokio::spawn(store::sweep_periodically(Arc::clone(&app.store))),
         tokio::spawn(Arc::clone(&app.telemetry).upkeep()),
+        live::signals::forward(requests.clone())?,
     ];
+    match admin::bind(&app.config.data_dir) {
+        Ok(admin_listener) => background.push(tokio::spawn(admin::serve(admin_listener, requests))),
+        Err(e) => tracing::warn!(
+            dir = %app.config.data_dir.display(),
+            "no admin socket ({e}): `openhost plugins reload` cannot reach this server; SIGHUP still reloads"
+        ),
+    }
+    tracing::info!(
+        plugins = app.generations.current().plugins.iter().filter(|p| p.loaded).count(),
+        "openhost listening on http://{local}"
+    );
     if let Some(metrics_listener) = metrics_listener {
         tracing::info!(
             "metrics at http://{}/metrics",
@@ -175,12 +191,27 @@ pub async fn run(config: Config) -> Result<(), StartupError> {
             std::future::pending(),
         )));
     }
+    let control = {
+        let app = Arc::clone(&app);
+        tokio::spawn(async move {
+            while let Some((command, answer)) = commands.recv().await {
+                let outcome = match command {
+                    admin::Command::Reload => app.generations.reload(&app).await.map(|done| done.to_string()),
+                    admin::Command::Upgrade => Err(live::ReloadError::Aborted("not yet".into())),
+                };
+                if let Some(answer) = answer {
+                    let _ = answer.send(outcome.map_err(|e| e.to_string()));
+                }
+            }
+        })
+    };
     server::serve(Arc::clone(&app), listener, shutdown).await;
+    control.abort();
     for task in background {
         task.abort();
     }
     tracing::info!("shutting down");
-    app.registry.shutdown();
+    app.generations.shut_down().await;
     if let Err(e) = app.store.flush_all() {
         tracing::error!("final flush of the store failed: {e}");
     }

@@ -4,7 +4,10 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use openhost::cli::{self, Cli, Command, PluginsCommand, StoreCommand};
+use openhost::{
+    cli::{self, Cli, Command, PluginsCommand, StoreCommand},
+    live::admin::Command as Control,
+};
 use tracing_subscriber::EnvFilter;
 
 const CONFIG_ERROR_EXIT: u8 = 2;
@@ -32,8 +35,9 @@ fn main() -> ExitCode {
                 Err(e) => return fail(format!("cannot start the async runtime: {e}")),
             };
             let result = runtime.block_on(async {
-                let config = cli::serve_config(&config, listen, data_dir)?;
-                openhost::run(config).await
+                let overrides = openhost::config::Overrides { listen, data_dir };
+                let config = openhost::config::Config::load(&config, &overrides)?;
+                openhost::run(config, overrides).await
             });
             // A plugin call that never returned still holds a blocking thread; do not wait for it forever.
             runtime.shutdown_timeout(SHUTDOWN_GRACE);
@@ -51,6 +55,10 @@ fn main() -> ExitCode {
             }
             Err(e) => fail(e.to_string()),
         },
+        Command::Plugins {
+            command: PluginsCommand::Reload { server },
+        } => answer(cli::control(&server, Control::Reload)),
+        Command::Upgrade { server } => answer(cli::control(&server, Control::Upgrade)),
         Command::Store {
             command: StoreCommand::Migrate { from, to },
         } => {
@@ -76,6 +84,20 @@ fn main() -> ExitCode {
             }
             Err(e) => fail(e),
         },
+    }
+}
+
+/// Prints what the running server answered, or why it did not (exit 1: the server said no or was not reached).
+fn answer(outcome: Result<String, cli::ControlError>) -> ExitCode {
+    match outcome {
+        Ok(done) => {
+            println!("{done}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("openhost: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::{
     api::{Failure, Outcome, ok_json},
-    app::App,
+    app::Serving,
     routes::GitRoute,
 };
 
@@ -72,7 +72,7 @@ const MAX_INSTALLATION_PAGES: u32 = 10;
 
 /// Answers a `/api/user/*` route for `identity`, in the shapes of the OpenHands frontend (d6fab190bf,
 /// `frontend/src/types/git.d.ts` and `frontend/src/api/git-service/git-service.api.ts`).
-pub async fn handle(app: &App, identity: &Identity, route: GitRoute, request: &RequestView<'_>) -> Outcome {
+pub async fn handle(app: &Serving<'_>, identity: &Identity, route: GitRoute, request: &RequestView<'_>) -> Outcome {
     let params = Params::of(request);
     let active = &app.registry.git_service;
     let service = &active.object;

@@ -9,7 +9,7 @@ use openhost_plugin_api::{Header, Identity, PluginError, RequestView, Response, 
 use serde_json::{Map, Value, json};
 
 use crate::{
-    app::{App, CallError},
+    app::{CallError, Serving},
     registry::Owner,
     routes::{HostRoute, OptionList},
     settings::SettingsError,
@@ -82,7 +82,7 @@ fn message(text: &str) -> Outcome {
 
 /// Answers a host route. `who` receives the identity `user_auth` resolved, if the route asked.
 pub async fn handle(
-    app: &App,
+    app: &Serving<'_>,
     route: HostRoute,
     request: &RequestView<'_>,
     body: &[u8],
@@ -90,7 +90,7 @@ pub async fn handle(
 ) -> Outcome {
     match route {
         HostRoute::Healthz => Ok(json_text(200, br#"{"status":"ok"}"#.to_vec())),
-        HostRoute::Plugins => ok_json(&app.registry.describe()),
+        HostRoute::Plugins => ok_json(&app.registry.describe(&app.panics)),
         HostRoute::OptionsConfig => {
             let active = &app.registry.server_config;
             let blame = |error| Failure::new(&active.blame(), error);
@@ -187,7 +187,7 @@ pub async fn handle(
 
 /// `POST /api/logout`: the active `user_auth` ends what it recognised; its header changes (a cleared cookie)
 /// go on the answer.
-async fn logout(app: &App, request: &RequestView<'_>, who: &mut Option<Identity>) -> Outcome {
+async fn logout(app: &Serving<'_>, request: &RequestView<'_>, who: &mut Option<Identity>) -> Outcome {
     let identity = identify(app, request, who).await?;
     let active = &app.registry.user_auth;
     let changes = app
@@ -206,7 +206,11 @@ async fn logout(app: &App, request: &RequestView<'_>, who: &mut Option<Identity>
 
 /// Who the request is for: the identity a middleware established, else what `user_auth` says. The answer is
 /// also left in `who`, so the response hooks see who was served.
-async fn identify(app: &App, request: &RequestView<'_>, who: &mut Option<Identity>) -> Result<Identity, Failure> {
+async fn identify(
+    app: &Serving<'_>,
+    request: &RequestView<'_>,
+    who: &mut Option<Identity>,
+) -> Result<Identity, Failure> {
     if let Some(identity) = request.identity() {
         return Ok(identity.to_identity());
     }

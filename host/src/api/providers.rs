@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::{
     api::{Failure, Outcome, identify, json_object, message},
-    app::App,
+    app::Serving,
     components::git_service::fetch,
     settings::{ProviderToken, Secret},
 };
@@ -14,7 +14,7 @@ use crate::{
 /// `{"provider_tokens": {"github": {"token": "...", "host": null}}}`: the token is checked with GitHub's
 /// `GET /user` before it is stored.
 pub async fn add_git_providers(
-    app: &App,
+    app: &Serving<'_>,
     request: &RequestView<'_>,
     body: &[u8],
     who: &mut Option<Identity>,
@@ -101,7 +101,7 @@ fn is_hostname(host: &str) -> bool {
 }
 
 /// In a deployment whose git service gets tokens itself (a sign-in), personal access tokens have no place.
-pub fn refuse_managed_tokens(app: &App) -> Result<(), Failure> {
+pub fn refuse_managed_tokens(app: &Serving<'_>) -> Result<(), Failure> {
     if app.registry.git_service.object.manages_tokens() {
         return Err(Failure::host(
             400,

@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 
 use crate::{
     api::{Failure, Outcome, identify, json_object, ok_json},
-    app::App,
+    app::Serving,
     settings::{Secret, SettingsError},
     user_secrets::CustomSecret,
 };
@@ -18,7 +18,7 @@ const MAX_DESCRIPTION_LEN: usize = 4096;
 const MAX_SECRETS: usize = 256;
 
 /// `GET /api/secrets`: `{"custom_secrets": [{"name", "description"}]}`.
-pub async fn list(app: &App, request: &RequestView<'_>, who: &mut Option<Identity>) -> Outcome {
+pub async fn list(app: &Serving<'_>, request: &RequestView<'_>, who: &mut Option<Identity>) -> Outcome {
     let identity = identify(app, request, who).await?;
     let stored = app.secrets.get(&identity.user_id).await?.unwrap_or_default();
     let secrets: Vec<Value> = stored
@@ -30,7 +30,7 @@ pub async fn list(app: &App, request: &RequestView<'_>, who: &mut Option<Identit
 }
 
 /// `POST /api/secrets` `{"name", "value", "description"?}`: 201, or 400 `secret_exists`.
-pub async fn create(app: &App, request: &RequestView<'_>, body: &[u8], who: &mut Option<Identity>) -> Outcome {
+pub async fn create(app: &Serving<'_>, request: &RequestView<'_>, body: &[u8], who: &mut Option<Identity>) -> Outcome {
     let identity = identify(app, request, who).await?;
     let object = json_object(body, "invalid_request")?;
     let name = name(&object)?;
@@ -59,7 +59,7 @@ pub async fn create(app: &App, request: &RequestView<'_>, body: &[u8], who: &mut
 }
 
 /// `PUT /api/secrets/{name}` `{"name", "description"?}`: renames or re-describes; the value stays.
-pub async fn update(app: &App, request: &RequestView<'_>, body: &[u8], who: &mut Option<Identity>) -> Outcome {
+pub async fn update(app: &Serving<'_>, request: &RequestView<'_>, body: &[u8], who: &mut Option<Identity>) -> Outcome {
     let identity = identify(app, request, who).await?;
     let id = path_id(request);
     let object = json_object(body, "invalid_request")?;
@@ -82,7 +82,7 @@ pub async fn update(app: &App, request: &RequestView<'_>, body: &[u8], who: &mut
 }
 
 /// `DELETE /api/secrets/{name}`.
-pub async fn delete(app: &App, request: &RequestView<'_>, who: &mut Option<Identity>) -> Outcome {
+pub async fn delete(app: &Serving<'_>, request: &RequestView<'_>, who: &mut Option<Identity>) -> Outcome {
     let identity = identify(app, request, who).await?;
     let id = path_id(request);
     ensure_exists(app, &identity, &id).await?;
@@ -104,7 +104,7 @@ fn invalid(message: &str) -> Failure {
 }
 
 /// Answers 404 before anything is written for a secret that is not there (a user without settings keeps none).
-async fn ensure_exists(app: &App, identity: &Identity, id: &str) -> Result<(), Failure> {
+async fn ensure_exists(app: &Serving<'_>, identity: &Identity, id: &str) -> Result<(), Failure> {
     let secrets = app.secrets.get(&identity.user_id).await?;
     match secrets.is_some_and(|s| s.custom_secrets.contains_key(id)) {
         true => Ok(()),

@@ -30,6 +30,15 @@ use crate::text::{one_line, truncate};
 
 pub use object_file::Contents;
 
+/// How many plugin libraries this process has mapped: one per load, none ever unmapped (docs/reliability.md,
+/// "What stays mapped").
+static MAPPED_LIBRARIES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many plugin libraries stay mapped in this process, retired generations' included.
+pub fn retained_libraries() -> u64 {
+    MAPPED_LIBRARIES.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// The interface this host provides.
 pub const HOST_INTERFACE: InterfaceVersion = InterfaceVersion::CURRENT;
 
@@ -210,6 +219,8 @@ pub fn open(file: &LibraryFile, pin: Option<&str>) -> Result<OpenedPlugin, LoadE
         },
     };
     let header = lib_header_from_path(image.path()).map_err(library_error)?;
+    // Mapped from here on, whatever the checks below say.
+    MAPPED_LIBRARIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     check_layout(header).map_err(layout_error)?;
     // SAFETY: `check_layout` just checked the library's root module layout against this host's.
     let module = unsafe { header.init_root_module_with_unchecked_layout::<PluginModRef>() }.map_err(library_error)?;

@@ -11,13 +11,7 @@ pub mod instance;
 pub mod resolve;
 
 use crate::telemetry::CallSite;
-use std::{
-    collections::HashMap,
-    sync::{
-        Arc,
-        atomic::{AtomicU64, Ordering},
-    },
-};
+use std::sync::Arc;
 
 use openhost_plugin_api::{
     GitServiceObject, MiddlewareObject, PluginModRef, RoutesObject, ServerConfigObject, Slot, UserAuthObject,
@@ -35,6 +29,7 @@ use crate::{
     registry::{discovery::is_enabled, instance::Instance, resolve::RouteTable},
     routes::HostRoute,
     store::Store,
+    telemetry::panics::PanicCounts,
 };
 
 /// Who provides an implementation.
@@ -173,22 +168,33 @@ pub struct HostDeps {
     pub env: EnvLookup,
 }
 
-/// The resolved slots.
+/// The resolved slots of one generation: the first is built at startup, each reload builds the next
+/// (crate::live).
 pub struct Registry {
+    /// 1 at startup, one more with each reload.
+    pub generation: u64,
     pub plugins: Vec<PluginRecord>,
     pub server_config: Active<ServerConfigObject>,
     pub user_auth: Active<UserAuthObject>,
     pub git_service: Active<GitServiceObject>,
     pub middleware: Vec<ChainLink>,
     pub routes: RouteTable,
-    panics: HashMap<String, AtomicU64>,
     modules: Vec<(String, PluginModRef)>,
 }
 
 impl Registry {
     /// Discovers, checks and initialises the plugins, then resolves every slot against the host's own
-    /// components and built-in middleware.
-    pub fn build(config: &Config, deps: &HostDeps, defaults: HostComponents) -> Result<Registry, StartupError> {
+    /// components and built-in middleware. Every plugin is loaded from a fresh private copy of its library and
+    /// initialised anew: a plugin's statics start empty in each generation. `previous` (the generation this one
+    /// replaces) tells which libraries are new builds: a plugin's own `generation` is the first one that loaded
+    /// its library's current bytes.
+    pub fn build(
+        config: &Config,
+        deps: &HostDeps,
+        defaults: HostComponents,
+        generation: u64,
+        previous: Option<&Registry>,
+    ) -> Result<Registry, StartupError> {
         let libraries = discovery::find_libraries(config)?;
         for (name, table) in &config.plugins {
             if table.is_enabled() && !libraries.contains_key(name) {
@@ -223,6 +229,10 @@ impl Registry {
             let instance = Instance::init(&file.path, &name, opened.module, &config_json, deps)?;
             instance.check_against(&file.path, &record.provides, &record.decorates)?;
             record.loaded = true;
+            record.generation = previous
+                .and_then(|previous| previous.plugins.iter().find(|p| p.name == name && p.loaded))
+                .filter(|earlier| earlier.sha256 == record.sha256)
+                .map_or(generation, |earlier| earlier.generation);
             tracing::info!(
                 plugin = %name,
                 version = %record.version,
@@ -258,11 +268,12 @@ impl Registry {
             );
         }
         let builtins = crate::middleware::builtins(config, &Arc::new(origins))?;
-        Registry::resolve(config, records, instances, defaults, builtins)
+        Registry::resolve(config, generation, records, instances, defaults, builtins)
     }
 
     fn resolve(
         config: &Config,
+        generation: u64,
         plugins: Vec<PluginRecord>,
         mut instances: Vec<Instance>,
         defaults: HostComponents,
@@ -300,7 +311,7 @@ impl Registry {
         let routes = resolve::route_table(&mut instances)?;
 
         Ok(Registry {
-            panics: plugins.iter().map(|p| (p.name.clone(), AtomicU64::new(0))).collect(),
+            generation,
             plugins,
             server_config,
             user_auth,
@@ -329,21 +340,14 @@ impl Registry {
             .ok_or_else(|| methods.keys().map(String::as_str).collect())
     }
 
-    /// Counts a caught panic of a plugin.
-    pub fn record_panic(&self, plugin: &str) {
-        if let Some(counter) = self.panics.get(plugin) {
-            counter.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-
-    /// `GET /api/plugins`.
-    pub fn describe(&self) -> Value {
+    /// `GET /api/plugins`: `panics` counts since the process started, whatever generation caught them.
+    pub fn describe(&self, panics: &PanicCounts) -> Value {
         let plugins: Vec<Value> = self
             .plugins
             .iter()
             .map(|record| {
                 let mut json = record.to_json();
-                json["panics"] = json!(self.panics.get(&record.name).map_or(0, |c| c.load(Ordering::Relaxed)));
+                json["panics"] = json!(panics.of(&record.name));
                 json
             })
             .collect();
@@ -361,6 +365,8 @@ impl Registry {
             .collect();
         json!({
             "interface": loader::HOST_INTERFACE.to_string(),
+            "generation": self.generation,
+            "retained_libraries": loader::retained_libraries(),
             "plugins": plugins,
             "slots": {
                 "server_config": self.server_config.owner.name(),
@@ -382,7 +388,7 @@ impl Registry {
     /// Calls every initialised plugin's `shutdown`, in reverse load order.
     pub fn shutdown(&self) {
         for (name, module) in self.modules.iter().rev() {
-            tracing::info!(plugin = %name, "shutting down plugin");
+            tracing::info!(plugin = %name, generation = self.generation, "shutting down plugin");
             module.shutdown()();
         }
     }

@@ -20,7 +20,7 @@ use openhost_plugin_api::{
 
 use crate::{
     api,
-    app::App,
+    app::{App, Serving},
     registry::{Owner, RouteTarget},
     server::{
         body::{MAX_BODY_BYTES, MAX_DRAINED_BYTES, body_too_large, body_too_slow, drain, read_body},
@@ -41,7 +41,8 @@ impl App {
             .await
     }
 
-    /// Runs one request through the chain and the route.
+    /// Runs one request through the chain and the route, all on the registry generation serving when it
+    /// arrived; the response names that generation (`openhost-generation`).
     pub async fn handle<B: Body + Unpin>(
         &self,
         method: &Method,
@@ -52,11 +53,13 @@ impl App {
         body: B,
     ) -> http::Response<Full<Bytes>> {
         let received = std::time::Instant::now();
+        let serving = self.serving();
+        let registry = &*serving.registry;
         let header_views = header_views(headers);
         // Formatted on the stack: an address is at most 47 bytes (`[v6%scope]:port`).
         let mut peer_buffer = [0u8; 64];
         let peer_text = peer.map_or("", |addr| format_into(&mut peer_buffer, addr));
-        let route = self.registry.route(method.as_str(), path);
+        let route = registry.route(method.as_str(), path);
         let flags = route.as_ref().map_or(0, |route| {
             let public = if route.public { RequestView::PUBLIC_ROUTE } else { 0 };
             let cross_site = if route.cross_site {
@@ -80,7 +83,7 @@ impl App {
         let mut added_headers: Vec<Header> = Vec::new();
         let mut links_run = 0;
         let mut early: Option<Response> = None;
-        for link in &self.registry.middleware {
+        for link in &registry.middleware {
             links_run += 1;
             if !link.hooks.on_request {
                 continue;
@@ -118,7 +121,7 @@ impl App {
         let mut response = match early {
             Some(response) => response,
             None => match &route {
-                Ok(route) => self.route(&route.target, view, headers, body, &mut resolved).await,
+                Ok(route) => serving.route(&route.target, view, headers, body, &mut resolved).await,
                 Err(allowed) if allowed.is_empty() => {
                     Response::error(404, "not_found", &format!("no route for {path}"))
                 }
@@ -137,15 +140,24 @@ impl App {
             identity: identity.as_ref().map(Identity::as_view).into(),
             ..base
         };
-        self.run_response_hooks(view, &mut response, links_run, received.elapsed())
+        serving
+            .run_response_hooks(view, &mut response, links_run, received.elapsed())
             .await;
         if self.telemetry.enabled() {
             let metrics = route.map_or(&self.telemetry.unmatched, |route| &route.metrics);
             metrics.record(method.as_str(), response.status, received.elapsed());
         }
+        let mut generation = [0u8; 20];
+        let generation = format_into(&mut generation, registry.generation);
+        response.headers.push(Header::new(GENERATION_HEADER, generation));
         to_http(response)
     }
+}
 
+/// The response header naming the registry generation that served the request.
+pub const GENERATION_HEADER: &str = "openhost-generation";
+
+impl Serving<'_> {
     async fn route<B: Body + Unpin>(
         &self,
         target: &RouteTarget,

@@ -11,6 +11,7 @@
 //! Without a recorder every handle is a no-op, and the only cost left is the clock reads around plugin calls.
 
 pub mod listener;
+pub mod panics;
 pub mod plugin;
 pub mod store;
 
@@ -44,6 +45,7 @@ pub mod names {
     pub const PLUGIN_CALLS: &str = "openhost_plugin_calls_total";
     pub const PLUGIN_CALL_DURATION: &str = "openhost_plugin_call_duration_seconds";
     pub const PLUGIN_INFO: &str = "openhost_plugin_info";
+    pub const RELOADS: &str = "openhost_reloads_total";
     pub const STORE_DURATION: &str = "openhost_store_operation_duration_seconds";
 }
 
@@ -234,11 +236,19 @@ impl Telemetry {
         }
     }
 
-    /// Sets `openhost_plugin_info` for a loaded plugin.
-    pub fn plugin_info(&self, plugin: &str, version: &str, interface: &str, generation: u64) {
-        metrics::gauge!(names::PLUGIN_INFO, "plugin" => plugin.to_owned(), "version" => version.to_owned(),
-            "interface" => interface.to_owned(), "generation" => generation.to_string())
-        .set(1.0);
+    /// Sets `openhost_plugin_info` for each plugin `registry` loaded: 1 while its generation serves, 0 once
+    /// it is retired.
+    pub fn plugins_info(&self, registry: &crate::registry::Registry, serving: bool) {
+        for plugin in registry.plugins.iter().filter(|plugin| plugin.loaded) {
+            metrics::gauge!(names::PLUGIN_INFO, "plugin" => plugin.name.clone(), "version" => plugin.version.clone(),
+                "interface" => plugin.interface.to_string(), "generation" => registry.generation.to_string())
+            .set(if serving { 1.0 } else { 0.0 });
+        }
+    }
+
+    /// Counts a reload: `ok` or `failed`.
+    pub fn reloaded(&self, outcome: &'static str) {
+        metrics::counter!(names::RELOADS, "outcome" => outcome).increment(1);
     }
 }
 
