@@ -109,6 +109,8 @@ pub enum StartupError {
     Database(String),
     #[error("host.secret_key is required with store = \"postgres\": every instance must use the same key")]
     SharedKeyRequired,
+    #[error("upgrade: {0}")]
+    Upgrade(#[from] crate::live::upgrade::InheritError),
     #[error("cannot register for SIGINT/SIGTERM: {0}")]
     Signals(std::io::Error),
     #[error("cannot listen on {addr}: {source}")]

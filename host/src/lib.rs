@@ -32,7 +32,7 @@ pub mod text;
 pub mod user_records;
 pub mod user_secrets;
 
-use std::sync::Arc;
+use std::{os::fd::AsRawFd, sync::Arc};
 
 use crate::{
     app::App,
@@ -40,8 +40,12 @@ use crate::{
     config::{Config, Overrides, StoreConfig},
     error::StartupError,
     host_key::HostKey,
-    live::{Generations, admin},
+    live::{
+        Generations, admin,
+        upgrade::{self, Inherited},
+    },
     registry::{HostDeps, Registry},
+    server::{Accept, Steering},
     settings::SettingsStore,
     store::{PostgresStore, SledStore, Store},
     telemetry::{Telemetry, store::MeteredStore},
@@ -50,19 +54,27 @@ use crate::{
 
 pub use outbound::USER_AGENT;
 
-/// Everything `serve` sets up before it accepts connections.
+/// Everything `serve` sets up before it accepts connections. `upgrading`: the process this one replaces, which
+/// is letting go of a sled database (waited for) and whose generations this one's continue.
 pub async fn build_app(
     config: Config,
     overrides: Overrides,
     runtime: tokio::runtime::Handle,
+    upgrading: Option<&Inherited>,
 ) -> Result<App, StartupError> {
+    let lock_wait = upgrading.map_or(std::time::Duration::ZERO, |_| upgrade::LOCK_WAIT);
+    let first_generation = upgrading.map_or(0, |previous| previous.previous_generation) + 1;
     let env = |name: &str| std::env::var(name).ok();
     let telemetry = Arc::new(Telemetry::new(config.metrics_listen.is_some())?);
     let store: Arc<dyn Store> = match &config.store {
-        StoreConfig::Sled => Arc::new(SledStore::open(&config.data_dir).map_err(|e| StartupError::Store {
-            path: config.data_dir.clone(),
-            message: e.to_string(),
-        })?),
+        StoreConfig::Sled => {
+            Arc::new(
+                SledStore::open_waiting(&config.data_dir, lock_wait).map_err(|e| StartupError::Store {
+                    path: config.data_dir.clone(),
+                    message: e.to_string(),
+                })?,
+            )
+        }
         StoreConfig::Postgres {
             database_url,
             pool_size,
@@ -121,7 +133,7 @@ pub async fn build_app(
         env: Box::new(|name| std::env::var(name).ok()),
     };
     let defaults = HostComponents::new(&config.github_api_url, http.clone(), settings.clone());
-    let registry = Registry::build(&config, &deps, defaults, 1, None)?;
+    let registry = Registry::build(&config, &deps, defaults, first_generation, None)?;
     telemetry.plugins_info(&registry, true);
     Ok(App {
         telemetry,
@@ -137,33 +149,63 @@ pub async fn build_app(
     })
 }
 
-/// `openhost serve`: runs until SIGINT or SIGTERM; reloads its plugins on SIGHUP or `openhost plugins reload`.
-pub async fn run(config: Config, overrides: Overrides) -> Result<(), StartupError> {
+/// `openhost serve`: runs until SIGINT or SIGTERM; reloads its plugins on SIGHUP or `openhost plugins reload`;
+/// hands its sockets to a new process on SIGUSR2 or `openhost upgrade`. `inherited`: the sockets of the process
+/// this one upgrades (crate::live::upgrade).
+pub async fn run(config: Config, overrides: Overrides, inherited: Option<Inherited>) -> Result<(), StartupError> {
+    let started = run_inner(config, overrides, inherited.as_ref()).await;
+    if let (Err(e), Some(inherited)) = (&started, &inherited) {
+        inherited.failed(&e.to_string());
+    }
+    started
+}
+
+async fn run_inner(config: Config, overrides: Overrides, inherited: Option<&Inherited>) -> Result<(), StartupError> {
     let listen = config.listen;
-    let app = Arc::new(build_app(config, overrides, tokio::runtime::Handle::current()).await?);
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(|source| StartupError::Listen {
-            addr: listen.to_string(),
-            source,
-        })?;
-    let local = listener.local_addr().map_err(|source| StartupError::Listen {
-        addr: listen.to_string(),
-        source,
-    })?;
-    let metrics_listener = match app.config.metrics_listen {
-        Some(addr) => Some(
+    let listen_error = |addr: String| move |source| StartupError::Listen { addr, source };
+    if let Some(inherited) = inherited {
+        // What can be checked without the store is, before the old process stops accepting for it.
+        registry::preflight(&config)?;
+        if config.store == StoreConfig::Sled {
+            inherited.ask_for_store().map_err(StartupError::Upgrade)?;
+        }
+    }
+    let app = Arc::new(build_app(config, overrides, tokio::runtime::Handle::current(), inherited).await?);
+    let listener = match inherited {
+        Some(inherited) => {
+            let listener = inherited
+                .listener
+                .try_clone()
+                .map_err(listen_error(listen.to_string()))?;
+            listener
+                .set_nonblocking(true)
+                .map_err(listen_error(listen.to_string()))?;
+            tokio::net::TcpListener::from_std(listener).map_err(listen_error(listen.to_string()))?
+        }
+        None => tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(listen_error(listen.to_string()))?,
+    };
+    let local = listener.local_addr().map_err(listen_error(listen.to_string()))?;
+    let metrics_listener = match (app.config.metrics_listen, inherited.and_then(|i| i.metrics.as_ref())) {
+        (Some(addr), Some(metrics)) => {
+            let metrics = metrics.try_clone().map_err(listen_error(addr.to_string()))?;
+            metrics.set_nonblocking(true).map_err(listen_error(addr.to_string()))?;
+            Some(tokio::net::TcpListener::from_std(metrics).map_err(listen_error(addr.to_string()))?)
+        }
+        (Some(addr), None) => Some(
             tokio::net::TcpListener::bind(addr)
                 .await
-                .map_err(|source| StartupError::Listen {
-                    addr: addr.to_string(),
-                    source,
-                })?,
+                .map_err(listen_error(addr.to_string()))?,
         ),
-        None => None,
+        (None, _) => None,
+    };
+    let sockets = upgrade::Sockets {
+        listen: listener.as_raw_fd(),
+        metrics: metrics_listener.as_ref().map(|l| l.as_raw_fd()),
     };
     let shutdown = shutdown_signal()?;
-    let (requests, mut commands) = tokio::sync::mpsc::channel::<admin::Request>(8);
+    let (requests, commands) = tokio::sync::mpsc::channel::<admin::Request>(8);
     let mut background = vec![
         tokio::spawn(store::sweep_periodically(Arc::clone(&app.store))),
         tokio::spawn(Arc::clone(&app.telemetry).upkeep()),
@@ -176,10 +218,6 @@ pub async fn run(config: Config, overrides: Overrides) -> Result<(), StartupErro
             "no admin socket ({e}): `openhost plugins reload` cannot reach this server; SIGHUP still reloads"
         ),
     }
-    tracing::info!(
-        plugins = app.generations.current().plugins.iter().filter(|p| p.loaded).count(),
-        "openhost listening on http://{local}"
-    );
     if let Some(metrics_listener) = metrics_listener {
         tracing::info!(
             "metrics at http://{}/metrics",
@@ -191,21 +229,22 @@ pub async fn run(config: Config, overrides: Overrides) -> Result<(), StartupErro
             std::future::pending(),
         )));
     }
-    let control = {
-        let app = Arc::clone(&app);
-        tokio::spawn(async move {
-            while let Some((command, answer)) = commands.recv().await {
-                let outcome = match command {
-                    admin::Command::Reload => app.generations.reload(&app).await.map(|done| done.to_string()),
-                    admin::Command::Upgrade => Err(live::ReloadError::Aborted("not yet".into())),
-                };
-                if let Some(answer) = answer {
-                    let _ = answer.send(outcome.map_err(|e| e.to_string()));
-                }
-            }
-        })
-    };
-    server::serve(Arc::clone(&app), listener, shutdown).await;
+    let steering = Steering::new();
+    let control = tokio::spawn(control(Arc::clone(&app), commands, steering.clone(), sockets));
+    tracing::info!(
+        plugins = app.generations.current().plugins.iter().filter(|p| p.loaded).count(),
+        pid = std::process::id(),
+        "openhost listening on http://{local}"
+    );
+    match inherited {
+        Some(inherited) => {
+            inherited.ready();
+            live::systemd::notify(&format!("MAINPID={}\nREADY=1", std::process::id()));
+        }
+        None => live::systemd::notify("READY=1"),
+    }
+    server::serve(Arc::clone(&app), listener, shutdown, steering).await;
+    live::systemd::notify("STOPPING=1");
     control.abort();
     for task in background {
         task.abort();
@@ -216,6 +255,55 @@ pub async fn run(config: Config, overrides: Overrides) -> Result<(), StartupErro
         tracing::error!("final flush of the store failed: {e}");
     }
     Ok(())
+}
+
+/// Carries out reloads and upgrades, one at a time. After an upgrade handed the sockets over, this process
+/// stops accepting, drains its connections and stops serving.
+async fn control(
+    app: Arc<App>,
+    mut commands: tokio::sync::mpsc::Receiver<admin::Request>,
+    steering: Steering,
+    sockets: upgrade::Sockets,
+) {
+    while let Some((command, answer)) = commands.recv().await {
+        let (outcome, handed_over) = match command {
+            admin::Command::Reload => (
+                app.generations
+                    .reload(&app)
+                    .await
+                    .map(|reloaded| reloaded.to_string())
+                    .map_err(|e| e.to_string()),
+                false,
+            ),
+            admin::Command::Upgrade => match upgrade::hand_over(&app, &steering, sockets).await {
+                Ok(new) => {
+                    let done = format!(
+                        "process {} serves; this one ({}) drains and exits",
+                        new.pid,
+                        std::process::id()
+                    );
+                    tracing::info!("upgrade: {done}");
+                    (Ok(done), true)
+                }
+                Err(e) => {
+                    tracing::error!("upgrade refused, this process serves on: {e}");
+                    (Err(e.to_string()), false)
+                }
+            },
+        };
+        if let Some(answer) = answer {
+            let _ = answer.send(outcome);
+        }
+        if handed_over {
+            steering.set_accept(Accept::Paused);
+            let left = steering.drain(upgrade::DRAIN_GRACE, upgrade::DRAIN_LIMIT).await;
+            if left > 0 {
+                tracing::warn!(connections = left, "upgrade: stopping with connections still open");
+            }
+            steering.set_accept(Accept::Stop);
+            return;
+        }
+    }
 }
 
 /// Registers for SIGINT and SIGTERM now (before the server reports that it listens, so a signal sent right

@@ -23,6 +23,12 @@ fn main() -> ExitCode {
         .with_ansi(false)
         .init();
     openhost::malloc::tune();
+    // Before any thread starts: the sockets an upgrading predecessor handed over, and this binary's path.
+    openhost::live::upgrade::remember_executable();
+    let inherited = match openhost::live::upgrade::Inherited::from_env() {
+        Ok(inherited) => inherited,
+        Err(e) => return fail(e.to_string()),
+    };
 
     match cli.command {
         Command::Serve {
@@ -37,7 +43,7 @@ fn main() -> ExitCode {
             let result = runtime.block_on(async {
                 let overrides = openhost::config::Overrides { listen, data_dir };
                 let config = openhost::config::Config::load(&config, &overrides)?;
-                openhost::run(config, overrides).await
+                openhost::run(config, overrides, inherited).await
             });
             // A plugin call that never returned still holds a blocking thread; do not wait for it forever.
             runtime.shutdown_timeout(SHUTDOWN_GRACE);

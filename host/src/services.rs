@@ -139,7 +139,7 @@ fn store_error(e: StoreError) -> PluginError {
                 "the database is unavailable; try again shortly",
             )
         }
-        StoreError::Backend(_) => PluginError::Host(RString::from(e.to_string())),
+        StoreError::Backend(_) | StoreError::Locked => PluginError::Host(RString::from(e.to_string())),
     }
 }
 

@@ -6,6 +6,7 @@
 //! directory. [`fake_github`] stands in for GitHub.
 
 pub mod fake_github;
+pub mod live_load;
 pub mod out_of_tree;
 pub mod soak;
 

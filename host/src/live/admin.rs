@@ -66,6 +66,9 @@ pub enum AdminError {
 /// Binds the socket in `data_dir`, replacing a file left there (by a process that died, or by the process this
 /// one upgrades: its listener keeps working until it exits, but new clients reach this one).
 pub fn bind(data_dir: &Path) -> std::io::Result<UnixListener> {
+    // A host on PostgreSQL keeps nothing else in its data directory: it may not exist yet.
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700).create(data_dir)?;
     let path = data_dir.join(SOCKET_FILE);
     match std::fs::remove_file(&path) {
         Ok(()) => {}

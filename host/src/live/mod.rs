@@ -7,5 +7,7 @@ pub mod admin;
 pub mod changes;
 pub mod generations;
 pub mod signals;
+pub mod systemd;
+pub mod upgrade;
 
 pub use generations::{Generations, ReloadError, Reloaded};

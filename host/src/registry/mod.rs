@@ -182,6 +182,21 @@ pub struct Registry {
     modules: Vec<(String, PluginModRef)>,
 }
 
+/// The plugin libraries in `plugin_dir`, by name, refusing a config that enables a plugin none declares. Reads
+/// files as data only: a host upgrade checks this before the old process stops accepting for it.
+pub fn preflight(config: &Config) -> Result<std::collections::BTreeMap<String, loader::LibraryFile>, StartupError> {
+    let libraries = discovery::find_libraries(config)?;
+    for (name, table) in &config.plugins {
+        if table.is_enabled() && !libraries.contains_key(name) {
+            return Err(StartupError::PluginNotFound {
+                plugin: name.clone(),
+                dir: config.plugin_dir.clone(),
+            });
+        }
+    }
+    Ok(libraries)
+}
+
 impl Registry {
     /// Discovers, checks and initialises the plugins, then resolves every slot against the host's own
     /// components and built-in middleware. Every plugin is loaded from a fresh private copy of its library and
@@ -195,15 +210,7 @@ impl Registry {
         generation: u64,
         previous: Option<&Registry>,
     ) -> Result<Registry, StartupError> {
-        let libraries = discovery::find_libraries(config)?;
-        for (name, table) in &config.plugins {
-            if table.is_enabled() && !libraries.contains_key(name) {
-                return Err(StartupError::PluginNotFound {
-                    plugin: name.clone(),
-                    dir: config.plugin_dir.clone(),
-                });
-            }
-        }
+        let libraries = preflight(config)?;
 
         let mut records = Vec::new();
         let mut instances = Vec::new();

@@ -9,33 +9,49 @@ mod body;
 mod connections;
 mod http;
 mod pipeline;
+mod steering;
 
 use std::{convert::Infallible, future::Future, sync::Arc, time::Duration};
 
 use hyper::{server::conn::http1, service::service_fn};
-use hyper_util::{
-    rt::{TokioIo, TokioTimer},
-    server::graceful::GracefulShutdown,
-};
+use hyper_util::rt::{TokioIo, TokioTimer};
 
 use self::connections::{Activity, ConnectionSlots, Refused, Tracked};
-pub use self::{body::MAX_BODY_BYTES, http::header_views};
+pub use self::{
+    body::MAX_BODY_BYTES,
+    http::header_views,
+    pipeline::GENERATION_HEADER,
+    steering::{Accept, Steering},
+};
 use crate::app::App;
 
 /// How often a connection checks whether a request header has been arriving for too long.
 const HEADER_CHECK_EVERY: Duration = Duration::from_millis(250);
 
-/// Serves until `shutdown` completes, then stops accepting and lets every connection finish the request it is
-/// serving (idle keep-alive connections close at once). Connections over the caps of `[host]` are closed as
-/// they arrive; each connection has the header and idle deadlines of docs/security.md.
-pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener, shutdown: impl Future<Output = ()> + Send) {
+/// How long a stopping server waits for its connections to finish what they serve.
+const STOP_LIMIT: Duration = Duration::from_secs(30);
+
+/// Serves until `shutdown` completes or `steering` says stop, then stops accepting and lets every connection
+/// finish the request it is serving (idle keep-alive connections close at once). `steering` may also pause
+/// accepting meanwhile (a host upgrade). Connections over the caps of `[host]` are closed as they arrive; each
+/// connection has the header and idle deadlines of docs/security.md.
+pub async fn serve(
+    app: Arc<App>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+    steering: Steering,
+) {
     let limits = app.config.limits;
     let slots = ConnectionSlots::new(limits.max_connections, limits.max_connections_per_ip);
-    let connections = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
+    let mut accept = steering.accept_changes();
     loop {
+        let state = *accept.borrow_and_update();
+        if state == Accept::Stop {
+            break;
+        }
         let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
+            accepted = listener.accept(), if state == Accept::Yes => match accepted {
                 Ok(accepted) => accepted,
                 Err(e) => {
                     // Out of file descriptors, a connection reset before accept: not the server's end.
@@ -45,6 +61,12 @@ pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener, shutdown: i
                 }
             },
             () = &mut shutdown => break,
+            changed = accept.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+                continue;
+            }
         };
         let slot = match slots.admit(peer.ip()) {
             Ok(slot) => slot,
@@ -58,15 +80,25 @@ pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener, shutdown: i
                 continue;
             }
         };
+        let open = steering.opened();
         let activity = Activity::new();
         let app = Arc::clone(&app);
         let requests = activity.clone();
+        let closing = steering.clone();
         let service = service_fn(move |request| {
             let app = Arc::clone(&app);
             let serving = requests.request();
+            let closing = closing.clone();
             async move {
-                let response = app.answer(request, Some(peer)).await;
+                let mut response = app.answer(request, Some(peer)).await;
                 drop(serving);
+                if closing.closing() {
+                    // The server is draining: this answer ends the connection, and the client's next request
+                    // goes through a new one.
+                    response
+                        .headers_mut()
+                        .insert(::http::header::CONNECTION, ::http::HeaderValue::from_static("close"));
+                }
                 Ok::<_, Infallible>(response)
             }
         });
@@ -77,9 +109,10 @@ pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener, shutdown: i
             .timer(TokioTimer::new())
             .header_read_timeout(limits.idle_timeout)
             .serve_connection(TokioIo::new(Tracked::new(stream, activity.clone())), service);
-        let connection = connections.watch(connection);
+        let mut shut_downs = steering.shut_downs();
         tokio::spawn(async move {
             let _slot = slot;
+            let _open = open;
             let mut connection = std::pin::pin!(connection);
             loop {
                 tokio::select! {
@@ -89,6 +122,7 @@ pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener, shutdown: i
                         }
                         break;
                     }
+                    Ok(()) = shut_downs.changed() => connection.as_mut().graceful_shutdown(),
                     () = tokio::time::sleep(HEADER_CHECK_EVERY) => {
                         if activity.header_for() >= limits.header_timeout {
                             tracing::debug!(peer = %peer, "closing a connection whose request header is too slow");
@@ -100,5 +134,8 @@ pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener, shutdown: i
         });
     }
     drop(listener);
-    connections.shutdown().await;
+    let left = steering.drain(Duration::ZERO, STOP_LIMIT).await;
+    if left > 0 {
+        tracing::warn!(connections = left, "stopping with connections still open");
+    }
 }

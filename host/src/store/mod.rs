@@ -23,9 +23,13 @@ pub use self::{postgres::PostgresStore, sled::SledStore};
 pub enum StoreError {
     #[error("storage error: {0}")]
     Backend(String),
-    /// The database cannot be reached (PostgreSQL down, the pool exhausted for too long).
+    /// The database cannot be reached (PostgreSQL down, the pool exhausted for too long, handed to another
+    /// process).
     #[error("the store is unavailable: {0}")]
     Unavailable(String),
+    /// Another process has the database open (sled allows one).
+    #[error("the database is locked: another openhost process is using this data directory")]
+    Locked,
 }
 
 /// Key-value pairs, in key order.
@@ -68,6 +72,19 @@ pub trait Store: Send + Sync {
     fn sweep_expired(&self) -> StoreFuture<u64>;
     /// Where this store's leases live (crate::lease): as widely shared as the store itself.
     fn lease_backend(&self) -> Arc<dyn crate::lease::LeaseBackend>;
+    /// Whether only one process may have the database open (a host upgrade then hands it over).
+    fn exclusive(&self) -> bool {
+        false
+    }
+    /// Flushes and lets go of the database so that another process can open it (a host upgrade); every
+    /// operation fails with `Unavailable` until [`Store::take_back`]. A store processes share keeps serving.
+    fn hand_over(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+    /// Opens the database again after [`Store::hand_over`] (the new process failed and this one serves on).
+    fn take_back(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// How often a serving host removes expired keys.

@@ -1,13 +1,17 @@
 //! The embedded default store: one sled database in `data_dir`, one tree per namespace.
 //!
+//! The database can be handed to another process and taken back ([`Store::hand_over`], a host upgrade): so
+//! nothing keeps a tree open for long, every namespace operation looks its trees up in the open database (a read
+//! lock and a map lookup), and handing over drops the database's last handle, which releases sled's lock.
+//!
 //! Expiries live in a companion tree per namespace (key -> deadline, milliseconds since the Unix epoch, big
 //! endian), so that values keep the bytes they always had. Every write goes through one transaction over both
 //! trees: a value and its expiry never disagree, even between two writers of one key.
 
 use std::{
-    path::Path,
-    sync::Arc,
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    path::{Path, PathBuf},
+    sync::{Arc, RwLock},
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
 use ::sled::{
@@ -44,9 +48,25 @@ impl From<::sled::Error> for StoreError {
 
 /// The embedded default: one sled database in `data_dir`.
 pub struct SledStore {
-    db: ::sled::Db,
+    dir: PathBuf,
+    db: Shared,
     /// Only this process opens the database, so its leases can live in its memory.
     leases: Arc<MemoryLeases>,
+}
+
+/// The open database, shared by the store and its namespaces; `None` while another process has it.
+type Shared = Arc<RwLock<Option<::sled::Db>>>;
+
+/// How long [`SledStore::open_waiting`] waits for another process to let go of the database.
+const LOCK_WAIT_STEP: Duration = Duration::from_millis(20);
+
+fn handed_over() -> StoreError {
+    StoreError::Unavailable("the database has been handed to another openhost process".to_owned())
+}
+
+fn current(db: &Shared) -> Result<::sled::Db, StoreError> {
+    let db = db.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+    db.clone().ok_or_else(handed_over)
 }
 
 impl SledStore {
@@ -57,56 +77,74 @@ impl SledStore {
         if loosened > 0 {
             tracing::warn!(entries = loosened, dir = %dir.display(), "the data directory was readable by other users; made it private");
         }
-        let db = ::sled::Config::new().path(dir).open().map_err(|e| match e {
-            // sled reports a held lock as an `Other` I/O error whose text says so.
-            ::sled::Error::Io(io)
-                if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("could not acquire lock") =>
-            {
-                StoreError::Backend(
-                    "the database is locked: another openhost process is using this data directory".to_owned(),
-                )
-            }
-            ::sled::Error::Corruption { .. } => StoreError::Backend(
-                "the database is corrupted: sled cannot read its files (restore the data directory from a backup)"
-                    .to_owned(),
-            ),
-            other => StoreError::from(other),
-        })?;
         Ok(SledStore {
-            db,
+            dir: dir.to_owned(),
+            db: Arc::new(RwLock::new(Some(open_db(dir)?))),
             leases: Arc::default(),
         })
     }
+
+    /// Opens the database once the process that holds it lets go, waiting up to `wait` (a host upgrade: the old
+    /// process releases it while the new one starts).
+    pub fn open_waiting(dir: &Path, wait: Duration) -> Result<SledStore, StoreError> {
+        let started = Instant::now();
+        loop {
+            match SledStore::open(dir) {
+                Err(StoreError::Locked) if started.elapsed() < wait => std::thread::sleep(LOCK_WAIT_STEP),
+                other => return other,
+            }
+        }
+    }
+}
+
+fn open_db(dir: &Path) -> Result<::sled::Db, StoreError> {
+    ::sled::Config::new().path(dir).open().map_err(|e| match e {
+        // sled reports a held lock as an `Other` I/O error whose text says so.
+        ::sled::Error::Io(io)
+            if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("could not acquire lock") =>
+        {
+            StoreError::Locked
+        }
+        ::sled::Error::Corruption { .. } => StoreError::Backend(
+            "the database is corrupted: sled cannot read its files (restore the data directory from a backup)"
+                .to_owned(),
+        ),
+        other => StoreError::from(other),
+    })
 }
 
 impl SledStore {
     fn open_namespace(&self, name: &str) -> Result<SledNamespace, StoreError> {
-        Ok(SledNamespace {
-            tree: self.db.open_tree(name)?,
-            expiry: self.db.open_tree(format!("{EXPIRY_TREE}{name}"))?,
-        })
+        let namespace = SledNamespace {
+            db: Arc::clone(&self.db),
+            name: name.to_owned(),
+            expiry_name: format!("{EXPIRY_TREE}{name}"),
+        };
+        // Created now, so that a namespace that cannot exist fails where it is asked for.
+        namespace.trees()?;
+        Ok(namespace)
     }
 
     /// The names of the namespaces that exist.
-    fn namespace_names(&self) -> Vec<String> {
-        self.db
+    fn namespace_names(&self) -> Result<Vec<String>, StoreError> {
+        Ok(current(&self.db)?
             .tree_names()
             .iter()
             .filter(|name| name.as_ref() != b"__sled__default" && !name.starts_with(EXPIRY_TREE.as_bytes()))
             .map(|name| String::from_utf8_lossy(name).into_owned())
-            .collect()
+            .collect())
     }
 
     /// Every namespace and its live entries, for copying the database elsewhere (`openhost store migrate`).
     pub fn export(&self) -> Result<Vec<(String, Vec<ExportedEntry>)>, StoreError> {
         let now = now_millis();
         let mut namespaces = Vec::new();
-        for name in self.namespace_names() {
-            let namespace = self.open_namespace(&name)?;
+        for name in self.namespace_names()? {
+            let (tree, expiry) = self.open_namespace(&name)?.trees()?;
             let mut entries = Vec::new();
-            for entry in namespace.tree.iter() {
+            for entry in tree.iter() {
                 let (key, value) = entry?;
-                let ttl = match namespace.expiry.get(&key)? {
+                let ttl = match expiry.get(&key)? {
                     Some(stored) if deadline(&stored) <= now => continue,
                     Some(stored) => Some(Duration::from_millis((deadline(&stored) - now).unsigned_abs())),
                     None => None,
@@ -125,7 +163,36 @@ impl Store for SledStore {
     }
 
     fn flush_all(&self) -> Result<(), StoreError> {
-        self.db.flush()?;
+        match current(&self.db) {
+            Ok(db) => {
+                db.flush()?;
+                Ok(())
+            }
+            // Flushed when it was handed over; the other process owns it now.
+            Err(_) => Ok(()),
+        }
+    }
+
+    fn exclusive(&self) -> bool {
+        true
+    }
+
+    fn hand_over(&self) -> Result<(), StoreError> {
+        let db = self.db.write().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+        if let Some(db) = db {
+            db.flush()?;
+            // The last handle: sled stops its threads and releases its lock (an operation still running holds a
+            // clone for a moment; the other process waits for the lock).
+            drop(db);
+        }
+        Ok(())
+    }
+
+    fn take_back(&self) -> Result<(), StoreError> {
+        let mut db = self.db.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if db.is_none() {
+            *db = Some(open_db(&self.dir)?);
+        }
         Ok(())
     }
 
@@ -136,15 +203,13 @@ impl Store for SledStore {
     fn sweep_expired(&self) -> StoreFuture<u64> {
         let namespaces: Result<Vec<_>, _> = self
             .namespace_names()
-            .iter()
-            .map(|name| self.open_namespace(name))
-            .collect();
+            .and_then(|names| names.iter().map(|name| self.open_namespace(name)?.trees()).collect());
         Box::pin(async move {
             let namespaces = namespaces?;
             tokio::task::spawn_blocking(move || {
                 let mut removed = 0;
-                for namespace in &namespaces {
-                    removed += namespace.sweep()?;
+                for (tree, expiry) in &namespaces {
+                    removed += sweep(tree, expiry)?;
                 }
                 Ok(removed)
             })
@@ -155,60 +220,75 @@ impl Store for SledStore {
 }
 
 struct SledNamespace {
-    tree: ::sled::Tree,
-    /// Key -> deadline, for the keys that expire.
-    expiry: ::sled::Tree,
+    db: Shared,
+    name: String,
+    /// Its companion tree: key -> deadline, for the keys that expire.
+    expiry_name: String,
+}
+
+/// Runs `write` as one transaction over a namespace's values and their expiries.
+fn transaction<T>(
+    (tree, expiry): (&::sled::Tree, &::sled::Tree),
+    write: impl Fn(&TransactionalTree, &TransactionalTree) -> ConflictableTransactionResult<T, ()>,
+) -> Result<T, StoreError> {
+    (tree, expiry)
+        .transaction(|(tree, expiry)| write(tree, expiry))
+        .map_err(|e| match e {
+            TransactionError::Storage(e) => StoreError::from(e),
+            TransactionError::Abort(()) => StoreError::Backend("a store transaction was aborted".to_owned()),
+        })
+}
+
+/// Removes a namespace's keys past their deadline; how many.
+fn sweep(tree: &::sled::Tree, expiry: &::sled::Tree) -> Result<u64, StoreError> {
+    let now = now_millis();
+    let mut removed = 0;
+    for entry in expiry.iter() {
+        let (key, stored) = entry?;
+        if deadline(&stored) > now {
+            continue;
+        }
+        // Re-checked inside the transaction: a writer may have renewed the key since.
+        let swept = transaction((tree, expiry), |tree, expiry| {
+            if !is_expired(expiry.get(&key)?.as_ref(), now) {
+                return Ok(false);
+            }
+            tree.remove(&key)?;
+            expiry.remove(&key)?;
+            Ok(true)
+        })?;
+        removed += u64::from(swept);
+    }
+    Ok(removed)
 }
 
 impl SledNamespace {
+    /// The namespace's tree and its companion, from the open database.
+    fn trees(&self) -> Result<(::sled::Tree, ::sled::Tree), StoreError> {
+        let db = current(&self.db)?;
+        Ok((db.open_tree(&self.name)?, db.open_tree(&self.expiry_name)?))
+    }
+
     /// Runs `write` as one transaction over the values and their expiries.
     fn write<T>(
         &self,
         write: impl Fn(&TransactionalTree, &TransactionalTree) -> ConflictableTransactionResult<T, ()>,
     ) -> Result<T, StoreError> {
-        (&self.tree, &self.expiry)
-            .transaction(|(tree, expiry)| write(tree, expiry))
-            .map_err(|e| match e {
-                TransactionError::Storage(e) => StoreError::from(e),
-                TransactionError::Abort(()) => StoreError::Backend("a store transaction was aborted".to_owned()),
-            })
-    }
-
-    fn live(&self, key: &[u8], value: Option<IVec>) -> Result<Option<IVec>, StoreError> {
-        match value {
-            Some(value) if !is_expired(self.expiry.get(key)?.as_ref(), now_millis()) => Ok(Some(value)),
-            _ => Ok(None),
-        }
-    }
-
-    /// Removes the keys past their deadline; how many.
-    fn sweep(&self) -> Result<u64, StoreError> {
-        let now = now_millis();
-        let mut removed = 0;
-        for entry in self.expiry.iter() {
-            let (key, stored) = entry?;
-            if deadline(&stored) > now {
-                continue;
-            }
-            // Re-checked inside the transaction: a writer may have renewed the key since.
-            let swept = self.write(|tree, expiry| {
-                if !is_expired(expiry.get(&key)?.as_ref(), now) {
-                    return Ok(false);
-                }
-                tree.remove(&key)?;
-                expiry.remove(&key)?;
-                Ok(true)
-            })?;
-            removed += u64::from(swept);
-        }
-        Ok(removed)
+        let (tree, expiry) = self.trees()?;
+        transaction((&tree, &expiry), write)
     }
 }
 
 impl Namespace for SledNamespace {
     fn get(&self, key: &[u8]) -> StoreFuture<Option<Vec<u8>>> {
-        let value = self.tree.get(key).map_err(StoreError::from);
-        done(value.and_then(|value| Ok(self.live(key, value)?.map(|v| v.to_vec()))))
+        let read = || {
+            let (tree, expiry) = self.trees()?;
+            match tree.get(key)? {
+                Some(value) if !is_expired(expiry.get(key)?.as_ref(), now_millis()) => Ok(Some(value.to_vec())),
+                _ => Ok(None),
+            }
+        };
+        done(read())
     }
 
     fn put(&self, key: &[u8], value: &[u8]) -> StoreFuture<()> {
@@ -259,8 +339,12 @@ impl Namespace for SledNamespace {
 
     fn scan_prefix(&self, prefix: &[u8], limit: usize) -> StoreFuture<Entries> {
         let now = now_millis();
+        let (tree, expiry) = match self.trees() {
+            Ok(trees) => trees,
+            Err(e) => return done(Err(e)),
+        };
         let mut entries = Vec::new();
-        for entry in self.tree.scan_prefix(prefix) {
+        for entry in tree.scan_prefix(prefix) {
             if entries.len() >= limit {
                 break;
             }
@@ -268,7 +352,7 @@ impl Namespace for SledNamespace {
                 Ok(entry) => entry,
                 Err(e) => return done(Err(e.into())),
             };
-            match self.expiry.get(&key) {
+            match expiry.get(&key) {
                 Ok(deadline) if is_expired(deadline.as_ref(), now) => continue,
                 Ok(_) => entries.push((key.to_vec(), value.to_vec())),
                 Err(e) => return done(Err(e.into())),
@@ -281,7 +365,10 @@ impl Namespace for SledNamespace {
     /// as requests stuck until the plugin deadline under load), so the synchronous flush runs on a blocking thread.
     /// Needs a tokio runtime, which every caller in the host has.
     fn flush(&self) -> StoreFuture<()> {
-        let tree = self.tree.clone();
+        let tree = match self.trees() {
+            Ok((tree, _)) => tree,
+            Err(e) => return done(Err(e)),
+        };
         Box::pin(async move {
             tokio::task::spawn_blocking(move || tree.flush())
                 .await
@@ -344,6 +431,26 @@ mod tests {
         });
         let finished = done_rx.recv_timeout(std::time::Duration::from_secs(60));
         assert!(finished.is_ok(), "some flushes never completed");
+    }
+
+    #[tokio::test]
+    async fn a_handed_over_database_opens_elsewhere_and_comes_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        let namespace = store.namespace("plugin/x").unwrap();
+        namespace.put(b"k", b"before").await.unwrap();
+        store.hand_over().unwrap();
+        assert!(matches!(namespace.get(b"k").await, Err(StoreError::Unavailable(_))));
+        store.flush_all().unwrap();
+        {
+            let other = SledStore::open(dir.path()).expect("the lock is released once handed over");
+            let there = other.namespace("plugin/x").unwrap();
+            assert_eq!(there.get(b"k").await.unwrap().as_deref(), Some(&b"before"[..]));
+            there.put(b"k", b"while away").await.unwrap();
+            there.flush().await.unwrap();
+        }
+        store.take_back().unwrap();
+        assert_eq!(namespace.get(b"k").await.unwrap().as_deref(), Some(&b"while away"[..]));
     }
 
     #[test]

@@ -63,6 +63,18 @@ impl Store for MeteredStore {
     fn lease_backend(&self) -> Arc<dyn LeaseBackend> {
         self.inner.lease_backend()
     }
+
+    fn exclusive(&self) -> bool {
+        self.inner.exclusive()
+    }
+
+    fn hand_over(&self) -> Result<(), StoreError> {
+        self.inner.hand_over()
+    }
+
+    fn take_back(&self) -> Result<(), StoreError> {
+        self.inner.take_back()
+    }
 }
 
 struct MeteredNamespace {
