@@ -220,3 +220,37 @@ fn a_failed_upgrade_leaves_the_old_process_serving_its_database() {
     let logs = host.logs();
     assert!(logs.contains("upgrade refused, this process serves on"), "{logs}");
 }
+
+#[test]
+fn the_enterprise_plugin_reloads_and_upgrades_with_its_sessions_and_tokens() {
+    let fake = openhost_tests::fake_github::FakeGithub::start(1);
+    let (site, host) = openhost_tests::enterprise_hosts(1, None, &fake, "")
+        .pop()
+        .expect("a host");
+    let session = openhost_tests::sign_in_with_settings(&host, &fake, 7, "octo");
+    let config = site.config_path().display().to_string();
+    let user_info = |generation: &str| {
+        let answer = openhost_tests::send(
+            openhost_tests::manual_client()
+                .get(host.url("/api/user/info"))
+                .header("cookie", &session),
+        );
+        assert_eq!(answer.0, 200, "{}", answer.2);
+        assert_eq!(answer.2["login"], "octo");
+        assert_eq!(answer.1["openhost-generation"], generation);
+    };
+    user_info("1");
+    let (status, stdout, stderr) = site.cli(&["plugins", "reload", "--config", &config]);
+    assert!(status.success(), "{stderr}");
+    assert!(stdout.contains("generation 2 serving, 1 plugins loaded"), "{stdout}");
+    // The session and the user's GitHub tokens live in the store: the new generation's plugin reads them.
+    user_info("2");
+    let (status, stdout, stderr) = site.cli(&["upgrade", "--config", &config]);
+    assert!(status.success(), "{stderr}\n{}", host.logs());
+    let _new = stdout
+        .split_whitespace()
+        .nth(1)
+        .and_then(|pid| pid.parse().ok())
+        .map(NewProcess);
+    user_info("3");
+}
