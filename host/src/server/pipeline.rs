@@ -210,6 +210,22 @@ impl Serving<'_> {
                 index,
                 calls,
             } => {
+                // A route that needs a sign-in sees who the request is for even when no middleware said so (the
+                // open-source host's single user): `user_auth` is asked, as for the host's own routes.
+                if request.identity().is_none() && !request.is_public() {
+                    let active = &self.registry.user_auth;
+                    match self
+                        .within_deadline(active.site(Slot::UserAuth), active.object.identify(request))
+                        .await
+                    {
+                        Ok(found) => *who = found.into_option(),
+                        Err(error) => return self.failure(&active.blame(), error),
+                    }
+                }
+                let request = RequestView {
+                    identity: who.as_ref().map(Identity::as_view).or(request.identity()).into(),
+                    ..request
+                };
                 match self
                     .within_deadline(
                         (owner, Slot::Routes, calls),

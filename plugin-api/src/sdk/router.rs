@@ -24,7 +24,8 @@ pub struct Request {
     /// Lower-case names.
     pub headers: Vec<(String, String)>,
     pub peer_addr: String,
-    /// Who the request is for, if a middleware established it.
+    /// Who the request is for: established by a middleware, or (on a route that is not public) resolved by
+    /// the active `user_auth`. `None` on a public route no middleware identified.
     pub identity: Option<Identity>,
     pub body: Vec<u8>,
 }

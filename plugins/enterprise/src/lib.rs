@@ -67,8 +67,9 @@ impl Middleware for SessionGate {
 
     async fn on_request(&self, request: &RequestView<'_>) -> Result<MiddlewareAction, PluginError> {
         // The host marks the routes that need no sign-in; every other request needs a session. No path is
-        // matched here, so a route the host adds later is protected without this plugin knowing it.
-        if request.method() == "OPTIONS" || request.is_public() {
+        // matched here, so a route the host adds later is protected without this plugin knowing it. A request an
+        // earlier middleware already identified (an API key, plugins/api-keys) is that user's.
+        if request.method() == "OPTIONS" || request.is_public() || request.identity().is_some() {
             return Ok(MiddlewareAction::next());
         }
         let sessions = &self.enterprise.sessions;

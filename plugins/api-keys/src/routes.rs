@@ -1,0 +1,127 @@
+//! `POST /api/keys`, `GET /api/keys`, `DELETE /api/keys/{id}`: a signed-in user's keys. A request made with an
+//! API key cannot manage keys (a leaked key must not mint more): 403 `insufficient_scope`.
+
+use std::sync::Arc;
+
+use openhost_plugin_api::prelude::*;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::{
+    record::{AUTH_KIND, Owner, Scope},
+    store::{CreateError, KeyStore},
+    time::{now, parse_rfc3339},
+};
+
+/// The longest name a key may have, in characters.
+const MAX_NAME_CHARS: usize = 100;
+
+/// `POST /api/keys`'s body.
+#[derive(Debug, Deserialize)]
+struct CreateBody {
+    name: Option<String>,
+    expires_at: Option<String>,
+    scope: Option<String>,
+}
+
+pub fn router(keys: Arc<KeyStore>) -> Router {
+    let (create_keys, list_keys, revoke_keys) = (Arc::clone(&keys), Arc::clone(&keys), keys);
+    Router::new()
+        .post("/api/keys", move |request| create(Arc::clone(&create_keys), request))
+        .get("/api/keys", move |request| list(Arc::clone(&list_keys), request))
+        .delete("/api/keys/{id}", move |request| {
+            revoke(Arc::clone(&revoke_keys), request)
+        })
+}
+
+/// Who may manage keys: a signed-in user, not a key.
+fn manager(request: &Request) -> Result<Identity, PluginError> {
+    let identity = request
+        .identity
+        .clone()
+        .ok_or_else(|| PluginError::http(401, "not_authenticated", "sign in to manage API keys"))?;
+    if identity.auth_kind.as_str() == AUTH_KIND {
+        return Err(PluginError::http(
+            403,
+            "insufficient_scope",
+            "an API key cannot manage API keys; sign in",
+        ));
+    }
+    Ok(identity)
+}
+
+fn invalid(message: impl Into<String>) -> PluginError {
+    PluginError::http(400, "invalid_request", message)
+}
+
+async fn create(keys: Arc<KeyStore>, request: Request) -> Result<Response, PluginError> {
+    let identity = manager(&request)?;
+    let body: CreateBody = request.json()?;
+    let name = body.name.as_deref().map(str::trim).unwrap_or_default().to_owned();
+    if name.is_empty() {
+        return Err(invalid("`name` is required"));
+    }
+    if name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
+        return Err(invalid(format!(
+            "`name` must be at most {MAX_NAME_CHARS} characters, without control characters"
+        )));
+    }
+    let scope = match body.scope.as_deref() {
+        None => Scope::Full,
+        Some(text) => Scope::parse(text).ok_or_else(|| invalid("`scope` must be \"read\" or \"full\""))?,
+    };
+    let expires_at = match body.expires_at.as_deref() {
+        None => None,
+        Some(text) => {
+            let at = parse_rfc3339(text)
+                .ok_or_else(|| invalid("`expires_at` must be an RFC 3339 time, such as 2027-01-31T00:00:00Z"))?;
+            if at <= now() {
+                return Err(invalid("`expires_at` is in the past"));
+            }
+            Some(at)
+        }
+    };
+    let owner = Owner::of(&identity.as_view());
+    let (record, secret) = match keys.create(owner, name, scope, expires_at).await {
+        Ok(made) => made,
+        Err(CreateError::TooMany(n)) => {
+            return Err(PluginError::http(
+                409,
+                "too_many_api_keys",
+                CreateError::TooMany(n).to_string(),
+            ));
+        }
+        Err(CreateError::Plugin(e)) => return Err(e),
+    };
+    tracing::info!(user = %record.owner.user_id, key = %record.id, scope = record.scope.as_str(), "API key created");
+    let mut json = record.to_json();
+    json["key"] = Value::String(secret);
+    Ok(Response::json(201, &json))
+}
+
+async fn list(keys: Arc<KeyStore>, request: Request) -> Result<Response, PluginError> {
+    let identity = manager(&request)?;
+    let records = keys.list(identity.user_id.as_str()).await?;
+    Ok(Response::json(
+        200,
+        &Value::Array(records.iter().map(|record| record.to_json()).collect()),
+    ))
+}
+
+async fn revoke(keys: Arc<KeyStore>, request: Request) -> Result<Response, PluginError> {
+    let identity = manager(&request)?;
+    let id = request.path.rsplit('/').next().unwrap_or_default();
+    if !keys.revoke(identity.user_id.as_str(), id).await? {
+        return Err(PluginError::http(
+            404,
+            "api_key_not_found",
+            "you have no API key with this id",
+        ));
+    }
+    tracing::info!(user = %identity.user_id, key = %id, "API key revoked");
+    Ok(Response {
+        status: 204,
+        headers: Vec::new().into(),
+        body: Vec::new().into(),
+    })
+}
