@@ -7,6 +7,7 @@
 
 pub mod fake_github;
 pub mod live_load;
+pub mod oidc_provider;
 pub mod out_of_tree;
 pub mod soak;
 

@@ -10,8 +10,42 @@ pub const DEFAULT_SESSION_MAX_AGE_SECS: u64 = 30 * 24 * 3600;
 pub const DEFAULT_MAX_SESSIONS_PER_USER: u64 = 20;
 const MIN_SECRET_KEY_BYTES: usize = 32;
 
+/// Who signs users in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Login {
+    /// The GitHub App's OAuth web flow.
+    Github,
+    /// Any OpenID Connect provider (Keycloak, ...): [`OidcConfig`].
+    Oidc,
+}
+
+/// Where the git service's GitHub tokens come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GitTokens {
+    /// The GitHub App's user tokens from the GitHub sign-in, refreshed here.
+    GithubApp,
+    /// Keycloak's identity broker (`GET {issuer}/broker/{alias}/token`), which stored them when the user linked
+    /// GitHub.
+    KeycloakBroker,
+}
+
+/// `login = "oidc"`'s provider. `Debug` is not derived: it holds the client secret.
+pub struct OidcConfig {
+    /// Without a trailing slash.
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub scopes: Vec<String>,
+    pub broker_alias: String,
+}
+
 /// The validated configuration. `Debug` is not derived: it holds the client secret and keys.
 pub struct EnterpriseConfig {
+    pub login: Login,
+    pub git_tokens: GitTokens,
+    /// Present when `login = "oidc"`.
+    pub oidc: Option<OidcConfig>,
+    /// Empty when `login = "oidc"` (no GitHub App is used).
     pub github_client_id: String,
     pub github_client_secret: String,
     /// Without a trailing slash.
@@ -30,6 +64,13 @@ pub struct EnterpriseConfig {
 }
 
 const KNOWN_KEYS: &[&str] = &[
+    "login",
+    "git_tokens",
+    "oidc_issuer",
+    "oidc_client_id",
+    "oidc_client_secret",
+    "oidc_scopes",
+    "keycloak_broker_alias",
     "github_client_id",
     "github_client_secret",
     "public_url",
@@ -98,15 +139,75 @@ impl EnterpriseConfig {
                 }
             }
         };
-        let client_id = text("github_client_id", true);
-        let client_secret = text("github_client_secret", true);
+        let login_text = text("login", false);
+        let git_tokens_text = text("git_tokens", false);
+        let oidc_login = login_text.as_deref() == Some("oidc");
+        let client_id = text("github_client_id", !oidc_login);
+        let client_secret = text("github_client_secret", !oidc_login);
+        let oidc_issuer = text("oidc_issuer", oidc_login);
+        let oidc_client_id = text("oidc_client_id", oidc_login);
+        let oidc_client_secret = text("oidc_client_secret", oidc_login);
         let public_url = text("public_url", true);
         let secret_key = text("secret_key", true);
         let web_url = text("github_web_url", false).unwrap_or_else(|| "https://github.com".to_owned());
         let api_url = text("github_api_url", false).unwrap_or_else(|| "https://api.github.com".to_owned());
         let app_slug = text("app_slug", false);
+        let broker_alias = text("keycloak_broker_alias", false).unwrap_or_else(|| "github".to_owned());
+        let login = match login_text.as_deref() {
+            None | Some("github") => Login::Github,
+            Some("oidc") => Login::Oidc,
+            Some(other) => {
+                problems.push(format!("`login` must be \"github\" or \"oidc\", not `{other}`"));
+                Login::Github
+            }
+        };
+        let git_tokens = match git_tokens_text.as_deref() {
+            None => match login {
+                Login::Github => GitTokens::GithubApp,
+                Login::Oidc => GitTokens::KeycloakBroker,
+            },
+            Some("github_app") => GitTokens::GithubApp,
+            Some("keycloak_broker") => GitTokens::KeycloakBroker,
+            Some(other) => {
+                problems.push(format!(
+                    "`git_tokens` must be \"github_app\" or \"keycloak_broker\", not `{other}`"
+                ));
+                GitTokens::GithubApp
+            }
+        };
+        match (login, git_tokens) {
+            (Login::Oidc, GitTokens::GithubApp) => problems.push(
+                "`login = \"oidc\"` needs `git_tokens = \"keycloak_broker\"`: GitHub App tokens come from a GitHub \
+                 sign-in, which the OpenID Connect sign-in replaces"
+                    .to_owned(),
+            ),
+            (Login::Github, GitTokens::KeycloakBroker) => {
+                problems.push("`git_tokens = \"keycloak_broker\"` needs `login = \"oidc\"`".to_owned())
+            }
+            _ => {}
+        }
 
+        let scopes = match table.get("oidc_scopes") {
+            None | Some(Value::Null) => vec!["openid".to_owned(), "profile".to_owned(), "email".to_owned()],
+            Some(Value::Array(items)) if items.iter().all(|item| item.as_str().is_some_and(|s| !s.contains(' '))) => {
+                items.iter().filter_map(Value::as_str).map(str::to_owned).collect()
+            }
+            Some(_) => {
+                problems.push("`oidc_scopes` must be an array of scope names".to_owned());
+                Vec::new()
+            }
+        };
+        if oidc_login && !scopes.is_empty() && !scopes.iter().any(|scope| scope == "openid") {
+            problems.push("`oidc_scopes` must include \"openid\"".to_owned());
+        }
+        if !broker_alias
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            problems.push("`keycloak_broker_alias` must be letters, digits, `-` and `_`".to_owned());
+        }
         for (key, url) in [
+            ("oidc_issuer", oidc_issuer.as_deref()),
             ("public_url", public_url.as_deref()),
             ("github_web_url", Some(&web_url)),
             ("github_api_url", Some(&api_url)),
@@ -158,25 +259,34 @@ impl EnterpriseConfig {
             }
         }
 
-        match (client_id, client_secret, public_url, secret_key) {
-            (Some(github_client_id), Some(github_client_secret), Some(public_url), Some(secret_key))
-                if problems.is_empty() =>
-            {
-                Ok(EnterpriseConfig {
-                    github_client_id,
-                    github_client_secret,
-                    public_url: public_url.trim_end_matches('/').to_owned(),
-                    secret_key,
-                    previous_secret_keys: previous,
-                    github_web_url: web_url.trim_end_matches('/').to_owned(),
-                    github_api_url: api_url.trim_end_matches('/').to_owned(),
-                    app_slug,
-                    session_ttl_secs,
-                    session_max_age_secs,
-                    max_sessions_per_user,
-                    refresh_margin_secs,
-                })
-            }
+        let oidc = match (oidc_issuer, oidc_client_id, oidc_client_secret) {
+            (Some(issuer), Some(client_id), Some(client_secret)) if oidc_login => Some(OidcConfig {
+                issuer: issuer.trim_end_matches('/').to_owned(),
+                client_id,
+                client_secret,
+                scopes,
+                broker_alias,
+            }),
+            _ => None,
+        };
+        match (public_url, secret_key) {
+            (Some(public_url), Some(secret_key)) if problems.is_empty() => Ok(EnterpriseConfig {
+                login,
+                git_tokens,
+                oidc,
+                github_client_id: client_id.unwrap_or_default(),
+                github_client_secret: client_secret.unwrap_or_default(),
+                public_url: public_url.trim_end_matches('/').to_owned(),
+                secret_key,
+                previous_secret_keys: previous,
+                github_web_url: web_url.trim_end_matches('/').to_owned(),
+                github_api_url: api_url.trim_end_matches('/').to_owned(),
+                app_slug,
+                session_ttl_secs,
+                session_max_age_secs,
+                max_sessions_per_user,
+                refresh_margin_secs,
+            }),
             _ => Err(problems.join("; ")),
         }
     }
@@ -233,6 +343,53 @@ mod tests {
             assert!(err.contains(needle), "{needle} in {err}");
         }
         assert!(!err.contains('\n'));
+    }
+
+    #[test]
+    fn openid_connect_needs_its_provider_and_the_broker() {
+        let base = |extra: Value| {
+            let mut config = json!({"public_url": "https://a.example", "secret_key": KEY, "login": "oidc"});
+            config
+                .as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            EnterpriseConfig::from_json(&config)
+        };
+        let err = base(json!({})).err().unwrap();
+        for needle in [
+            "`oidc_issuer` is required",
+            "`oidc_client_id` is required",
+            "`oidc_client_secret`",
+        ] {
+            assert!(err.contains(needle), "{needle} in {err}");
+        }
+        assert!(!err.contains("github_client_id"), "no GitHub App is needed: {err}");
+        let provider =
+            json!({"oidc_issuer": "https://kc.example/realms/r/", "oidc_client_id": "c", "oidc_client_secret": "s"});
+        let config = base(provider.clone()).unwrap();
+        assert_eq!(config.git_tokens, GitTokens::KeycloakBroker);
+        let oidc = config.oidc.unwrap();
+        assert_eq!(
+            (oidc.issuer.as_str(), oidc.broker_alias.as_str()),
+            ("https://kc.example/realms/r", "github")
+        );
+        assert_eq!(oidc.scopes, ["openid", "profile", "email"]);
+        let mut app_tokens = provider.clone();
+        app_tokens["git_tokens"] = json!("github_app");
+        assert!(
+            base(app_tokens)
+                .err()
+                .unwrap()
+                .contains("needs `git_tokens = \"keycloak_broker\"`")
+        );
+        let mut no_openid = provider;
+        no_openid["oidc_scopes"] = json!(["profile"]);
+        assert!(base(no_openid).err().unwrap().contains("must include \"openid\""));
+        let broker_without_oidc = EnterpriseConfig::from_json(&json!({
+            "github_client_id": "id", "github_client_secret": "s", "public_url": "https://a.example",
+            "secret_key": KEY, "git_tokens": "keycloak_broker",
+        }));
+        assert!(broker_without_oidc.err().unwrap().contains("needs `login = \"oidc\"`"));
     }
 
     #[test]

@@ -67,7 +67,7 @@ impl Enterprise {
 
     /// A usable access token: the stored one, or a refreshed one if it expires within the margin or is the
     /// token GitHub just `rejected`.
-    async fn access_token(&self, uid: &str, rejected: Option<&str>) -> Result<String, PluginError> {
+    pub(crate) async fn access_token(&self, uid: &str, rejected: Option<&str>) -> Result<String, PluginError> {
         let margin = self.config.refresh_margin_secs;
         let stale = |tokens: &StoredTokens| {
             rejected == Some(tokens.access_token.as_str())
@@ -117,7 +117,8 @@ impl Enterprise {
             return Err(self.reauth(uid).await);
         };
         let response = self
-            .oauth
+            .login_client()
+            .await?
             .exchange_refresh_token(&RefreshToken::new(refresh_token))
             .request_async(&HostHttp(self.host))
             .await;
@@ -140,7 +141,7 @@ impl Enterprise {
             }
             Err(other) => {
                 self.count_refresh("failed");
-                Err(token_error(other, "reauth_required"))
+                Err(token_error(other, "reauth_required", self.token_issuer()))
             }
         }
     }

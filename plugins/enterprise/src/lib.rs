@@ -4,7 +4,7 @@
 //!
 //! Modules: [`config`] (validated settings), [`keys`] (HKDF-derived cookie MAC and token encryption keys),
 //! [`session`] (signed cookie + server-side record), [`tokens`] (encrypted token store), [`oauth`] (GitHub App
-//! login), [`frontend_sign_in`] (the OpenHands frontend's sign-in URL), [`git_service`] (tokens refreshed
+//! login), [`oidc`] (OpenID Connect login and Keycloak's token broker), [`frontend_sign_in`] (the OpenHands frontend's sign-in URL), [`git_service`] (tokens refreshed
 //! single-flight, repositories from installations), [`revoke`] (tokens revoked at GitHub when forgotten).
 
 pub mod config;
@@ -12,6 +12,7 @@ pub mod frontend_sign_in;
 pub mod git_service;
 pub mod keys;
 pub mod oauth;
+pub mod oidc;
 pub mod revoke;
 pub mod session;
 pub mod tokens;
@@ -27,10 +28,11 @@ use openhost_plugin_api::prelude::*;
 use serde_json::{Value, json};
 
 use crate::{
-    config::EnterpriseConfig,
+    config::{EnterpriseConfig, GitTokens},
     git_service::AppTokenAccess,
     keys::Keyring,
-    oauth::{GithubOAuthClient, OAuthRoutes, oauth_client},
+    oauth::{OAuthClient, OAuthRoutes, TokenIssuer, oauth_client},
+    oidc::{Oidc, broker::BrokerAccess},
     session::{SessionError, SessionPolicy, Sessions},
     tokens::TokenStore,
 };
@@ -47,10 +49,31 @@ pub struct Enterprise {
     pub host: Host,
     pub config: EnterpriseConfig,
     pub keys: Arc<Keyring>,
-    pub oauth: GithubOAuthClient,
+    /// The GitHub App's client (`login = "github"`).
+    pub oauth: OAuthClient,
+    /// The OpenID Connect provider (`login = "oidc"`).
+    pub oidc: Option<Oidc>,
     pub tokens: TokenStore,
     pub sessions: Sessions,
     refresh_locks: Mutex<HashMap<String, Arc<futures_util::lock::Mutex<()>>>>,
+}
+
+impl Enterprise {
+    /// Who issues the sign-in's tokens.
+    pub fn token_issuer(&self) -> TokenIssuer {
+        match self.oidc {
+            Some(_) => TokenIssuer::IdentityProvider,
+            None => TokenIssuer::Github,
+        }
+    }
+
+    /// The OAuth client of the sign-in's provider, which also refreshes its tokens.
+    pub async fn login_client(&self) -> Result<OAuthClient, PluginError> {
+        match &self.oidc {
+            Some(oidc) => oidc.client(&self.host).await,
+            None => Ok(self.oauth.clone()),
+        }
+    }
 }
 
 /// Requires a valid session on every route the host does not mark public, establishes the identity and re-issues
@@ -158,7 +181,8 @@ impl ServerConfig for SaasConfig {
 }
 
 fn init(host: Host, config: Value) -> Result<Components, PluginError> {
-    let config = EnterpriseConfig::from_json(&config).map_err(PluginError::invalid_config)?;
+    let mut config = EnterpriseConfig::from_json(&config).map_err(PluginError::invalid_config)?;
+    let oidc = config.oidc.take().map(|oidc| Oidc::new(oidc, &config.public_url));
     let oauth = oauth_client(&config).map_err(PluginError::invalid_config)?;
     let keys = Arc::new(Keyring::new(&config.secret_key, &config.previous_secret_keys));
     let sessions = Sessions::new(
@@ -178,6 +202,7 @@ fn init(host: Host, config: Value) -> Result<Components, PluginError> {
         sessions,
         keys,
         oauth,
+        oidc,
         config,
         refresh_locks: Mutex::new(HashMap::new()),
     });
@@ -188,7 +213,8 @@ fn init(host: Host, config: Value) -> Result<Components, PluginError> {
         "enterprise plugin initialised"
     );
     let public_origin = enterprise.config.public_origin().to_owned();
-    Ok(Components::new()
+    let git_tokens = enterprise.config.git_tokens;
+    let components = Components::new()
         .public_origin(&public_origin)
         .middleware(SessionGate {
             enterprise: Arc::clone(&enterprise),
@@ -204,8 +230,11 @@ fn init(host: Host, config: Value) -> Result<Components, PluginError> {
         })
         .user_auth(SessionAuth {
             enterprise: Arc::clone(&enterprise),
-        })
-        .git_service(Github(AppTokenAccess { enterprise })))
+        });
+    Ok(match git_tokens {
+        GitTokens::GithubApp => components.git_service(Github(AppTokenAccess { enterprise })),
+        GitTokens::KeycloakBroker => components.git_service(Github(BrokerAccess { enterprise })),
+    })
 }
 
 export_plugin! {

@@ -7,7 +7,7 @@ use std::{future::Future, pin::Pin, sync::Arc};
 use oauth2::{
     AsyncHttpClient, AuthType, AuthUrl, AuthorizationCode, Client, ClientId, ClientSecret, CsrfToken, EndpointNotSet,
     EndpointSet, ExtraTokenFields, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError,
-    StandardRevocableToken, StandardTokenResponse, TokenResponse, TokenUrl,
+    StandardRevocableToken, StandardTokenResponse, TokenResponse as _, TokenUrl,
     basic::{BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse, BasicTokenType},
 };
 use openhost_github::{GitData, GitQuery, interpret, request_headers};
@@ -33,20 +33,24 @@ const STATE_TYPE: &str = "oauth_state";
 const STATE_TTL_SECS: u64 = 600;
 const HTTP_TIMEOUT_MS: u64 = 15_000;
 
-/// GitHub's token response: the standard fields plus `refresh_token_expires_in`.
+/// A token response: the standard fields plus GitHub's `refresh_token_expires_in` and OpenID Connect's
+/// `id_token`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct GithubTokenFields {
+pub struct TokenFields {
     #[serde(default)]
     pub refresh_token_expires_in: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
 }
 
-impl ExtraTokenFields for GithubTokenFields {}
+impl ExtraTokenFields for TokenFields {}
 
-pub type GithubTokenResponse = StandardTokenResponse<GithubTokenFields, BasicTokenType>;
+pub type TokenResponse = StandardTokenResponse<TokenFields, BasicTokenType>;
 
-pub type GithubOAuthClient = Client<
+/// The OAuth client of whoever signs users in: the GitHub App, or the OpenID Connect provider (crate::oidc).
+pub type OAuthClient = Client<
     BasicErrorResponse,
-    GithubTokenResponse,
+    TokenResponse,
     BasicTokenIntrospectionResponse,
     StandardRevocableToken,
     BasicRevocationErrorResponse,
@@ -58,7 +62,7 @@ pub type GithubOAuthClient = Client<
 >;
 
 /// The OAuth client for the configured GitHub App; the secret goes in the request body, as GitHub expects.
-pub fn oauth_client(config: &EnterpriseConfig) -> Result<GithubOAuthClient, String> {
+pub fn oauth_client(config: &EnterpriseConfig) -> Result<OAuthClient, String> {
     let web = &config.github_web_url;
     Ok(Client::new(ClientId::new(config.github_client_id.clone()))
         .set_client_secret(ClientSecret::new(config.github_client_secret.clone()))
@@ -129,7 +133,7 @@ fn github_error_status(status: u16, body: &[u8]) -> u16 {
 }
 
 /// What the token endpoint gave, as stored.
-pub fn stored_tokens(response: &GithubTokenResponse) -> StoredTokens {
+pub fn stored_tokens(response: &TokenResponse) -> StoredTokens {
     let issued = now();
     StoredTokens {
         access_token: response.access_token().secret().clone(),
@@ -140,21 +144,48 @@ pub fn stored_tokens(response: &GithubTokenResponse) -> StoredTokens {
 }
 
 /// An OAuth failure as the API answers it.
-pub fn token_error(error: RequestTokenError<TransportError, BasicErrorResponse>, rejected_code: &str) -> PluginError {
+pub fn token_error(
+    error: RequestTokenError<TransportError, BasicErrorResponse>,
+    rejected_code: &str,
+    issuer: TokenIssuer,
+) -> PluginError {
+    let (name, unavailable) = (issuer.name(), issuer.unavailable_code());
     match error {
         RequestTokenError::ServerResponse(response) => {
-            tracing::info!(error = %response.error(), "GitHub rejected the grant");
-            PluginError::http(401, rejected_code, "GitHub rejected the grant; sign in again")
+            tracing::info!(error = %response.error(), "{name} rejected the grant");
+            PluginError::http(401, rejected_code, format!("{name} rejected the grant; sign in again"))
         }
         RequestTokenError::Request(transport) => {
-            tracing::warn!("GitHub's token endpoint is unreachable: {transport}");
-            PluginError::http(502, "git_provider_unavailable", "GitHub cannot be reached")
+            tracing::warn!("{name}'s token endpoint is unreachable: {transport}");
+            PluginError::http(502, unavailable, format!("{name} cannot be reached"))
         }
-        RequestTokenError::Parse(..) | RequestTokenError::Other(_) => PluginError::http(
-            502,
-            "git_provider_unavailable",
-            "GitHub sent an unexpected token response",
-        ),
+        RequestTokenError::Parse(..) | RequestTokenError::Other(_) => {
+            PluginError::http(502, unavailable, format!("{name} sent an unexpected token response"))
+        }
+    }
+}
+
+/// Who issues the tokens of the sign-in: named in messages, and in the code of an answer when it is out of
+/// reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenIssuer {
+    Github,
+    IdentityProvider,
+}
+
+impl TokenIssuer {
+    pub fn name(self) -> &'static str {
+        match self {
+            TokenIssuer::Github => "GitHub",
+            TokenIssuer::IdentityProvider => "the sign-in provider",
+        }
+    }
+
+    pub fn unavailable_code(self) -> &'static str {
+        match self {
+            TokenIssuer::Github => "git_provider_unavailable",
+            TokenIssuer::IdentityProvider => "identity_provider_unavailable",
+        }
     }
 }
 
@@ -172,10 +203,13 @@ pub fn safe_redirect(target: Option<&str>) -> String {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct StateClaims {
     typ: String,
-    state: String,
-    verifier: String,
-    redirect: String,
-    exp: u64,
+    pub state: String,
+    pub verifier: String,
+    pub redirect: String,
+    pub exp: u64,
+    /// The OpenID Connect sign-in's nonce, which its ID token must carry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
 }
 
 /// The claims of a state cookie whose signature, type and expiry check out. Pure, so it can be fuzzed.
@@ -186,7 +220,7 @@ pub fn verify_state_cookie(keys: &Keyring, cookie: Option<&str>, now: u64) -> Op
         .filter(|claims| claims.typ == STATE_TYPE && claims.exp > now)
 }
 
-fn query_param(request: &Request, name: &str) -> Option<String> {
+pub(crate) fn query_param(request: &Request, name: &str) -> Option<String> {
     form_urlencoded::parse(request.query.as_bytes())
         .find(|(key, _)| key == name)
         .map(|(_, value)| value.into_owned())
@@ -206,7 +240,7 @@ impl OAuthRoutes {
         }
     }
 
-    fn state_cookie(&self, value: Option<&str>) -> String {
+    pub(crate) fn state_cookie(&self, value: Option<&str>) -> String {
         let (value, max_age) = value.map_or(("", 0), |v| (v, STATE_TTL_SECS));
         let secure = if self.enterprise.config.secure_cookies() {
             "; Secure"
@@ -214,7 +248,8 @@ impl OAuthRoutes {
             ""
         };
         let name = self.state_cookie_name();
-        format!("{name}={value}; Path=/oauth/github; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}")
+        // Every provider's callback is under /oauth.
+        format!("{name}={value}; Path=/oauth; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}")
     }
 
     /// Deletes expired single-use markers, a batch per sign-in: anyone can complete sign-ins, so the markers
@@ -238,8 +273,9 @@ impl OAuthRoutes {
         self.start_sign_in(safe_redirect(query_param(request, "redirect").as_deref()))
     }
 
-    /// The OpenHands frontend's SaaS sign-in URL ([`frontend_sign_in`]): GitHub is the one identity provider.
-    fn frontend_login(&self, request: &Request) -> Result<Response, PluginError> {
+    /// The OpenHands frontend's SaaS sign-in URL ([`frontend_sign_in`]): GitHub is the one identity provider,
+    /// reached directly or through the OpenID Connect provider.
+    async fn frontend_login(&self, request: &Request) -> Result<Response, PluginError> {
         let hint = query_param(request, "kc_idp_hint");
         if hint
             .as_deref()
@@ -252,31 +288,49 @@ impl OAuthRoutes {
             ));
         }
         let state = query_param(request, "state");
-        self.start_sign_in(frontend_sign_in::return_path(
-            state.as_deref(),
-            &self.enterprise.config.public_url,
-        ))
+        let redirect = frontend_sign_in::return_path(state.as_deref(), &self.enterprise.config.public_url);
+        match self.enterprise.oidc {
+            Some(_) => self.start_oidc_sign_in(redirect).await,
+            None => self.start_sign_in(redirect),
+        }
     }
 
     /// Sends the browser to GitHub's authorization page, remembering `redirect` (already checked) in the signed
     /// state cookie.
     fn start_sign_in(&self, redirect: String) -> Result<Response, PluginError> {
-        let enterprise = &self.enterprise;
+        self.authorize(&self.enterprise.oauth, redirect, None)
+    }
+
+    /// Sends the browser to `client`'s authorization page with PKCE (and the OpenID Connect `nonce`, if any),
+    /// remembering the state, the verifier, the nonce and `redirect` in the signed state cookie.
+    pub(crate) fn authorize(
+        &self,
+        client: &OAuthClient,
+        redirect: String,
+        openid: Option<(&[String], String)>,
+    ) -> Result<Response, PluginError> {
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let (url, state) = enterprise
-            .oauth
+        let mut request = client
             .authorize_url(CsrfToken::new_random)
-            .set_pkce_challenge(challenge)
-            .url();
+            .set_pkce_challenge(challenge);
+        let mut nonce = None;
+        if let Some((scopes, value)) = openid {
+            request = request
+                .add_scopes(scopes.iter().map(|scope| oauth2::Scope::new(scope.clone())))
+                .add_extra_param("nonce", value.clone());
+            nonce = Some(value);
+        }
+        let (url, state) = request.url();
         let claims = StateClaims {
             typ: STATE_TYPE.to_owned(),
             state: state.secret().clone(),
             verifier: verifier.secret().clone(),
             redirect,
             exp: now() + STATE_TTL_SECS,
+            nonce,
         };
         let payload = serde_json::to_vec(&claims).map_err(|e| PluginError::other(e.to_string()))?;
-        let cookie = enterprise.keys.sign(&payload);
+        let cookie = self.enterprise.keys.sign(&payload);
         Ok(Response {
             status: 302,
             headers: vec![
@@ -288,15 +342,19 @@ impl OAuthRoutes {
         })
     }
 
-    async fn callback(&self, request: &Request) -> Result<Response, PluginError> {
+    /// The state of a callback, checked: signed by this server, unexpired, matching the query's `state`, and
+    /// claimed now for the first and only time. `Err` is the answer (the state cookie cleared).
+    pub(crate) async fn claim_state(&self, request: &Request, provider: &str) -> Result<StateClaims, Response> {
         let enterprise = &self.enterprise;
-        let clear_state = Header::new("set-cookie", &self.state_cookie(None));
         let fail = |status: u16, code: &str, message: &str| {
-            Ok(Response::error(status, code, message)
-                .with_header(clear_state.name.as_str(), clear_state.value.as_str()))
+            Response::error(status, code, message).with_header("set-cookie", &self.state_cookie(None))
         };
         if query_param(request, "error").is_some() {
-            return fail(401, "oauth_denied", "the GitHub sign-in was cancelled or denied");
+            return Err(fail(
+                401,
+                "oauth_denied",
+                &format!("the {provider} sign-in was cancelled or denied"),
+            ));
         }
         let claims = verify_state_cookie(
             &enterprise.keys,
@@ -305,34 +363,53 @@ impl OAuthRoutes {
         );
         let state = query_param(request, "state");
         let (Some(claims), Some(state)) = (claims, state) else {
-            return fail(
+            return Err(fail(
                 400,
                 "oauth_state_invalid",
                 "the sign-in state is missing or expired; start again",
-            );
+            ));
         };
         if !bool::from(claims.state.as_bytes().ct_eq(state.as_bytes())) {
-            return fail(
+            return Err(fail(
                 400,
                 "oauth_state_invalid",
                 "the sign-in state does not match; start again",
-            );
+            ));
         }
         // Single use: the first callback with this state claims it.
-        self.sweep_used_states().await?;
+        let store_failed = |e: PluginError| {
+            e.http_response()
+                .unwrap_or_else(|| fail(500, "store_failed", "try again"))
+        };
+        self.sweep_used_states().await.map_err(store_failed)?;
         let used_key = format!("{USED_STATE_PREFIX}{}", claims.state);
         let expiry = claims.exp.to_string();
         if !enterprise
             .host
             .kv_compare_and_swap(used_key.as_bytes(), None, Some(expiry.as_bytes()))
-            .await?
+            .await
+            .map_err(store_failed)?
         {
-            return fail(
+            return Err(fail(
                 400,
                 "oauth_state_invalid",
                 "this sign-in was already completed; start again",
-            );
+            ));
         }
+        Ok(claims)
+    }
+
+    async fn callback(&self, request: &Request) -> Result<Response, PluginError> {
+        let enterprise = &self.enterprise;
+        let clear_state = Header::new("set-cookie", &self.state_cookie(None));
+        let fail = |status: u16, code: &str, message: &str| {
+            Ok(Response::error(status, code, message)
+                .with_header(clear_state.name.as_str(), clear_state.value.as_str()))
+        };
+        let claims = match self.claim_state(request, "GitHub").await {
+            Ok(claims) => claims,
+            Err(response) => return Ok(response),
+        };
         let Some(code) = query_param(request, "code") else {
             return fail(400, "oauth_state_invalid", "GitHub sent no code; start again");
         };
@@ -347,7 +424,7 @@ impl OAuthRoutes {
         let tokens = match response {
             Ok(response) => stored_tokens(&response),
             Err(error) => {
-                let error = token_error(error, "oauth_code_rejected");
+                let error = token_error(error, "oauth_code_rejected", TokenIssuer::Github);
                 let Some(mut response) = error.http_response() else {
                     return Err(error);
                 };
@@ -356,16 +433,28 @@ impl OAuthRoutes {
             }
         };
         let user = enterprise.github_user(&tokens.access_token).await?;
-        let uid = format!("github:{}", user.0);
-        enterprise.replace_tokens(&uid, &tokens).await?;
-        let session = enterprise.sessions.create(&uid, &user.1).await?;
-        tracing::info!(user = %uid, login = %user.1, "signed in");
+        self.finish_sign_in(&format!("github:{}", user.0), &user.1, &tokens, &claims.redirect)
+            .await
+    }
+
+    /// Keeps the sign-in's tokens, starts a session and sends the browser on to `redirect` (already checked).
+    pub(crate) async fn finish_sign_in(
+        &self,
+        uid: &str,
+        login: &str,
+        tokens: &StoredTokens,
+        redirect: &str,
+    ) -> Result<Response, PluginError> {
+        let enterprise = &self.enterprise;
+        enterprise.replace_tokens(uid, tokens).await?;
+        let session = enterprise.sessions.create(uid, login).await?;
+        tracing::info!(user = %uid, login = %login, "signed in");
         Ok(Response {
             status: 302,
             headers: vec![
-                Header::new("location", &claims.redirect),
+                Header::new("location", redirect),
                 Header::new("set-cookie", &enterprise.sessions.cookie_header(Some(&session))),
-                clear_state,
+                Header::new("set-cookie", &self.state_cookie(None)),
             ]
             .into(),
             body: Vec::new().into(),
@@ -376,22 +465,37 @@ impl OAuthRoutes {
 impl OAuthRoutes {
     /// The public routes of the sign-in.
     pub fn router(self) -> Router {
+        let oidc = self.enterprise.oidc.is_some();
         let routes = Arc::new(self);
         let login = Arc::clone(&routes);
         let frontend = Arc::clone(&routes);
-        Router::new()
+        let oidc_login = Arc::clone(&routes);
+        let oidc_callback = Arc::clone(&routes);
+        let mut router = Router::new()
             .public(RouteSpec::new("GET", LOGIN_PATH), move |request| {
                 let login = Arc::clone(&login);
                 async move { login.login(&request) }
             })
             .public(RouteSpec::new("GET", frontend_sign_in::PATH), move |request| {
                 let frontend = Arc::clone(&frontend);
-                async move { frontend.frontend_login(&request) }
+                async move { frontend.frontend_login(&request).await }
             })
             .public(RouteSpec::new("GET", CALLBACK_PATH), move |request| {
                 let routes = Arc::clone(&routes);
                 async move { routes.callback(&request).await }
-            })
+            });
+        if oidc {
+            router = router
+                .public(RouteSpec::new("GET", crate::oidc::LOGIN_PATH), move |request| {
+                    let routes = Arc::clone(&oidc_login);
+                    async move { routes.oidc_login(&request).await }
+                })
+                .public(RouteSpec::new("GET", crate::oidc::CALLBACK_PATH), move |request| {
+                    let routes = Arc::clone(&oidc_callback);
+                    async move { routes.oidc_callback(&request).await }
+                });
+        }
+        router
     }
 }
 

@@ -34,8 +34,12 @@ impl Enterprise {
         Ok(())
     }
 
-    /// Best effort: the outcome is logged, never returned.
+    /// Best effort: the outcome is logged, never returned. Tokens of an OpenID Connect sign-in are the
+    /// provider's, not GitHub's: they expire there.
     async fn revoke_at_github(&self, uid: &str, access_token: &str) {
+        if self.oidc.is_some() {
+            return;
+        }
         let config = &self.config;
         let credentials = STANDARD.encode(format!("{}:{}", config.github_client_id, config.github_client_secret));
         let body = serde_json::json!({"access_token": access_token}).to_string();
