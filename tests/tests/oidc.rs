@@ -107,6 +107,32 @@ fn signs_in_with_rs256_and_es256_and_gets_github_tokens_from_the_broker() {
             "{logs}"
         );
         assert!(!logs.contains(fake_github::PAT), "tokens are never logged");
+
+        // RP-initiated logout: the session ends here, and the browser goes on to the provider's end_session.
+        let (status, headers, _) = send(
+            manual_client()
+                .get(deployment.host.url("/oauth/oidc/logout"))
+                .header("cookie", &session),
+        );
+        assert_eq!(status, 302);
+        let location = headers["location"].to_str().unwrap();
+        assert!(
+            location.starts_with(&format!(
+                "{}/session/end?client_id={}",
+                deployment.provider.issuer, client.0
+            )),
+            "{location}"
+        );
+        assert!(
+            location.contains("post_logout_redirect_uri=http%3A%2F%2F127.0.0.1"),
+            "{location}"
+        );
+        let (status, _, _) = send(
+            manual_client()
+                .get(deployment.host.url("/api/user/info"))
+                .header("cookie", &session),
+        );
+        assert_eq!(status, 401, "the session ended");
     }
 }
 

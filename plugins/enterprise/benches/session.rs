@@ -31,6 +31,7 @@ fn bench(c: &mut Criterion) {
         max_per_user: 20,
         secure: false,
         https: false,
+        auth_kind: "github_oauth",
     };
     let sessions = Sessions::new(host, Arc::clone(&keys), policy);
     let cookie = runtime

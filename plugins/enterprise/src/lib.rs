@@ -59,6 +59,15 @@ pub struct Enterprise {
 }
 
 impl Enterprise {
+    /// Ends `session` server-side (a copied cookie dies with it); the user's tokens go with their last session.
+    pub async fn end_session(&self, session: &session::Session) -> Result<(), PluginError> {
+        let uid = session.identity.user_id.as_str();
+        if self.sessions.revoke(&session.sid, uid).await? {
+            self.forget_tokens(uid).await?;
+        }
+        Ok(())
+    }
+
     /// Who issues the sign-in's tokens.
     pub fn token_issuer(&self) -> TokenIssuer {
         match self.oidc {
@@ -142,9 +151,9 @@ impl UserAuth for SessionAuth {
         let sessions = &self.enterprise.sessions;
         let uid = identity.user_id();
         if let Ok(session) = sessions.authenticate_request(request).await
-            && sessions.revoke(&session.sid, uid).await?
+            && session.identity.user_id.as_str() == uid
         {
-            self.enterprise.forget_tokens(uid).await?;
+            self.enterprise.end_session(&session).await?;
         }
         tracing::info!(user = %uid, "signed out");
         Ok(vec![HeaderChange::Append(Header::new(
@@ -194,6 +203,10 @@ fn init(host: Host, config: Value) -> Result<Components, PluginError> {
             max_per_user: config.max_sessions_per_user,
             secure: config.secure_cookies(),
             https: config.is_https(),
+            auth_kind: match config.login {
+                config::Login::Github => "github_oauth",
+                config::Login::Oidc => "oidc",
+            },
         },
     );
     let enterprise = Arc::new(Enterprise {

@@ -471,6 +471,7 @@ impl OAuthRoutes {
         let frontend = Arc::clone(&routes);
         let oidc_login = Arc::clone(&routes);
         let oidc_callback = Arc::clone(&routes);
+        let oidc_logout = Arc::clone(&routes);
         let mut router = Router::new()
             .public(RouteSpec::new("GET", LOGIN_PATH), move |request| {
                 let login = Arc::clone(&login);
@@ -493,6 +494,10 @@ impl OAuthRoutes {
                 .public(RouteSpec::new("GET", crate::oidc::CALLBACK_PATH), move |request| {
                     let routes = Arc::clone(&oidc_callback);
                     async move { routes.oidc_callback(&request).await }
+                })
+                .public(RouteSpec::new("GET", crate::oidc::LOGOUT_PATH), move |request| {
+                    let routes = Arc::clone(&oidc_logout);
+                    async move { routes.oidc_logout(&request).await }
                 });
         }
         router

@@ -123,6 +123,8 @@ pub struct SessionPolicy {
     pub secure: bool,
     /// https: the `__Host-` cookie name.
     pub https: bool,
+    /// How its sessions' users signed in (`IdentityView::auth_kind`): `github_oauth` or `oidc`.
+    pub auth_kind: &'static str,
 }
 
 pub struct Sessions {
@@ -285,7 +287,7 @@ impl Sessions {
         if now >= created.saturating_add(self.policy.max_age) || now >= record.exp {
             return Err(SessionError::Expired);
         }
-        let identity = Identity::new(&claims.uid, &claims.login, "github_oauth");
+        let identity = Identity::new(&claims.uid, &claims.login, self.policy.auth_kind);
         if let Some(successor) = &record.successor {
             // Rotated away: good for in-flight requests during the grace, and only while the successor lives.
             let successor_lives = self

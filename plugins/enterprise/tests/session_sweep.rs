@@ -27,6 +27,7 @@ fn a_sign_in_sweeps_the_dead_sessions_of_other_users() {
         max_per_user: 20,
         secure: false,
         https: false,
+        auth_kind: "github_oauth",
     };
     let sessions = Sessions::new(host, keys, policy);
     let count = |prefix: &str| {

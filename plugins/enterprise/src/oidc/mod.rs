@@ -24,6 +24,8 @@ use crate::{
 /// Where the provider sends the browser back.
 pub const CALLBACK_PATH: &str = "/oauth/oidc/callback";
 pub const LOGIN_PATH: &str = "/oauth/oidc/login";
+/// Where a browser signs out of this server and of the provider.
+pub const LOGOUT_PATH: &str = "/oauth/oidc/logout";
 /// The provider's answers are read within this deadline.
 const HTTP_TIMEOUT_MS: u64 = 10_000;
 /// An unknown key id fetches the key set again, at most this often (a flood of such tokens costs one fetch a

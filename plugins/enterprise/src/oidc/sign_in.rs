@@ -1,16 +1,26 @@
 //! `/oauth/oidc/login` and `/oauth/oidc/callback`: the authorization code flow with PKCE, `state` (the signed,
 //! single-use state cookie the GitHub sign-in uses too) and `nonce`, then the ID token verified before anyone
-//! is signed in. Every refusal is a 4xx with a code; a provider out of reach is a 502.
+//! is signed in. Every refusal is a 4xx with a code; a provider out of reach is a 502. `/oauth/oidc/logout`:
+//! RP-initiated logout.
 
 use oauth2::{AuthorizationCode, CsrfToken, PkceCodeVerifier};
-use openhost_plugin_api::{PluginError, Request, Response};
+use openhost_plugin_api::{Header, PluginError, Request, Response};
 
 use crate::{
     now,
     oauth::{HostHttp, OAuthRoutes, TokenIssuer, query_param, safe_redirect, stored_tokens, token_error},
+    oidc::Oidc,
 };
 
 impl OAuthRoutes {
+    /// The provider, when this server signs in with one (the routes exist only then).
+    fn oidc(&self) -> Result<&Oidc, PluginError> {
+        self.enterprise
+            .oidc
+            .as_ref()
+            .ok_or_else(|| PluginError::http(404, "not_found", "this server does not sign in with OpenID Connect"))
+    }
+
     /// `/oauth/oidc/login?redirect=/path`.
     pub(crate) async fn oidc_login(&self, request: &Request) -> Result<Response, PluginError> {
         self.start_oidc_sign_in(safe_redirect(query_param(request, "redirect").as_deref()))
@@ -19,28 +29,57 @@ impl OAuthRoutes {
 
     /// Sends the browser to the provider's authorization page.
     pub(crate) async fn start_oidc_sign_in(&self, redirect: String) -> Result<Response, PluginError> {
-        let Some(oidc) = self.enterprise.oidc.as_ref() else {
-            return Err(PluginError::http(
-                404,
-                "not_found",
-                "this server does not sign in with OpenID Connect",
-            ));
-        };
+        let oidc = self.oidc()?;
         let client = oidc.client(&self.enterprise.host).await?;
         let nonce = CsrfToken::new_random().secret().clone();
         self.authorize(&client, redirect, Some((&oidc.config.scopes, nonce)))
     }
 
+    /// `GET /oauth/oidc/logout` (OpenID Connect RP-Initiated Logout 1.0): ends this server's session, then sends
+    /// the browser to the provider's `end_session_endpoint` (with `client_id` and `post_logout_redirect_uri`,
+    /// `{public_url}/`) so that the provider's session ends too; to `/` when the provider offers none.
+    pub(crate) async fn oidc_logout(&self, request: &Request) -> Result<Response, PluginError> {
+        let enterprise = &self.enterprise;
+        let oidc = self.oidc()?;
+        let sessions = &enterprise.sessions;
+        if let Ok(session) = sessions
+            .authenticate(request.cookie(sessions.cookie_name()).as_deref())
+            .await
+        {
+            enterprise.end_session(&session).await?;
+            tracing::info!(user = %session.identity.user_id, "signed out");
+        }
+        let home = format!("{}/", enterprise.config.public_url);
+        let location = match oidc.provider(&enterprise.host).await {
+            Ok(provider) => match provider.end_session_endpoint.as_deref() {
+                Some(end_session) => {
+                    let query = form_urlencoded::Serializer::new(String::new())
+                        .append_pair("client_id", &oidc.config.client_id)
+                        .append_pair("post_logout_redirect_uri", &home)
+                        .finish();
+                    let separator = if end_session.contains('?') { '&' } else { '?' };
+                    format!("{end_session}{separator}{query}")
+                }
+                None => home,
+            },
+            // Signed out here; the provider's session is left to expire.
+            Err(_) => home,
+        };
+        Ok(Response {
+            status: 302,
+            headers: vec![
+                Header::new("location", &location),
+                Header::new("set-cookie", &sessions.cookie_header(None)),
+            ]
+            .into(),
+            body: Vec::new().into(),
+        })
+    }
+
     /// `/oauth/oidc/callback?code=..&state=..`.
     pub(crate) async fn oidc_callback(&self, request: &Request) -> Result<Response, PluginError> {
         let enterprise = &self.enterprise;
-        let Some(oidc) = enterprise.oidc.as_ref() else {
-            return Err(PluginError::http(
-                404,
-                "not_found",
-                "this server does not sign in with OpenID Connect",
-            ));
-        };
+        let oidc = self.oidc()?;
         let claims = match self.claim_state(request, "identity provider").await {
             Ok(claims) => claims,
             Err(response) => return Ok(response),
