@@ -10,7 +10,8 @@
 // - Keycloak's broker endpoint `GET /broker/github/token` (Authorization: Bearer <access token>), answering the
 //   stored GitHub token in Keycloak's form (`access_token=...&token_type=bearer&scope=...`).
 //
-// Environment: REDIRECT_URI (the relying party's callback), GITHUB_TOKEN (what the broker hands out).
+// Environment: REDIRECT_URI (the relying party's callback), GITHUB_TOKEN (what the broker hands out),
+// ACCESS_TOKEN_TTL (seconds, default 3600).
 // Prints `listening on http://127.0.0.1:PORT` once it serves.
 
 import http from 'node:http';
@@ -63,7 +64,7 @@ const provider = new Provider(issuer, {
   claims: { openid: ['sub'], profile: ['preferred_username', 'name'], email: ['email'] },
   conformIdTokenClaims: false,
   issueRefreshToken: async () => true,
-  ttl: { AccessToken: 3600, IdToken: 3600, RefreshToken: 86400, Interaction: 600, Session: 3600, Grant: 86400 },
+  ttl: { AccessToken: Number(process.env.ACCESS_TOKEN_TTL ?? 3600), IdToken: 3600, RefreshToken: 86400, Interaction: 600, Session: 3600, Grant: 86400 },
   cookies: { keys: ['openhost-test-cookie-key'] },
   findAccount: async (ctx, sub) => ({
     accountId: sub,

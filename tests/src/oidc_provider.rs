@@ -47,8 +47,8 @@ fn installed() -> bool {
 
 impl Provider {
     /// Starts the provider for a relying party whose callback is `redirect_uri`; its broker hands out
-    /// `github_token`. `None` (skipped) without Node.js outside CI.
-    pub fn start(redirect_uri: &str, github_token: &str) -> Option<Provider> {
+    /// `github_token`; its access tokens live `access_token_secs`. `None` (skipped) without Node.js outside CI.
+    pub fn start(redirect_uri: &str, github_token: &str, access_token_secs: u64) -> Option<Provider> {
         let node = Command::new("node").arg("--version").output();
         if !matches!(&node, Ok(output) if output.status.success()) || !installed() {
             assert!(
@@ -63,6 +63,7 @@ impl Provider {
             .current_dir(script_dir())
             .env("REDIRECT_URI", redirect_uri)
             .env("GITHUB_TOKEN", github_token)
+            .env("ACCESS_TOKEN_TTL", access_token_secs.to_string())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

@@ -30,11 +30,24 @@ impl Deployment {
 }
 
 /// An enterprise host signing in with the provider's client `(id, secret)`, GitHub tokens from the broker.
-fn deployment((client_id, client_secret): (&str, &str)) -> Option<Deployment> {
+fn deployment(client: (&str, &str)) -> Option<Deployment> {
+    deployment_with(client, 3600, "")
+}
+
+/// [`deployment`] with the provider's access tokens living `access_token_secs`, and more plugin config.
+fn deployment_with(
+    (client_id, client_secret): (&str, &str),
+    access_token_secs: u64,
+    extra: &str,
+) -> Option<Deployment> {
     let fake = FakeGithub::start(1);
     let port = free_port();
     let public_url = format!("http://127.0.0.1:{port}");
-    let provider = Provider::start(&format!("{public_url}/oauth/oidc/callback"), fake_github::PAT)?;
+    let provider = Provider::start(
+        &format!("{public_url}/oauth/oidc/callback"),
+        fake_github::PAT,
+        access_token_secs,
+    )?;
     let site = Site::new();
     site.add_plugin("openhost-enterprise");
     site.write_config_on(
@@ -49,6 +62,7 @@ public_url = "{public_url}"
 secret_key = "{SECRET_KEY}"
 github_api_url = "{fake}"
 github_web_url = "{fake}"
+{extra}
 "#,
             issuer = provider.issuer,
             fake = fake.base_url
@@ -134,6 +148,22 @@ fn signs_in_with_rs256_and_es256_and_gets_github_tokens_from_the_broker() {
         );
         assert_eq!(status, 401, "the session ended");
     }
+}
+
+#[test]
+fn expired_provider_tokens_are_refreshed_once_before_the_broker_is_asked() {
+    let Some(deployment) = deployment_with(RS256_CLIENT, 2, "refresh_margin_secs = 0") else {
+        return;
+    };
+    let ((status, _, body), cookies) = walk(&deployment.login_url(), &deployment.callback());
+    assert_eq!(status, 302, "{body}");
+    let session = session_of(&cookies);
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    // Eight requests at once with an expired provider token: one refresh (single flight), then the broker.
+    let answers = openhost_tests::user_info_burst(std::slice::from_ref(&deployment.host.base_url), &[session], 8);
+    assert!(answers.iter().all(|(status, _)| *status == 200), "{answers:?}");
+    let logs = deployment.host.logs();
+    assert_eq!(logs.matches("refreshed the sign-in's tokens").count(), 1, "{logs}");
 }
 
 #[test]

@@ -130,7 +130,7 @@ fn killing_an_instance_during_a_refresh_storm_signs_nobody_out() {
         std::thread::sleep(Duration::from_millis(1000));
         let logs = a.kill_hard();
         assert!(
-            !logs.contains("refreshed the GitHub tokens"),
+            !logs.contains("refreshed the sign-in's tokens"),
             "A refreshed before the lease lapsed:\n{logs}"
         );
         for request in on_a {

@@ -5,8 +5,10 @@
 //! single-flight per user, across every host on the store: requests of one process queue on a lock of their own,
 //! and the one at its head takes the host's lease `refresh/<user>` (interface 1.3), which hosts sharing a
 //! PostgreSQL store share. Whoever gets it re-reads the store (another host may have refreshed meanwhile), and
-//! refreshes only if the tokens are still stale; the new pair is durable before anyone uses it. A 401 from GitHub causes at most one forced refresh and one retry. A refresh token
-//! GitHub rejects (or one past its expiry) ends the user's tokens and sessions: 401 `reauth_required`.
+//! refreshes only if the tokens are still stale; the new pair is durable before anyone uses it. A 401 from GitHub
+//! causes at most one forced refresh and one retry. A refresh token GitHub rejects (or one past its expiry) ends
+//! the user's tokens and sessions: 401 `reauth_required`. The same single-flight refresh serves the tokens of an
+//! OpenID Connect sign-in (crate::oidc::broker), at the provider's token endpoint.
 
 use std::{sync::Arc, time::Duration};
 
@@ -91,7 +93,7 @@ impl Enterprise {
             return Err(PluginError::http(
                 503,
                 "git_provider_unavailable",
-                "a refresh of the GitHub tokens is taking too long; try again",
+                "a refresh of the sign-in's tokens is taking too long; try again",
             ));
         };
         match self.tokens.load(uid).await? {
@@ -130,12 +132,16 @@ impl Enterprise {
                     fresh.refresh_expires_at = old.refresh_expires_at;
                 }
                 self.tokens.save(uid, &fresh).await?;
-                tracing::info!(user = uid, "refreshed the GitHub tokens");
+                tracing::info!(
+                    user = uid,
+                    issuer = self.token_issuer().name(),
+                    "refreshed the sign-in's tokens"
+                );
                 self.count_refresh("ok");
                 Ok(fresh.access_token)
             }
             Err(RequestTokenError::ServerResponse(response)) => {
-                tracing::info!(user = uid, error = %response.error(), "GitHub refused the refresh token");
+                tracing::info!(user = uid, error = %response.error(), issuer = self.token_issuer().name(), "the refresh token was refused");
                 self.count_refresh("refused");
                 Err(self.reauth(uid).await)
             }
