@@ -211,7 +211,7 @@ async fn run_inner(config: Config, overrides: Overrides, inherited: Option<&Inhe
         tokio::spawn(Arc::clone(&app.telemetry).upkeep()),
         live::signals::forward(requests.clone())?,
     ];
-    match admin::bind(&app.config.data_dir) {
+    match admin::bind(&app.config.data_dir, inherited.is_some()) {
         Ok(admin_listener) => background.push(tokio::spawn(admin::serve(admin_listener, requests))),
         Err(e) => tracing::warn!(
             dir = %app.config.data_dir.display(),

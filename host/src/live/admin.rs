@@ -63,13 +63,24 @@ pub enum AdminError {
     Refused(String),
 }
 
-/// Binds the socket in `data_dir`, replacing a file left there (by a process that died, or by the process this
-/// one upgrades: its listener keeps working until it exits, but new clients reach this one).
-pub fn bind(data_dir: &Path) -> std::io::Result<UnixListener> {
+/// Binds the socket in `data_dir`, replacing a file left there by a process that died, or, with `take_over`, by
+/// the process this one upgrades (its listener keeps working until it exits, but new clients reach this one).
+/// A socket another running server answers on is left alone: two servers on one data directory (PostgreSQL
+/// instances configured alike) must not steal each other's.
+pub fn bind(data_dir: &Path, take_over: bool) -> std::io::Result<UnixListener> {
     // A host on PostgreSQL keeps nothing else in its data directory: it may not exist yet.
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700).create(data_dir)?;
     let path = data_dir.join(SOCKET_FILE);
+    if !take_over && std::os::unix::net::UnixStream::connect(&path).is_ok() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::AddrInUse,
+            format!(
+                "another running openhost answers on {}; give each server its own data_dir",
+                path.display()
+            ),
+        ));
+    }
     match std::fs::remove_file(&path) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -152,5 +163,28 @@ pub fn request(data_dir: &Path, command: Command) -> Result<String, AdminError> 
             std::io::ErrorKind::InvalidData,
             format!("unexpected answer `{}`", crate::text::truncate(line.to_owned(), 80)),
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_socket_a_live_server_answers_on_is_taken_only_by_its_successor() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = bind(dir.path(), false).unwrap();
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(dir.path().join(SOCKET_FILE)).unwrap().permissions(),
+        );
+        assert_eq!(mode & 0o777, 0o600);
+        let refused = bind(dir.path(), false).err().unwrap();
+        assert_eq!(refused.kind(), std::io::ErrorKind::AddrInUse);
+        let _successor = bind(dir.path(), true).unwrap();
+        drop(first);
+        // A file nobody answers on (a server that died) is replaced.
+        let dead = tempfile::tempdir().unwrap();
+        drop(bind(dead.path(), false).unwrap());
+        assert!(bind(dead.path(), false).is_ok());
     }
 }
