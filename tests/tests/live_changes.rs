@@ -202,6 +202,9 @@ fn a_failed_upgrade_leaves_the_old_process_serving_its_database() {
             .replace("enabled = false", "enabled = true"),
     )
     .expect("config");
+    // By signal: the answer goes to the log.
+    live_load::signal("-USR2", host.pid());
+    host.wait_for_log("upgrade refused, this process serves on", Duration::from_secs(30));
     let config = site.config_path().display().to_string();
     let (status, stdout, stderr) = site.cli(&["upgrade", "--config", &config]);
     assert_eq!(status.code(), Some(1), "{stdout}{stderr}");
@@ -218,7 +221,11 @@ fn a_failed_upgrade_leaves_the_old_process_serving_its_database() {
     assert_eq!(status, 200);
     assert_error(&get_json(&host.url("/api/nothing")), 404, "not_found");
     let logs = host.logs();
-    assert!(logs.contains("upgrade refused, this process serves on"), "{logs}");
+    assert_eq!(
+        logs.matches("upgrade refused, this process serves on").count(),
+        2,
+        "{logs}"
+    );
 }
 
 #[test]
