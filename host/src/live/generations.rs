@@ -20,6 +20,8 @@ use crate::{
 const DRAIN_CHECK_EVERY: Duration = Duration::from_millis(20);
 /// A retired generation still held after this long is reported (a request waiting on a slow client).
 const DRAIN_REPORT_AFTER: Duration = Duration::from_secs(60);
+/// How long a stopping process waits for retired generations to drain.
+const RETIRING_AT_EXIT: Duration = Duration::from_secs(5);
 
 /// The serving registry and the ones retiring.
 pub struct Generations {
@@ -123,11 +125,15 @@ impl Generations {
     }
 
     /// Shuts down the serving generation and waits for the retiring ones: for the end of the process, after
-    /// the last request.
+    /// the last request. A retired generation a request still holds (one that outlived the server's stop) is
+    /// given up on after [`RETIRING_AT_EXIT`].
     pub async fn shut_down(&self) {
         let retiring = std::mem::take(&mut *self.retiring.lock().unwrap_or_else(|p| p.into_inner()));
-        for task in retiring {
-            let _ = task.await;
+        for mut task in retiring {
+            if tokio::time::timeout(RETIRING_AT_EXIT, &mut task).await.is_err() {
+                tracing::warn!("a retired generation still held by a request is not shut down");
+                task.abort();
+            }
         }
         let current = self.current();
         let _ = tokio::task::spawn_blocking(move || current.shutdown()).await;
