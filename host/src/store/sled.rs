@@ -1,8 +1,9 @@
 //! The embedded default store: one sled database in `data_dir`, one tree per namespace.
 //!
-//! The database can be handed to another process and taken back ([`Store::hand_over`], a host upgrade): so
-//! nothing keeps a tree open for long, every namespace operation looks its trees up in the open database (a read
-//! lock and a map lookup), and handing over drops the database's last handle, which releases sled's lock.
+//! The database can be handed to another process and taken back ([`Store::hand_over`], a host upgrade). The
+//! store keeps a list of the namespaces it handed out; handing over makes each let go of its trees (kept behind
+//! a lock an operation only reads) and drops the database's last handle, which releases sled's lock; taking
+//! back reopens them.
 //!
 //! Expiries live in a companion tree per namespace (key -> deadline, milliseconds since the Unix epoch, big
 //! endian), so that values keep the bytes they always had. Every write goes through one transaction over both
@@ -10,7 +11,7 @@
 
 use std::{
     path::{Path, PathBuf},
-    sync::{Arc, RwLock},
+    sync::{Arc, Mutex, RwLock, Weak},
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
@@ -49,13 +50,19 @@ impl From<::sled::Error> for StoreError {
 /// The embedded default: one sled database in `data_dir`.
 pub struct SledStore {
     dir: PathBuf,
-    db: Shared,
+    /// `None` while another process has it.
+    db: RwLock<Option<::sled::Db>>,
+    /// Every namespace handed out (by name), so that handing the database over can make them let go of it.
+    namespaces: Mutex<Vec<(String, Weak<TreesCell>)>>,
     /// Only this process opens the database, so its leases can live in its memory.
     leases: Arc<MemoryLeases>,
 }
 
-/// The open database, shared by the store and its namespaces; `None` while another process has it.
-type Shared = Arc<RwLock<Option<::sled::Db>>>;
+/// A namespace's tree and its companion (key -> deadline, for the keys that expire).
+type Trees = (::sled::Tree, ::sled::Tree);
+
+/// A namespace's trees; `None` while another process has the database.
+type TreesCell = RwLock<Option<Trees>>;
 
 /// How long [`SledStore::open_waiting`] waits for another process to let go of the database.
 const LOCK_WAIT_STEP: Duration = Duration::from_millis(20);
@@ -64,9 +71,9 @@ fn handed_over() -> StoreError {
     StoreError::Unavailable("the database has been handed to another openhost process".to_owned())
 }
 
-fn current(db: &Shared) -> Result<::sled::Db, StoreError> {
-    let db = db.read().unwrap_or_else(|poisoned| poisoned.into_inner());
-    db.clone().ok_or_else(handed_over)
+/// The trees of namespace `name` in `db`, created if new.
+fn open_trees(db: &::sled::Db, name: &str) -> Result<Trees, StoreError> {
+    Ok((db.open_tree(name)?, db.open_tree(format!("{EXPIRY_TREE}{name}"))?))
 }
 
 impl SledStore {
@@ -79,7 +86,8 @@ impl SledStore {
         }
         Ok(SledStore {
             dir: dir.to_owned(),
-            db: Arc::new(RwLock::new(Some(open_db(dir)?))),
+            db: RwLock::new(Some(open_db(dir)?)),
+            namespaces: Mutex::default(),
             leases: Arc::default(),
         })
     }
@@ -114,20 +122,39 @@ fn open_db(dir: &Path) -> Result<::sled::Db, StoreError> {
 }
 
 impl SledStore {
+    /// The open database.
+    fn current(&self) -> Result<::sled::Db, StoreError> {
+        let db = self.db.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        db.clone().ok_or_else(handed_over)
+    }
+
     fn open_namespace(&self, name: &str) -> Result<SledNamespace, StoreError> {
-        let namespace = SledNamespace {
-            db: Arc::clone(&self.db),
-            name: name.to_owned(),
-            expiry_name: format!("{EXPIRY_TREE}{name}"),
-        };
-        // Created now, so that a namespace that cannot exist fails where it is asked for.
-        namespace.trees()?;
-        Ok(namespace)
+        let trees = Arc::new(RwLock::new(Some(open_trees(&self.current()?, name)?)));
+        let mut namespaces = self.namespaces.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        namespaces.retain(|(_, namespace)| namespace.strong_count() > 0);
+        namespaces.push((name.to_owned(), Arc::downgrade(&trees)));
+        Ok(SledNamespace { trees })
+    }
+
+    /// Sets the trees of every namespace still in use: `None` to let go of the database, reopened to take it back.
+    fn reset_namespaces(
+        &self,
+        mut trees_of: impl FnMut(&str) -> Result<Option<Trees>, StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut namespaces = self.namespaces.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        namespaces.retain(|(_, namespace)| namespace.strong_count() > 0);
+        for (name, namespace) in namespaces.iter() {
+            if let Some(cell) = namespace.upgrade() {
+                *cell.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = trees_of(name)?;
+            }
+        }
+        Ok(())
     }
 
     /// The names of the namespaces that exist.
     fn namespace_names(&self) -> Result<Vec<String>, StoreError> {
-        Ok(current(&self.db)?
+        Ok(self
+            .current()?
             .tree_names()
             .iter()
             .filter(|name| name.as_ref() != b"__sled__default" && !name.starts_with(EXPIRY_TREE.as_bytes()))
@@ -163,7 +190,7 @@ impl Store for SledStore {
     }
 
     fn flush_all(&self) -> Result<(), StoreError> {
-        match current(&self.db) {
+        match self.current() {
             Ok(db) => {
                 db.flush()?;
                 Ok(())
@@ -179,6 +206,7 @@ impl Store for SledStore {
 
     fn hand_over(&self) -> Result<(), StoreError> {
         let db = self.db.write().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+        self.reset_namespaces(|_| Ok(None))?;
         if let Some(db) = db {
             db.flush()?;
             // The last handle: sled stops its threads and releases its lock (an operation still running holds a
@@ -191,7 +219,9 @@ impl Store for SledStore {
     fn take_back(&self) -> Result<(), StoreError> {
         let mut db = self.db.write().unwrap_or_else(|poisoned| poisoned.into_inner());
         if db.is_none() {
-            *db = Some(open_db(&self.dir)?);
+            let reopened = open_db(&self.dir)?;
+            self.reset_namespaces(|name| open_trees(&reopened, name).map(Some))?;
+            *db = Some(reopened);
         }
         Ok(())
     }
@@ -220,10 +250,7 @@ impl Store for SledStore {
 }
 
 struct SledNamespace {
-    db: Shared,
-    name: String,
-    /// Its companion tree: key -> deadline, for the keys that expire.
-    expiry_name: String,
+    trees: Arc<TreesCell>,
 }
 
 /// Runs `write` as one transaction over a namespace's values and their expiries.
@@ -263,10 +290,10 @@ fn sweep(tree: &::sled::Tree, expiry: &::sled::Tree) -> Result<u64, StoreError> 
 }
 
 impl SledNamespace {
-    /// The namespace's tree and its companion, from the open database.
-    fn trees(&self) -> Result<(::sled::Tree, ::sled::Tree), StoreError> {
-        let db = current(&self.db)?;
-        Ok((db.open_tree(&self.name)?, db.open_tree(&self.expiry_name)?))
+    /// The namespace's tree and its companion, unless the database has been handed over.
+    fn trees(&self) -> Result<Trees, StoreError> {
+        let trees = self.trees.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        trees.clone().ok_or_else(handed_over)
     }
 
     /// Runs `write` as one transaction over the values and their expiries.
