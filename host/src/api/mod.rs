@@ -204,28 +204,36 @@ async fn logout(app: &Serving<'_>, request: &RequestView<'_>, who: &mut Option<I
     Ok(response)
 }
 
-/// Who the request is for: the identity a middleware established, else what `user_auth` says. The answer is
-/// also left in `who`, so the response hooks see who was served.
+/// Who the request is for: the identity a middleware established, else what `user_auth` says (`None`: nobody
+/// is signed in). What `user_auth` said is also left in `who`, so the response hooks see who was served. For
+/// the host's routes ([`identify`]) and for plugins' routes that need a sign-in (crate::server::pipeline).
+pub async fn resolve_identity(
+    app: &Serving<'_>,
+    request: &RequestView<'_>,
+    who: &mut Option<Identity>,
+) -> Result<Option<Identity>, Failure> {
+    if let Some(identity) = request.identity() {
+        return Ok(Some(identity.to_identity()));
+    }
+    let active = &app.registry.user_auth;
+    let found = app
+        .within_deadline(active.site(Slot::UserAuth), active.object.identify(*request))
+        .await
+        .map_err(|error| Failure::new(&active.blame(), error))?
+        .into_option();
+    who.clone_from(&found);
+    Ok(found)
+}
+
+/// Who the request is for ([`resolve_identity`]); nobody is a 401 `not_authenticated`.
 async fn identify(
     app: &Serving<'_>,
     request: &RequestView<'_>,
     who: &mut Option<Identity>,
 ) -> Result<Identity, Failure> {
-    if let Some(identity) = request.identity() {
-        return Ok(identity.to_identity());
-    }
-    let active = &app.registry.user_auth;
-    let identity = match app
-        .within_deadline(active.site(Slot::UserAuth), active.object.identify(*request))
-        .await
-    {
-        Ok(identity) => identity
-            .into_option()
-            .ok_or_else(|| Failure::host(401, "not_authenticated", "this request is not signed in"))?,
-        Err(error) => return Err(Failure::new(&active.blame(), error)),
-    };
-    *who = Some(identity.clone());
-    Ok(identity)
+    resolve_identity(app, request, who)
+        .await?
+        .ok_or_else(|| Failure::host(401, "not_authenticated", "this request is not signed in"))
 }
 
 fn json_object(body: &[u8], code: &str) -> Result<Map<String, Value>, Failure> {

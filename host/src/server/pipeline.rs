@@ -212,15 +212,10 @@ impl Serving<'_> {
             } => {
                 // A route that needs a sign-in sees who the request is for even when no middleware said so (the
                 // open-source host's single user): `user_auth` is asked, as for the host's own routes.
-                if request.identity().is_none() && !request.is_public() {
-                    let active = &self.registry.user_auth;
-                    match self
-                        .within_deadline(active.site(Slot::UserAuth), active.object.identify(request))
-                        .await
-                    {
-                        Ok(found) => *who = found.into_option(),
-                        Err(error) => return self.failure(&active.blame(), error),
-                    }
+                if !request.is_public()
+                    && let Err(failure) = api::resolve_identity(self, &request, who).await
+                {
+                    return self.failure(&failure.owner, *failure.error);
                 }
                 let request = RequestView {
                     identity: who.as_ref().map(Identity::as_view).or(request.identity()).into(),
