@@ -342,13 +342,30 @@ impl OAuthRoutes {
         })
     }
 
-    /// The state of a callback, checked: signed by this server, unexpired, matching the query's `state`, and
-    /// claimed now for the first and only time. `Err` is the answer (the state cookie cleared).
-    pub(crate) async fn claim_state(&self, request: &Request, provider: &str) -> Result<StateClaims, Response> {
+    /// An answer refusing a sign-in callback, clearing the state cookie.
+    pub(crate) fn refuse(&self, status: u16, code: &str, message: &str) -> Response {
+        Response::error(status, code, message).with_header("set-cookie", &self.state_cookie(None))
+    }
+
+    /// A failure of a sign-in callback: an HTTP answer (a rejected code, a provider out of reach) goes out with
+    /// the state cookie cleared; anything else stays an error.
+    pub(crate) fn refused(&self, error: PluginError) -> Result<Response, PluginError> {
+        match error.http_response() {
+            Some(response) => Ok(response.with_header("set-cookie", &self.state_cookie(None))),
+            None => Err(error),
+        }
+    }
+
+    /// The state and code of a callback, checked: the state signed by this server, unexpired, matching the
+    /// query's `state`, and claimed now for the first and only time; a code present. `Err` is the answer (the
+    /// state cookie cleared).
+    pub(crate) async fn claim_callback(
+        &self,
+        request: &Request,
+        provider: &str,
+    ) -> Result<(StateClaims, String), Response> {
         let enterprise = &self.enterprise;
-        let fail = |status: u16, code: &str, message: &str| {
-            Response::error(status, code, message).with_header("set-cookie", &self.state_cookie(None))
-        };
+        let fail = |status: u16, code: &str, message: &str| self.refuse(status, code, message);
         if query_param(request, "error").is_some() {
             return Err(fail(
                 401,
@@ -396,22 +413,21 @@ impl OAuthRoutes {
                 "this sign-in was already completed; start again",
             ));
         }
-        Ok(claims)
+        let Some(code) = query_param(request, "code") else {
+            return Err(fail(
+                400,
+                "oauth_state_invalid",
+                &format!("{provider} sent no code; start again"),
+            ));
+        };
+        Ok((claims, code))
     }
 
     async fn callback(&self, request: &Request) -> Result<Response, PluginError> {
         let enterprise = &self.enterprise;
-        let clear_state = Header::new("set-cookie", &self.state_cookie(None));
-        let fail = |status: u16, code: &str, message: &str| {
-            Ok(Response::error(status, code, message)
-                .with_header(clear_state.name.as_str(), clear_state.value.as_str()))
-        };
-        let claims = match self.claim_state(request, "GitHub").await {
-            Ok(claims) => claims,
+        let (claims, code) = match self.claim_callback(request, "GitHub").await {
+            Ok(callback) => callback,
             Err(response) => return Ok(response),
-        };
-        let Some(code) = query_param(request, "code") else {
-            return fail(400, "oauth_state_invalid", "GitHub sent no code; start again");
         };
 
         let http = HostHttp(enterprise.host);
@@ -423,14 +439,7 @@ impl OAuthRoutes {
             .await;
         let tokens = match response {
             Ok(response) => stored_tokens(&response),
-            Err(error) => {
-                let error = token_error(error, "oauth_code_rejected", TokenIssuer::Github);
-                let Some(mut response) = error.http_response() else {
-                    return Err(error);
-                };
-                response.headers.push(clear_state);
-                return Ok(response);
-            }
+            Err(error) => return self.refused(token_error(error, "oauth_code_rejected", TokenIssuer::Github)),
         };
         let user = enterprise.github_user(&tokens.access_token).await?;
         self.finish_sign_in(&format!("github:{}", user.0), &user.1, &tokens, &claims.redirect)

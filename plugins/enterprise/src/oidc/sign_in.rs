@@ -80,16 +80,17 @@ impl OAuthRoutes {
     pub(crate) async fn oidc_callback(&self, request: &Request) -> Result<Response, PluginError> {
         let enterprise = &self.enterprise;
         let oidc = self.oidc()?;
-        let claims = match self.claim_state(request, "identity provider").await {
-            Ok(claims) => claims,
+        let (claims, code) = match self.claim_callback(request, "the sign-in provider").await {
+            Ok(callback) => callback,
             Err(response) => return Ok(response),
         };
-        let clear_state = self.state_cookie(None);
-        let fail = |status: u16, code: &str, message: &str| {
-            Ok(Response::error(status, code, message).with_header("set-cookie", &clear_state))
-        };
-        let (Some(code), Some(nonce)) = (query_param(request, "code"), claims.nonce.clone()) else {
-            return fail(400, "oauth_state_invalid", "the provider sent no code; start again");
+        let Some(nonce) = claims.nonce.clone() else {
+            // A state made for the GitHub sign-in.
+            return Ok(self.refuse(
+                400,
+                "oauth_state_invalid",
+                "the sign-in state has no nonce; start again",
+            ));
         };
         let host = &enterprise.host;
         let response = oidc
@@ -102,25 +103,21 @@ impl OAuthRoutes {
         let response = match response {
             Ok(response) => response,
             Err(error) => {
-                let error = token_error(error, "oauth_code_rejected", TokenIssuer::IdentityProvider);
-                return match error.http_response() {
-                    Some(response) => Ok(response.with_header("set-cookie", &clear_state)),
-                    None => Err(error),
-                };
+                return self.refused(token_error(error, "oauth_code_rejected", TokenIssuer::IdentityProvider));
             }
         };
         let Some(id_token) = response.extra_fields().id_token.as_deref() else {
-            return fail(
+            return Ok(self.refuse(
                 502,
                 "identity_provider_unavailable",
                 "the provider answered without an ID token (is `openid` among oidc_scopes?)",
-            );
+            ));
         };
         let person = match oidc.verify(host, id_token, &nonce, now()).await? {
             Ok(person) => person,
             Err(refused) => {
                 tracing::warn!(code = refused.code(), "refused an ID token: {refused}");
-                return fail(401, refused.code(), &format!("{refused}; sign in again"));
+                return Ok(self.refuse(401, refused.code(), &format!("{refused}; sign in again")));
             }
         };
         self.finish_sign_in(
