@@ -278,6 +278,16 @@ impl StartFailure {
     }
 }
 
+/// Resident memory of a process (`VmRSS`), in KiB; 0 if it cannot be read.
+pub fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|value| value.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
 /// A running host; killed when dropped.
 pub struct Host {
     child: Child,

@@ -15,7 +15,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::{Host, Site, library};
+use crate::{Host, Site, library, rss_kib};
 
 /// The header `header-stamp` adds while it is enabled.
 pub const STAMP_HEADER: &str = "x-live-stamp";
@@ -107,20 +107,10 @@ pub struct Report {
     pub new_pid: Option<u32>,
     /// `/api/plugins` of the process serving at the end.
     pub plugins: serde_json::Value,
-    /// Resident memory of the host (kB) before the first reload and after the last.
-    pub rss_kb: (u64, u64),
+    /// Resident memory of the host (KiB) before the first reload and after the last.
+    pub rss_kib: (u64, u64),
     /// Libraries the host had mapped after the last reload.
     pub retained_after_reloads: u64,
-}
-
-/// Resident memory of a process, in kB.
-pub fn rss_kb(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|value| value.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
 }
 
 /// Kills the process an upgrade started when dropped (the test's own child is the old one).
@@ -172,7 +162,7 @@ pub fn run(site: &Site, host: &Host, plan: &Plan) -> Report {
 
     let mut report = Report::default();
     std::thread::sleep(plan.steady);
-    let rss_before = rss_kb(host.pid());
+    let rss_before = rss_kib(host.pid());
     let reloads_started = origin.elapsed();
     for reload in 1..=plan.reloads as u64 {
         let generation = reload + 1;
@@ -190,7 +180,7 @@ pub fn run(site: &Site, host: &Host, plan: &Plan) -> Report {
         std::thread::sleep(plan.between);
     }
     let reloads_ended = origin.elapsed();
-    report.rss_kb = (rss_before, rss_kb(host.pid()));
+    report.rss_kib = (rss_before, rss_kib(host.pid()));
     report.retained_after_reloads = crate::get_json(&host.url("/api/plugins")).2["retained_libraries"]
         .as_u64()
         .unwrap_or(0);

@@ -16,7 +16,7 @@ use serde_json::json;
 use crate::{
     Site,
     fake_github::{CLIENT_ID, CLIENT_SECRET, FakeGithub},
-    free_port, manual_client,
+    free_port, manual_client, rss_kib,
 };
 
 /// What a soak run measured.
@@ -79,19 +79,6 @@ impl SoakReport {
                 .map(|(_, count)| count)
                 .sum::<u64>()
     }
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find(|line| line.starts_with("VmRSS:"))
-                .and_then(|line| line.split_whitespace().nth(1))
-                .and_then(|kib| kib.parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 /// Runs the soak.

@@ -63,8 +63,8 @@ fn main() {
                 ms(report.reloading_p99),
                 ms(report.upgrade_max),
                 report.retained_after_reloads,
-                report.rss_kb.0 / 1024,
-                report.rss_kb.1 / 1024,
+                report.rss_kib.0 / 1024,
+                report.rss_kib.1 / 1024,
             );
             clean &= report.failures.is_empty() && report.mixed.is_empty();
         }
