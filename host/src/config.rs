@@ -64,6 +64,8 @@ pub struct ConnectionLimits {
     pub body_timeout: std::time::Duration,
     /// A keep-alive connection with no request and no bytes for this long is closed.
     pub idle_timeout: std::time::Duration,
+    /// An answer the client has not taken any byte of for this long (it stopped reading) closes the connection.
+    pub write_timeout: std::time::Duration,
     pub max_connections: usize,
     /// Per client address (an IPv6 client: per /64).
     pub max_connections_per_ip: usize,
@@ -119,6 +121,7 @@ struct RawHost {
     header_timeout_secs: Option<u64>,
     body_timeout_secs: Option<u64>,
     idle_timeout_secs: Option<u64>,
+    write_timeout_secs: Option<u64>,
     max_connections: Option<u32>,
     max_connections_per_ip: Option<u32>,
     llm_models: Option<Vec<String>>,
@@ -244,6 +247,7 @@ impl Config {
             header_timeout: secs("header_timeout_secs", raw.host.header_timeout_secs, 10)?,
             body_timeout: secs("body_timeout_secs", raw.host.body_timeout_secs, 30)?,
             idle_timeout: secs("idle_timeout_secs", raw.host.idle_timeout_secs, 60)?,
+            write_timeout: secs("write_timeout_secs", raw.host.write_timeout_secs, 30)?,
             max_connections: count("max_connections", raw.host.max_connections, 10_000)?,
             max_connections_per_ip: count("max_connections_per_ip", raw.host.max_connections_per_ip, 256)?,
         };

@@ -223,9 +223,17 @@ async fn run_inner(config: Config, overrides: Overrides, inherited: Option<&Inhe
             "metrics at http://{}/metrics",
             app.config.metrics_listen.unwrap_or(listen)
         );
+        // Host names as on the public listener, by the metrics address: checked on loopback.
+        let metrics_origins = origins::Origins::new(
+            app.config.metrics_listen.unwrap_or(listen),
+            None,
+            app.config.allowed_hosts.clone(),
+            Vec::new(),
+        );
         background.push(tokio::spawn(telemetry::listener::serve(
             Arc::clone(&app.telemetry),
             metrics_listener,
+            metrics_origins,
             std::future::pending(),
         )));
     }

@@ -184,9 +184,37 @@ impl Site {
         }
     }
 
+    /// Starts the host with an open-file limit of `soft` descriptors (at most `hard`), as a shell's `ulimit -n`
+    /// or a systemd unit's `LimitNOFILE=` would set it.
+    pub fn start_with_open_file_limit(&self, soft: u64, hard: u64) -> Host {
+        use std::os::unix::process::CommandExt;
+        let mut command = self.command(&[]);
+        // SAFETY: only setrlimit, which is async-signal-safe, runs between fork and exec.
+        unsafe {
+            command.pre_exec(move || {
+                let limit = libc::rlimit {
+                    rlim_cur: soft,
+                    rlim_max: hard,
+                };
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        match self.start_command(command) {
+            Ok(host) => host,
+            Err(failure) => panic!("host did not start ({:?}):\n{}", failure.status, failure.stderr),
+        }
+    }
+
     /// Starts the host, returning how it failed if it exits before listening.
     pub fn try_start(&self, env: &[(&str, &str)]) -> Result<Host, StartFailure> {
-        let mut child = self.command(env).spawn().expect("spawn openhost");
+        self.start_command(self.command(env))
+    }
+
+    fn start_command(&self, mut command: Command) -> Result<Host, StartFailure> {
+        let mut child = command.spawn().expect("spawn openhost");
         let stderr = child.stderr.take().expect("piped stderr");
         let logs = Arc::new(Mutex::new(String::new()));
         let (listening_tx, listening_rx) = mpsc::channel();
@@ -280,10 +308,19 @@ impl StartFailure {
 
 /// Resident memory of a process (`VmRSS`), in KiB; 0 if it cannot be read.
 pub fn rss_kib(pid: u32) -> u64 {
+    status_kib(pid, "VmRSS:")
+}
+
+/// The most resident memory a process has had (`VmHWM`), in KiB; 0 if it cannot be read.
+pub fn peak_rss_kib(pid: u32) -> u64 {
+    status_kib(pid, "VmHWM:")
+}
+
+fn status_kib(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .unwrap_or_default()
         .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .find_map(|line| line.strip_prefix(field))
         .and_then(|value| value.split_whitespace().next()?.parse().ok())
         .unwrap_or(0)
 }

@@ -529,3 +529,85 @@ fn paths_in_plugin_names_and_files_are_refused() {
     let line = site.expect_startup_failure(&[]).error_line();
     assert!(line.contains("plugin name"), "{line}");
 }
+
+/// Raises this test process's own open-file limit to the hard one (it holds the flood's other ends).
+fn raise_own_open_file_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit read and write one `rlimit`.
+    unsafe {
+        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit), 0);
+        limit.rlim_cur = limit.rlim_max;
+        assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &limit), 0);
+    }
+}
+
+/// docs/security.md, "Slow and many clients": at a soft open-file limit of 256, four client addresses holding
+/// 150 connections each would leave the server no descriptor for anyone else. It raises its limit to the hard
+/// one (here 1024) and fits `max_connections` under it, so `/healthz` still answers.
+#[test]
+fn a_descriptor_flood_from_several_addresses_leaves_healthz_answering() {
+    raise_own_open_file_limit();
+    let site = Site::new();
+    site.write_config("rate_limit_per_sec = 0\nmax_connections_per_ip = 150\n");
+    let host = site.start_with_open_file_limit(256, 1024);
+    let addr: std::net::SocketAddr = host.base_url.trim_start_matches("http://").parse().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let flood = runtime.block_on(async {
+        let mut flood = Vec::new();
+        for last in 2..=5u8 {
+            for _ in 0..150 {
+                let socket = tokio::net::TcpSocket::new_v4().unwrap();
+                socket.bind(std::net::SocketAddr::from(([127, 0, 0, last], 0))).unwrap();
+                flood.push(socket.connect(addr).await.unwrap());
+            }
+        }
+        flood
+    });
+    // Let the server take them all from the backlog.
+    std::thread::sleep(Duration::from_millis(500));
+    let answered = send(client().get(host.url("/healthz")).timeout(Duration::from_secs(5)));
+    assert_eq!(answered.0, 200, "{}", answered.2);
+    drop(flood);
+    // The default max_connections (10000) does not fit 1024 descriptors: the start said so.
+    host.wait_for_log("does not fit the open-file limit", Duration::from_secs(5));
+    let (_, logs) = host.stop();
+    assert!(!logs.contains("Too many open files"), "{logs}");
+}
+
+/// A client that pipelines requests and never reads the answers is closed once an answer has waited
+/// `write_timeout_secs` for it (no read deadline runs while the server waits to write).
+#[test]
+fn a_client_that_never_reads_its_answers_is_closed_at_the_write_deadline() {
+    let site = Site::new();
+    site.write_config("rate_limit_per_sec = 0\nwrite_timeout_secs = 1\n");
+    let host = site.start();
+    let mut stream = TcpStream::connect(host.base_url.trim_start_matches("http://")).unwrap();
+    stream.set_write_timeout(Some(Duration::from_secs(20))).unwrap();
+    let chunk = b"GET /healthz HTTP/1.1\r\nhost: localhost\r\n\r\n".repeat(200);
+    let started = Instant::now();
+    let error = loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "still writing after a minute"
+        );
+        if let Err(e) = stream.write_all(&chunk) {
+            break e;
+        }
+    };
+    let after = started.elapsed();
+    assert!(
+        matches!(
+            error.kind(),
+            std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+        ),
+        "the server did not close the connection; the write ended after {after:?} with: {error}"
+    );
+    assert!(after < Duration::from_secs(15), "closed only after {after:?}");
+    assert_eq!(get_json(&host.url("/healthz")).0, 200);
+}

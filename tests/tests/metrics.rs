@@ -207,3 +207,39 @@ fn without_metrics_listen_nothing_listens_for_metrics() {
     assert_eq!(get_json(&host.url("/metrics")).0, 404);
     assert!(!host.logs().contains("metrics at"));
 }
+
+/// The metrics listener has caps of its own and answers only loopback `Host` names on loopback (DNS rebinding).
+#[test]
+fn the_metrics_listener_caps_connections_and_checks_host_names() {
+    use std::io::Read;
+    let site = Site::new();
+    let metrics_port = free_port();
+    site.write_config(&format!("metrics_listen = \"127.0.0.1:{metrics_port}\"\n"));
+    let _host = site.start();
+    let metrics = format!("http://127.0.0.1:{metrics_port}/metrics");
+    let rebound = send(client().get(&metrics).header("host", "evil.example"));
+    assert_eq!(
+        (rebound.0, rebound.2["code"].as_str()),
+        (421, Some("unknown_host")),
+        "{}",
+        rebound.2
+    );
+    assert_eq!(send(client().get(&metrics).header("host", "localhost:9464")).0, 200);
+
+    // Eight connections from one address are the cap; a ninth is closed at once.
+    let connect = || std::net::TcpStream::connect(("127.0.0.1", metrics_port)).unwrap();
+    let held: Vec<_> = (0..8).map(|_| connect()).collect();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let mut ninth = connect();
+    ninth.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+    let mut buffer = [0u8; 16];
+    let read = ninth.read(&mut buffer);
+    assert!(
+        matches!(&read, Ok(0))
+            || read
+                .as_ref()
+                .is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionReset),
+        "the ninth connection stayed open: {read:?}"
+    );
+    drop(held);
+}

@@ -15,7 +15,11 @@
 mod image;
 pub mod object_file;
 
-use std::path::{Path, PathBuf};
+use std::{
+    fs::File,
+    io::{Read, Seek, SeekFrom},
+    path::{Path, PathBuf},
+};
 
 use abi_stable::{
     StableAbi,
@@ -129,24 +133,103 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(ring::digest::digest(&ring::digest::SHA256, bytes))
 }
 
-/// Reads `path` as data: its digest and manifest. Runs nothing of it.
+/// The largest file looked at as a plugin library (a debug build of the enterprise plugin is about 25 MiB). A
+/// larger file, which may be a sparse file planted to make discovery read gigabytes, is skipped unread.
+pub const MAX_LIBRARY_BYTES: u64 = 256 << 20;
+
+/// How a shared library begins: ELF, Mach-O (32 and 64 bit, either byte order, and universal) and PE.
+fn has_library_magic(start: &[u8]) -> bool {
+    const MAGICS: [&[u8]; 8] = [
+        b"\x7fELF",
+        &[0xfe, 0xed, 0xfa, 0xce],
+        &[0xfe, 0xed, 0xfa, 0xcf],
+        &[0xce, 0xfa, 0xed, 0xfe],
+        &[0xcf, 0xfa, 0xed, 0xfe],
+        &[0xca, 0xfe, 0xba, 0xbe],
+        &[0xbe, 0xba, 0xfe, 0xca],
+        b"MZ",
+    ];
+    MAGICS.iter().any(|magic| start.starts_with(magic))
+}
+
+/// Opens `path` for reading as a library: a regular file of at most [`MAX_LIBRARY_BYTES`] that starts like a
+/// shared library. Reads its first bytes only; the file is returned positioned at its start, with its size.
+fn open_library(path: &Path) -> Result<(File, u64), String> {
+    let mut file = File::open(path).map_err(|e| format!("cannot be read: {e}"))?;
+    let metadata = file.metadata().map_err(|e| format!("cannot be read: {e}"))?;
+    if !metadata.is_file() {
+        return Err("not a regular file".into());
+    }
+    let size = metadata.len();
+    if size > MAX_LIBRARY_BYTES {
+        return Err(format!(
+            "{} MiB, larger than a plugin library may be ({} MiB); not read",
+            size >> 20,
+            MAX_LIBRARY_BYTES >> 20
+        ));
+    }
+    let mut start = [0u8; 4];
+    let read = read_up_to(&mut file, &mut start).map_err(|e| format!("cannot be read: {e}"))?;
+    if !has_library_magic(&start[..read]) {
+        return Err("not a loadable shared library (it starts like no ELF, Mach-O or PE file)".into());
+    }
+    file.seek(SeekFrom::Start(0))
+        .map_err(|e| format!("cannot be read: {e}"))?;
+    Ok((file, size))
+}
+
+/// Reads until `buffer` is full or the file ends; how many bytes were read.
+fn read_up_to(file: &mut File, buffer: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match file.read(&mut buffer[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
+}
+
+/// Hex sha256 of the rest of a file, read in fixed-size pieces.
+fn sha256_of(file: &mut File) -> std::io::Result<String> {
+    let mut context = ring::digest::Context::new(&ring::digest::SHA256);
+    let mut buffer = vec![0u8; 64 * 1024];
+    loop {
+        match file.read(&mut buffer)? {
+            0 => break,
+            n => context.update(&buffer[..n]),
+        }
+    }
+    Ok(hex::encode(context.finish()))
+}
+
+/// Reads `path` as data: its digest and manifest. Runs nothing of it, and holds no more of it in memory than
+/// its headers, symbol tables and manifest: a file that is too large or does not start like a shared library is
+/// not read further.
 pub fn probe(path: &Path) -> Probe {
     let not_a_plugin = |reason: String| Probe::NotAPlugin {
         path: path.to_owned(),
         reason,
     };
-    let bytes = match std::fs::read(path) {
-        Ok(bytes) => bytes,
+    let (file, _) = match open_library(path) {
+        Ok(opened) => opened,
+        Err(reason) => return not_a_plugin(reason),
+    };
+    let cache = object::ReadCache::new(file);
+    let manifest = match object_file::inspect(&cache) {
+        Contents::Plugin(manifest) => manifest,
+        Contents::NotAPlugin(reason) => return not_a_plugin(reason),
+    };
+    let mut file = cache.into_inner();
+    let sha256 = match file.seek(SeekFrom::Start(0)).and_then(|_| sha256_of(&mut file)) {
+        Ok(sha256) => sha256,
         Err(e) => return not_a_plugin(format!("cannot be read: {e}")),
     };
-    match object_file::inspect(&bytes) {
-        Contents::Plugin(manifest) => Probe::Plugin(LibraryFile {
-            path: path.to_owned(),
-            sha256: sha256_hex(&bytes),
-            manifest,
-        }),
-        Contents::NotAPlugin(reason) => not_a_plugin(reason),
-    }
+    Probe::Plugin(LibraryFile {
+        path: path.to_owned(),
+        sha256,
+        manifest,
+    })
 }
 
 /// Whether a library's digest matches its `plugins.toml` pin (none: any digest), compared case-insensitively.
@@ -175,19 +258,31 @@ pub fn check_interface(manifest: &Manifest) -> Result<(), LoadError> {
 pub struct OpenedPlugin {
     pub module: PluginModRef,
     pub manifest: Manifest,
+    /// The digest of the bytes loaded, which is what `/api/plugins` shows and a pin must name (the file may
+    /// have changed since discovery read it).
     pub sha256: String,
 }
 
 /// Loads a plugin found by [`probe`]: checks the pin, the manifest and the interface on the bytes it then loads.
 pub fn open(file: &LibraryFile, pin: Option<&str>) -> Result<OpenedPlugin, LoadError> {
     let name = file.manifest.name.clone();
-    let bytes = std::fs::read(&file.path).map_err(|source| LoadError::Read {
+    let (mut opened, size) = open_library(&file.path).map_err(|now| LoadError::Changed {
         name: name.clone(),
-        source,
+        now,
     })?;
+    // Bounded by what was just checked, should the file grow meanwhile.
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    (&mut opened)
+        .take(MAX_LIBRARY_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|source| LoadError::Read {
+            name: name.clone(),
+            source,
+        })?;
+    drop(opened);
     let sha256 = sha256_hex(&bytes);
     check_pin(&name, &sha256, pin)?;
-    let manifest = match object_file::inspect(&bytes) {
+    let manifest = match object_file::inspect(bytes.as_slice()) {
         Contents::Plugin(manifest) if manifest == file.manifest => manifest,
         Contents::Plugin(manifest) => {
             return Err(LoadError::Changed {

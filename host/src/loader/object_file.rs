@@ -1,7 +1,7 @@
 //! Reading a library file as data: is it a complete shared library, and what does its manifest say. Nothing here
 //! maps or executes the file (docs/plugin-interface.md, "Checked before run").
 
-use object::{Object, ObjectKind, ObjectSection, ObjectSegment, ObjectSymbol};
+use object::{Object, ObjectKind, ObjectSection, ObjectSegment, ObjectSymbol, ReadRef};
 use openhost_plugin_api::manifest::{MANIFEST_SYMBOL, MAX_LEN, Manifest};
 
 /// The symbol of the plugin declaration of the pre-1.0 ABI; its presence names the kind of library.
@@ -16,8 +16,9 @@ pub enum Contents {
     NotAPlugin(String),
 }
 
-/// Looks at the bytes of a file.
-pub fn inspect(bytes: &[u8]) -> Contents {
+/// Looks at the bytes of a file: a slice, or a [`object::ReadCache`] over the file itself, which reads only the
+/// headers, the symbol tables and the manifest's section (discovery never holds a whole file in memory).
+pub fn inspect<'d, R: ReadRef<'d>>(bytes: R) -> Contents {
     let file = match object::File::parse(bytes) {
         Ok(file) => file,
         Err(e) => return Contents::NotAPlugin(format!("not a loadable shared library ({e})")),
@@ -26,7 +27,7 @@ pub fn inspect(bytes: &[u8]) -> Contents {
         return Contents::NotAPlugin(format!("not a shared library (object kind {:?})", file.kind()));
     }
     // A truncated copy can pass `dlopen` (the loader maps lazily) and crash the host with SIGBUS later.
-    let length = bytes.len() as u64;
+    let length = bytes.len().unwrap_or(0);
     let inside = |range: Option<(u64, u64)>| range.is_none_or(|(offset, size)| offset.saturating_add(size) <= length);
     if file.segments().any(|segment| !inside(Some(segment.file_range())))
         || file.sections().any(|section| !inside(section.file_range()))
@@ -51,8 +52,8 @@ pub fn inspect(bytes: &[u8]) -> Contents {
 }
 
 /// The bytes of an exported data symbol, found through its section in the file.
-fn symbol_bytes<'d>(file: &object::File<'d>, name: &str) -> Option<Result<&'d [u8], String>> {
-    let matches = |symbol: &object::Symbol<'d, '_>| {
+fn symbol_bytes<'d, R: ReadRef<'d>>(file: &object::File<'d, R>, name: &str) -> Option<Result<&'d [u8], String>> {
+    let matches = |symbol: &object::Symbol<'d, '_, R>| {
         // Mach-O prefixes C names with an underscore.
         symbol
             .name()
@@ -66,7 +67,10 @@ fn symbol_bytes<'d>(file: &object::File<'d>, name: &str) -> Option<Result<&'d [u
     Some(read_symbol(file, &symbol))
 }
 
-fn read_symbol<'d>(file: &object::File<'d>, symbol: &object::Symbol<'d, '_>) -> Result<&'d [u8], String> {
+fn read_symbol<'d, R: ReadRef<'d>>(
+    file: &object::File<'d, R>,
+    symbol: &object::Symbol<'d, '_, R>,
+) -> Result<&'d [u8], String> {
     let index = symbol.section_index().ok_or("it is not in a section")?;
     let section = file.section_by_index(index).map_err(|e| e.to_string())?;
     let data = section.data().map_err(|e| e.to_string())?;

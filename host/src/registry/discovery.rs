@@ -126,11 +126,22 @@ pub fn find_libraries(config: &Config) -> Result<BTreeMap<String, LibraryFile>, 
                 match by_name.get(&declared) {
                     Some(earlier) if explicit.get(declared.as_str()) == Some(&earlier.path) => {}
                     Some(earlier) if chosen_by.is_none() => {
-                        return Err(StartupError::DuplicatePlugin {
-                            plugin: declared,
-                            first: earlier.path.clone(),
-                            second: file.path,
-                        });
+                        if let Some(take_second) = settle_duplicate(config, earlier, &file)? {
+                            let (kept, skipped) = if take_second {
+                                (&file, earlier)
+                            } else {
+                                (earlier, &file)
+                            };
+                            tracing::warn!(
+                                plugin = %declared,
+                                kept = %kept.path.display(),
+                                "skipping {}: another file declares the same plugin",
+                                skipped.path.display()
+                            );
+                            if take_second {
+                                by_name.insert(declared, file);
+                            }
+                        }
                     }
                     _ => {
                         by_name.insert(declared, file);
@@ -140,6 +151,28 @@ pub fn find_libraries(config: &Config) -> Result<BTreeMap<String, LibraryFile>, 
         }
     }
     Ok(by_name)
+}
+
+/// Two files declare one plugin and no `file` key picks one: which one counts (`Some(true)`: the second), or an
+/// error when it matters and cannot be told. It does not matter when the plugin will not load (not listed under
+/// `require_listed`, or disabled) or when both hold the same bytes; a pin picks the file that matches it. So a
+/// copy planted under another name can neither stop the host nor replace a pinned plugin.
+fn settle_duplicate(config: &Config, first: &LibraryFile, second: &LibraryFile) -> Result<Option<bool>, StartupError> {
+    let name = first.manifest.name.as_str();
+    if !is_enabled(config, name) || first.sha256 == second.sha256 {
+        return Ok(Some(false));
+    }
+    let pin = config.plugins.get(name).and_then(|table| table.sha256.as_deref());
+    let matches = |file: &LibraryFile| pin.is_some_and(|pin| pin.eq_ignore_ascii_case(&file.sha256));
+    match (matches(first), matches(second)) {
+        (true, false) => Ok(Some(false)),
+        (false, true) => Ok(Some(true)),
+        _ => Err(StartupError::DuplicatePlugin {
+            plugin: name.to_owned(),
+            first: first.path.clone(),
+            second: second.path.clone(),
+        }),
+    }
 }
 
 /// What every library says about itself and what would happen to it, loading none: `openhost plugins list`.

@@ -231,11 +231,14 @@ impl Registry {
                 file: file.path.clone(),
                 source,
             };
-            let opened = loader::open(&file, table.and_then(|t| t.sha256.as_deref())).map_err(load_error)?;
+            // Before the library is mapped: a config that cannot be made maps nothing.
             let config_json = plugin_config_json(&name, table.and_then(|t| t.config.as_ref()), &*deps.env)?;
+            let opened = loader::open(&file, table.and_then(|t| t.sha256.as_deref())).map_err(load_error)?;
             let instance = Instance::init(&file.path, &name, opened.module, &config_json, deps)?;
             instance.check_against(&file.path, &record.provides, &record.decorates)?;
             record.loaded = true;
+            // The bytes loaded, which discovery's read may predate.
+            record.sha256 = opened.sha256;
             record.generation = previous
                 .and_then(|previous| previous.plugins.iter().find(|p| p.name == name && p.loaded))
                 .filter(|earlier| earlier.sha256 == record.sha256)

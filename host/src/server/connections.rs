@@ -1,6 +1,7 @@
-//! Caps on open connections, overall and per client ([`crate::client::client_key`]), and the header deadline
-//! (docs/security.md, "Slow and many clients"). A connection over a cap is closed at once, before it costs a
-//! task; one whose request header is still arriving `header_timeout` after its first byte is closed.
+//! Caps on open connections, overall and per client ([`crate::client::client_key`]), and the header and write
+//! deadlines (docs/security.md, "Slow and many clients"). A connection over a cap is closed at once, before it
+//! costs a task; one whose request header is still arriving `header_timeout` after its first byte is closed, and
+//! so is one whose answer has waited `write_timeout` for the client to take a single byte of it.
 
 use std::{
     collections::HashMap,
@@ -87,9 +88,11 @@ impl Drop for Slot {
     }
 }
 
-/// What a connection's header watch reads: how many requests are being served, and when the first byte of the
-/// next request's header arrived (hyper's own header timer runs from the end of the previous response, so it
-/// serves as the idle deadline; this one bounds a header that arrives byte by byte).
+/// What a connection's watch reads: how many requests are being served, when the first byte of the next
+/// request's header arrived (hyper's own header timer runs from the end of the previous response, so it serves as
+/// the idle deadline; this one bounds a header that arrives byte by byte), and since when a write has waited for
+/// the client to read (a client that pipelines requests and never reads the answers would otherwise hold its
+/// connection for ever: no read deadline runs while hyper waits to write).
 #[derive(Clone)]
 pub struct Activity {
     inner: Arc<ActivityInner>,
@@ -97,12 +100,16 @@ pub struct Activity {
 
 struct ActivityInner {
     start: Instant,
-    /// Milliseconds since `start`; [`NO_HEADER`] when no header is arriving.
+    /// Milliseconds since `start`; [`NOT_SINCE`] when no header is arriving.
     header_started: AtomicU64,
+    /// Milliseconds since `start` of the first write that found the client's window full since the last byte it
+    /// took; [`NOT_SINCE`] when writes go through.
+    write_blocked: AtomicU64,
     in_flight: AtomicUsize,
 }
 
-const NO_HEADER: u64 = u64::MAX;
+/// No such moment: nothing is waiting.
+const NOT_SINCE: u64 = u64::MAX;
 
 /// Marks a request as being served until dropped.
 pub struct InFlight(Activity);
@@ -112,21 +119,22 @@ impl Activity {
         Activity {
             inner: Arc::new(ActivityInner {
                 start: Instant::now(),
-                header_started: AtomicU64::new(NO_HEADER),
+                header_started: AtomicU64::new(NOT_SINCE),
+                write_blocked: AtomicU64::new(NOT_SINCE),
                 in_flight: AtomicUsize::new(0),
             }),
         }
     }
 
     fn now_millis(&self) -> u64 {
-        u64::try_from(self.inner.start.elapsed().as_millis()).unwrap_or(NO_HEADER - 1)
+        u64::try_from(self.inner.start.elapsed().as_millis()).unwrap_or(NOT_SINCE - 1)
     }
 
     /// Bytes arrived: when no request is being served, they are the start of the next one's header.
     fn received(&self) {
         if self.inner.in_flight.load(Ordering::Acquire) == 0 {
             let _ = self.inner.header_started.compare_exchange(
-                NO_HEADER,
+                NOT_SINCE,
                 self.now_millis(),
                 Ordering::AcqRel,
                 Ordering::Relaxed,
@@ -137,14 +145,38 @@ impl Activity {
     /// A request's header is complete and it is being served.
     pub fn request(&self) -> InFlight {
         self.inner.in_flight.fetch_add(1, Ordering::AcqRel);
-        self.inner.header_started.store(NO_HEADER, Ordering::Release);
+        self.inner.header_started.store(NOT_SINCE, Ordering::Release);
         InFlight(self.clone())
+    }
+
+    /// A write found the client's window full.
+    fn write_waits(&self) {
+        let _ = self.inner.write_blocked.compare_exchange(
+            NOT_SINCE,
+            self.now_millis(),
+            Ordering::AcqRel,
+            Ordering::Relaxed,
+        );
+    }
+
+    /// The client took bytes.
+    fn written(&self) {
+        self.inner.write_blocked.store(NOT_SINCE, Ordering::Release);
     }
 
     /// How long the header now arriving has been arriving; zero when none is.
     pub fn header_for(&self) -> Duration {
-        match self.inner.header_started.load(Ordering::Acquire) {
-            NO_HEADER => Duration::ZERO,
+        self.since(&self.inner.header_started)
+    }
+
+    /// How long a write has waited for the client to take any byte; zero when writes go through.
+    pub fn write_blocked_for(&self) -> Duration {
+        self.since(&self.inner.write_blocked)
+    }
+
+    fn since(&self, moment: &AtomicU64) -> Duration {
+        match moment.load(Ordering::Acquire) {
+            NOT_SINCE => Duration::ZERO,
             started => Duration::from_millis(self.now_millis().saturating_sub(started)),
         }
     }
@@ -181,7 +213,13 @@ impl<S: AsyncRead + Unpin> AsyncRead for Tracked<S> {
 
 impl<S: AsyncWrite + Unpin> AsyncWrite for Tracked<S> {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write(cx, data)
+        let polled = Pin::new(&mut self.stream).poll_write(cx, data);
+        match &polled {
+            Poll::Pending => self.activity.write_waits(),
+            Poll::Ready(Ok(written)) if *written > 0 => self.activity.written(),
+            Poll::Ready(_) => {}
+        }
+        polled
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -232,5 +270,20 @@ mod tests {
             "body bytes of a request being served"
         );
         drop(serving);
+    }
+
+    #[test]
+    fn a_write_is_timed_from_the_first_one_that_waits_until_the_client_takes_a_byte() {
+        let activity = Activity::new();
+        assert_eq!(activity.write_blocked_for(), Duration::ZERO);
+        activity.write_waits();
+        std::thread::sleep(Duration::from_millis(30));
+        activity.write_waits();
+        assert!(
+            activity.write_blocked_for() >= Duration::from_millis(25),
+            "timed from the first wait"
+        );
+        activity.written();
+        assert_eq!(activity.write_blocked_for(), Duration::ZERO);
     }
 }

@@ -5,8 +5,10 @@
 //! table is the registry's. hyper is used directly (not through a filter framework) so that a request's method,
 //! path, query and headers are read where hyper parsed them, without copies.
 
+mod accept_failures;
 mod body;
 mod connections;
+pub mod descriptors;
 mod http;
 mod pipeline;
 mod steering;
@@ -16,16 +18,18 @@ use std::{convert::Infallible, future::Future, sync::Arc, time::Duration};
 use hyper::{server::conn::http1, service::service_fn};
 use hyper_util::rt::{TokioIo, TokioTimer};
 
-use self::connections::{Activity, ConnectionSlots, Refused, Tracked};
+use self::connections::{Activity, Tracked};
 pub use self::{
+    accept_failures::AcceptFailures,
     body::MAX_BODY_BYTES,
+    connections::{ConnectionSlots, Refused},
     http::header_views,
     pipeline::GENERATION_HEADER,
     steering::{Accept, Steering},
 };
 use crate::app::App;
 
-/// How often a connection checks whether a request header has been arriving for too long.
+/// How often a connection checks whether a request header has been arriving, or an answer waiting, too long.
 const HEADER_CHECK_EVERY: Duration = Duration::from_millis(250);
 
 /// How long a stopping server waits for its connections to finish what they serve.
@@ -33,8 +37,9 @@ const STOP_LIMIT: Duration = Duration::from_secs(30);
 
 /// Serves until `shutdown` completes or `steering` says stop, then stops accepting and lets every connection
 /// finish the request it is serving (idle keep-alive connections close at once). `steering` may also pause
-/// accepting meanwhile (a host upgrade). Connections over the caps of `[host]` are closed as they arrive; each
-/// connection has the header and idle deadlines of docs/security.md.
+/// accepting meanwhile (a host upgrade). Connections over the caps of `[host]` (`max_connections` fitted under
+/// the open-file limit, [`descriptors`]) are closed as they arrive; each connection has the header, idle and
+/// write deadlines of docs/security.md.
 pub async fn serve(
     app: Arc<App>,
     listener: tokio::net::TcpListener,
@@ -42,7 +47,9 @@ pub async fn serve(
     steering: Steering,
 ) {
     let limits = app.config.limits;
-    let slots = ConnectionSlots::new(limits.max_connections, limits.max_connections_per_ip);
+    let max_connections = descriptors::fit_connections(limits.max_connections, descriptors::raise_limit());
+    let slots = ConnectionSlots::new(max_connections, limits.max_connections_per_ip);
+    let mut failures = AcceptFailures::new("public");
     let mut shutdown = std::pin::pin!(shutdown);
     let mut accept = steering.accept_changes();
     loop {
@@ -54,9 +61,7 @@ pub async fn serve(
             accepted = listener.accept(), if state == Accept::Yes => match accepted {
                 Ok(accepted) => accepted,
                 Err(e) => {
-                    // Out of file descriptors, a connection reset before accept: not the server's end.
-                    tracing::warn!("accept failed: {e}");
-                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    tokio::time::sleep(failures.failed(&e)).await;
                     continue;
                 }
             },
@@ -126,6 +131,10 @@ pub async fn serve(
                     () = tokio::time::sleep(HEADER_CHECK_EVERY) => {
                         if activity.header_for() >= limits.header_timeout {
                             tracing::debug!(peer = %peer, "closing a connection whose request header is too slow");
+                            break;
+                        }
+                        if activity.write_blocked_for() >= limits.write_timeout {
+                            tracing::debug!(peer = %peer, "closing a connection that does not read its answers");
                             break;
                         }
                     }
