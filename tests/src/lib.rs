@@ -154,7 +154,11 @@ impl Site {
     }
 
     fn command(&self, env: &[(&str, &str)]) -> Command {
-        let mut command = Command::new(host_binary());
+        self.command_of(&host_binary(), env)
+    }
+
+    fn command_of(&self, program: &Path, env: &[(&str, &str)]) -> Command {
+        let mut command = Command::new(program);
         command
             .current_dir(self.dir.path())
             .env("RUST_LOG", "info")
@@ -203,6 +207,14 @@ impl Site {
             });
         }
         match self.start_command(command) {
+            Ok(host) => host,
+            Err(failure) => panic!("host did not start ({:?}):\n{}", failure.status, failure.stderr),
+        }
+    }
+
+    /// Starts the host binary through another path to it (a symbolic link, as a deployment's `bin/openhost`).
+    pub fn start_from(&self, program: &Path) -> Host {
+        match self.start_command(self.command_of(program, &[])) {
             Ok(host) => host,
             Err(failure) => panic!("host did not start ({:?}):\n{}", failure.status, failure.stderr),
         }

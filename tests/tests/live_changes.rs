@@ -261,3 +261,69 @@ fn the_enterprise_plugin_reloads_and_upgrades_with_its_sessions_and_tokens() {
         .map(NewProcess);
     user_info("3");
 }
+
+/// Whether descriptor `fd` of process `pid` is closed on exec (`O_CLOEXEC` in its fdinfo flags, octal).
+fn closed_on_exec(pid: u32, fd: u32) -> bool {
+    let info = std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")).expect("fdinfo");
+    let flags = info
+        .lines()
+        .find_map(|line| line.strip_prefix("flags:"))
+        .and_then(|flags| u32::from_str_radix(flags.trim(), 8).ok())
+        .expect("flags");
+    flags & 0o2000000 != 0
+}
+
+/// docs/reliability.md, "Upgrading the host": the new process is the binary now at the path this one was started
+/// from (a deployment switched `bin/openhost` to another release), and the sockets it inherited are not passed on
+/// to what it starts.
+#[test]
+fn an_upgrade_starts_the_binary_now_at_the_started_path_and_keeps_its_sockets_to_itself() {
+    use std::os::unix::fs::symlink;
+    let site = Site::new();
+    site.write_config(&format!(
+        "metrics_listen = \"127.0.0.1:{}\"\n",
+        openhost_tests::free_port()
+    ));
+    let releases = site.dir.path().join("releases");
+    std::fs::create_dir_all(releases.join("v1")).expect("v1");
+    std::fs::create_dir_all(releases.join("v2")).expect("v2");
+    symlink(openhost_tests::host_binary(), releases.join("v1/openhost")).expect("v1 binary");
+    // Release 2 marks that it ran, then is the same host.
+    let marker = site.dir.path().join("v2-started");
+    std::fs::write(
+        releases.join("v2/openhost"),
+        format!(
+            "#!/bin/sh\ntouch '{}'\nexec '{}' \"$@\"\n",
+            marker.display(),
+            openhost_tests::host_binary().display()
+        ),
+    )
+    .expect("v2 binary");
+    std::fs::set_permissions(releases.join("v2/openhost"), std::fs::Permissions::from_mode(0o755)).expect("mode");
+    let bin = site.dir.path().join("bin");
+    std::fs::create_dir_all(&bin).expect("bin");
+    symlink(releases.join("v1/openhost"), bin.join("openhost")).expect("bin/openhost");
+
+    let host = site.start_from(&bin.join("openhost"));
+    // The deployment switches the link, then upgrades.
+    let switched = bin.join("openhost.new");
+    symlink(releases.join("v2/openhost"), &switched).expect("new link");
+    std::fs::rename(&switched, bin.join("openhost")).expect("switch the link");
+    let config = site.config_path().display().to_string();
+    let (status, stdout, stderr) = site.cli(&["upgrade", "--config", &config]);
+    assert!(status.success(), "{stdout}{stderr}");
+    let new_pid: u32 = stdout
+        .split("process ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no pid in {stdout}"));
+    let _new = NewProcess(new_pid);
+    assert!(marker.exists(), "the upgrade started the old release again");
+    assert_eq!(get_json(&host.url("/healthz")).0, 200);
+    for fd in [3, 4, 5] {
+        assert!(
+            closed_on_exec(new_pid, fd),
+            "inherited descriptor {fd} would reach the children of the new process"
+        );
+    }
+}

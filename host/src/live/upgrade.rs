@@ -49,10 +49,34 @@ pub const LOCK_WAIT: Duration = Duration::from_secs(10);
 
 static EXECUTABLE: OnceLock<Option<PathBuf>> = OnceLock::new();
 
-/// Remembers the path this process was started from, before anyone replaces the file there (Linux then reports
-/// the running binary as deleted). An upgrade starts whatever is at this path then.
+/// Remembers the path this process was started from (docs/reliability.md, "Upgrading the host"). An upgrade
+/// starts whatever is at this path then: a replaced file, or the target of a symbolic link a deployment switched
+/// (`bin/openhost -> v2/openhost`). `current_exe` would not do: it reads `/proc/self/exe`, the file this process
+/// runs, links resolved. Call it before anything changes the working directory.
 pub fn remember_executable() {
-    EXECUTABLE.get_or_init(|| std::env::current_exe().ok());
+    EXECUTABLE.get_or_init(|| started_from().or_else(|| std::env::current_exe().ok()));
+}
+
+/// The path in `argv[0]`, made absolute: against the working directory when it names a directory, else found
+/// in `PATH` as the shell found it.
+fn started_from() -> Option<PathBuf> {
+    let named = PathBuf::from(std::env::args_os().next()?);
+    if named.is_absolute() {
+        return Some(named);
+    }
+    if named.components().count() > 1 {
+        return Some(std::env::current_dir().ok()?.join(named));
+    }
+    let paths = std::env::var_os("PATH")?;
+    std::env::split_paths(&paths)
+        .filter(|dir| dir.is_absolute())
+        .map(|dir| dir.join(&named))
+        .find(|candidate| is_executable(candidate))
+}
+
+fn is_executable(path: &std::path::Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
 }
 
 /// Why an upgrade left the old process serving.
@@ -274,6 +298,14 @@ impl Inherited {
             // SAFETY: F_GETFD only asks whether the descriptor is open.
             if fd < 3 || unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
                 return Err(InheritError(format!("descriptor {fd} is not open")));
+            }
+            // Inherited descriptors come without close-on-exec: set it, or every child a plugin starts would hold
+            // the public listener. SAFETY: F_SETFD on a descriptor this process holds open.
+            if unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) } < 0 {
+                return Err(InheritError(format!(
+                    "descriptor {fd}: cannot set close-on-exec: {}",
+                    std::io::Error::last_os_error()
+                )));
             }
             match name {
                 "listen" => listen = Some(fd),
