@@ -224,4 +224,22 @@ fn behind_the_enterprise_sign_in_a_key_is_its_owner_and_nothing_else_gets_in() {
     );
     let (_, _, listed) = send(manual_client().get(host.url("/api/keys")).header("cookie", &session));
     assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+
+    // A cross-site write passes on a key the plugin accepts, never on the session cookie beside a bearer it
+    // does not (docs/security.md, "Cross-site writes").
+    let cross_site_post = |authorization: &str, language: &str| {
+        send(
+            manual_client()
+                .post(host.url("/api/settings"))
+                .header("origin", "https://evil.example")
+                .header("cookie", &session)
+                .header("authorization", authorization)
+                .json(&json!({"language": language})),
+        )
+    };
+    assert_eq!(cross_site_post(&format!("Bearer {key}"), "fr").0, 200);
+    // The cookie is withheld from such a request: the sign-in finds no credentials.
+    assert_error(&cross_site_post("Bearer junk", "de"), 401, "no_credentials");
+    let (_, _, settings) = with_key(manual_client().get(host.url("/api/settings")), &key);
+    assert_eq!(settings["language"], "fr", "{settings}");
 }

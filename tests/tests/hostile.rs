@@ -380,14 +380,14 @@ fn cross_site_writes_and_foreign_host_names_are_refused() {
         ),
         ("a script: no Origin, JSON", send(json_post(&settings)), 200, None),
         (
-            "a script with a bearer token",
+            "a foreign page with a bearer no middleware accepts (the local user is not the bearer's)",
             send(
                 json_post(&settings)
                     .header("origin", "https://evil.example")
-                    .header("authorization", "Bearer ohk_test"),
+                    .header("authorization", "Bearer junk"),
             ),
-            200,
-            None,
+            403,
+            Some("cross_site_request"),
         ),
         (
             "a foreign GET is not a write",

@@ -179,6 +179,9 @@ pub struct Registry {
     pub git_service: Active<GitServiceObject>,
     pub middleware: Vec<ChainLink>,
     pub routes: RouteTable,
+    /// The origins this generation trusts (configured, loopback, the plugins' public ones): the cross-site
+    /// rule, which the pipeline finishes after the chain (`middleware::cross_site`).
+    pub origins: Arc<Origins>,
     modules: Vec<(String, PluginModRef)>,
 }
 
@@ -277,8 +280,9 @@ impl Registry {
                 "listening beyond loopback without host.allowed_hosts: Host names are not checked"
             );
         }
-        let builtins = crate::middleware::builtins(config, &Arc::new(origins))?;
-        Registry::resolve(config, generation, records, instances, defaults, builtins)
+        let origins = Arc::new(origins);
+        let builtins = crate::middleware::builtins(config, &origins)?;
+        Registry::resolve(config, generation, records, instances, defaults, builtins, origins)
     }
 
     fn resolve(
@@ -288,6 +292,7 @@ impl Registry {
         mut instances: Vec<Instance>,
         defaults: HostComponents,
         builtins: Vec<ChainLink>,
+        origins: Arc<Origins>,
     ) -> Result<Registry, StartupError> {
         use resolve::slot;
         let server_config = slot(
@@ -328,6 +333,7 @@ impl Registry {
             git_service,
             middleware,
             routes,
+            origins,
             modules: instances.into_iter().map(|i| (i.name, i.module)).collect(),
         })
     }

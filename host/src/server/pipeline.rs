@@ -21,6 +21,7 @@ use openhost_plugin_api::{
 use crate::{
     api,
     app::{App, Serving},
+    middleware::cross_site::{Crossing, crossing, refusal as cross_site_refusal},
     registry::{Owner, RouteTarget},
     server::{
         body::{MAX_BODY_BYTES, MAX_DRAINED_BYTES, body_too_large, body_too_slow, drain, read_body},
@@ -78,6 +79,23 @@ impl App {
             identity: ROption::RNone,
             flags,
         };
+        // A cross-site write with a bearer passes only on what a middleware authenticates from the bearer: the
+        // browser's cookies stay out of this request, and without an identity it is refused after the chain.
+        let bearer_only = crossing(&registry.origins, &base) == Crossing::BearerOnly;
+        let without_cookies: Vec<HeaderView<'_>>;
+        let base = if bearer_only {
+            without_cookies = header_views
+                .iter()
+                .filter(|header| !header.name.as_str().eq_ignore_ascii_case("cookie"))
+                .copied()
+                .collect();
+            RequestView {
+                headers: RSlice::from_slice(&without_cookies),
+                ..base
+            }
+        } else {
+            base
+        };
 
         let mut identity: Option<Identity> = None;
         let mut added_headers: Vec<Header> = Vec::new();
@@ -113,6 +131,9 @@ impl App {
             }
         }
 
+        if bearer_only && early.is_none() && identity.is_none() {
+            early = Some(cross_site_refusal());
+        }
         let view = RequestView {
             identity: identity.as_ref().map(Identity::as_view).into(),
             ..base
