@@ -51,9 +51,11 @@ fn tighten(path: &Path) -> std::io::Result<usize> {
     Ok(1)
 }
 
-/// New files and directories of this process get no group or other permissions.
+/// New files and directories of this process get no group or other permissions. `openhost serve` sets this at
+/// start whatever the store, so that nothing it creates (the admin socket between its bind and its chmod, too)
+/// is ever open to others.
 #[cfg(unix)]
-fn restrict_new_files() {
+pub fn restrict_new_files() {
     #[cfg(target_os = "linux")]
     // SAFETY: umask only swaps the process's creation mask; it cannot fail.
     unsafe {

@@ -161,6 +161,8 @@ pub async fn run(config: Config, overrides: Overrides, inherited: Option<Inherit
 }
 
 async fn run_inner(config: Config, overrides: Overrides, inherited: Option<&Inherited>) -> Result<(), StartupError> {
+    #[cfg(unix)]
+    data_dir::restrict_new_files();
     let listen = config.listen;
     let listen_error = |addr: String| move |source| StartupError::Listen { addr, source };
     if let Some(inherited) = inherited {

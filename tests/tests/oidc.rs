@@ -122,6 +122,23 @@ fn signs_in_with_rs256_and_es256_and_gets_github_tokens_from_the_broker() {
         );
         assert!(!logs.contains(fake_github::PAT), "tokens are never logged");
 
+        // A navigation another site starts ends nothing.
+        for site in ["cross-site", "same-site"] {
+            let refused = send(
+                manual_client()
+                    .get(deployment.host.url("/oauth/oidc/logout"))
+                    .header("cookie", &session)
+                    .header("sec-fetch-site", site),
+            );
+            assert_error(&refused, 403, "cross_site_request");
+        }
+        let (status, _, _) = send(
+            manual_client()
+                .get(deployment.host.url("/api/user/info"))
+                .header("cookie", &session),
+        );
+        assert_eq!(status, 200, "a cross-site logout link did not end the session");
+
         // RP-initiated logout: the session ends here, and the browser goes on to the provider's end_session.
         let (status, headers, _) = send(
             manual_client()

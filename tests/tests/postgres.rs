@@ -27,6 +27,13 @@ fn two_instances_on_one_database_serve_the_same_user() {
     site_b.write_config(&postgres_config(&fake));
     let a = site_a.start_with_env(&env);
     let b = site_b.start_with_env(&env);
+    // Without sled's data directory, files the process creates (its admin socket) are still its own alone.
+    let status = std::fs::read_to_string(format!("/proc/{}/status", a.pid())).expect("status");
+    let umask = status
+        .lines()
+        .find_map(|line| line.strip_prefix("Umask:"))
+        .map(str::trim);
+    assert_eq!(umask, Some("0077"), "{status}");
 
     store_pat(&a);
     assert_eq!(

@@ -61,6 +61,8 @@ pub enum AdminError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("{0}")]
     Refused(String),
+    #[error("{} is not a socket (a symbolic link, or a file); not following it to whatever answers there", path.display())]
+    NotASocket { path: PathBuf },
 }
 
 /// Binds the socket in `data_dir`, replacing a file left there by a process that died, or, with `take_over`, by
@@ -72,7 +74,9 @@ pub fn bind(data_dir: &Path, take_over: bool) -> std::io::Result<UnixListener> {
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700).create(data_dir)?;
     let path = data_dir.join(SOCKET_FILE);
-    if !take_over && std::os::unix::net::UnixStream::connect(&path).is_ok() {
+    // Only a socket at the path itself is another server's: a symbolic link there may lead to anything, and is
+    // replaced like any other leftover, never followed.
+    if !take_over && is_socket(&path) && std::os::unix::net::UnixStream::connect(&path).is_ok() {
         return Err(std::io::Error::new(
             std::io::ErrorKind::AddrInUse,
             format!(
@@ -91,6 +95,12 @@ pub fn bind(data_dir: &Path, take_over: bool) -> std::io::Result<UnixListener> {
     #[cfg(unix)]
     std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
     Ok(listener)
+}
+
+/// Whether `path` itself (not what a link there points at) is a socket.
+fn is_socket(path: &Path) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    std::fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_socket())
 }
 
 /// Answers admin connections, handing each command to `requests` and its answer back.
@@ -140,6 +150,9 @@ pub async fn serve(listener: UnixListener, requests: mpsc::Sender<Request>) {
 /// The command-line side: sends `command` to the server of `data_dir` and returns its answer.
 pub fn request(data_dir: &Path, command: Command) -> Result<String, AdminError> {
     let path = data_dir.join(SOCKET_FILE);
+    if std::fs::symlink_metadata(&path).is_ok() && !is_socket(&path) {
+        return Err(AdminError::NotASocket { path });
+    }
     let io = |source| AdminError::Io {
         path: path.clone(),
         source,
@@ -186,5 +199,22 @@ mod tests {
         let dead = tempfile::tempdir().unwrap();
         drop(bind(dead.path(), false).unwrap());
         assert!(bind(dead.path(), false).is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_link_to_another_servers_socket_is_neither_followed_nor_answered_for() {
+        let other = tempfile::tempdir().unwrap();
+        let _other_server = bind(other.path(), false).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let planted = dir.path().join(SOCKET_FILE);
+        std::os::unix::fs::symlink(other.path().join(SOCKET_FILE), &planted).unwrap();
+        let refused = request(dir.path(), Command::Reload).err().unwrap();
+        assert!(matches!(refused, AdminError::NotASocket { .. }), "{refused}");
+        let _ours = bind(dir.path(), false).expect("the link is replaced, not taken for a live server");
+        assert!(is_socket(&planted));
+        assert!(
+            is_socket(&other.path().join(SOCKET_FILE)),
+            "the other server's socket is untouched"
+        );
     }
 }

@@ -38,7 +38,22 @@ impl OAuthRoutes {
     /// `GET /oauth/oidc/logout` (OpenID Connect RP-Initiated Logout 1.0): ends this server's session, then sends
     /// the browser to the provider's `end_session_endpoint` (with `client_id` and `post_logout_redirect_uri`,
     /// `{public_url}/`) so that the provider's session ends too; to `/` when the provider offers none.
+    ///
+    /// A GET ends a session, so a navigation another site starts (a link, an image) must not: a request the
+    /// browser marks `Sec-Fetch-Site: cross-site` or `same-site` (a sibling subdomain) is refused with 403
+    /// `cross_site_request` and ends nothing. The app's own link (`same-origin`), a typed address (`none`) and
+    /// clients that send no such header (older browsers, scripts) sign out.
     pub(crate) async fn oidc_logout(&self, request: &Request) -> Result<Response, PluginError> {
+        if request
+            .header("sec-fetch-site")
+            .is_some_and(|site| !matches!(site.to_ascii_lowercase().as_str(), "same-origin" | "none"))
+        {
+            return Ok(Response::error(
+                403,
+                "cross_site_request",
+                "signing out is started from this server's own pages",
+            ));
+        }
         let enterprise = &self.enterprise;
         let oidc = self.oidc()?;
         let sessions = &enterprise.sessions;
