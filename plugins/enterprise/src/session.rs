@@ -5,8 +5,11 @@
 //! The cookie is `__Host-openhost_session` when `public_url` is https (Secure, Path=/, no Domain: a sibling
 //! subdomain cannot set or shadow it), else `openhost_session`; a request carrying it twice is refused.
 //! A cookie is valid only while the record `session/<sid>` exists, so logout and revocation also stop a copied
-//! cookie. Records are indexed by user (`user-session/<uid>/<sid>`) to end all of a user's sessions at once, to
-//! cap how many a user has, and to sweep the dead ones.
+//! cookie. Records are indexed by user (`user-sessions/<hex of uid>/<sid>`) to end all of a user's sessions at
+//! once, to cap how many a user has, and to sweep the dead ones. The user id is hex-encoded because the index is
+//! scanned by prefix and ids are not ours to choose (an OpenID Connect subject may hold `/`): user `oidc:a` must
+//! never scan, count or delete the sessions of `oidc:a/b`. Earlier versions wrote `user-session/<uid>/<sid>`; such
+//! entries are adopted into the new index the next time their user signs in or out ([`Sessions::adopt_legacy`]).
 //!
 //! Lifetimes: sliding (`session_ttl_secs`; past half its life a cookie is re-issued) within an absolute one
 //! (`session_max_age_secs` from sign-in). A re-issue rotates the session id: the new record is written first, then
@@ -161,7 +164,19 @@ fn record_key(sid: &str) -> Vec<u8> {
 }
 
 fn index_prefix(uid: &str) -> Vec<u8> {
+    format!("user-sessions/{}/", hex::encode(uid)).into_bytes()
+}
+
+/// The index of earlier versions, by the user id as it is: read only to adopt what it holds.
+fn legacy_index_prefix(uid: &str) -> Vec<u8> {
     format!("user-session/{uid}/").into_bytes()
+}
+
+/// Whether `text` is a session id as [`Sessions::new_sid`] makes them (32 lowercase hex digits), so that a legacy
+/// index entry of another user whose id extends this one's (`oidc:a/b/...` under `oidc:a/`) is never taken for
+/// one of this user's.
+fn is_sid(text: &[u8]) -> bool {
+    text.len() == 32 && text.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 fn index_key(uid: &str, sid: &str) -> Vec<u8> {
@@ -410,6 +425,7 @@ impl Sessions {
     /// ones with their sign-in times in milliseconds. Sweeps as a side effect of every sign-in and sign-out, so what an
     /// unauthenticated client cannot create anyway never piles up.
     async fn sweep_user(&self, uid: &str) -> Result<Vec<(String, u64)>, PluginError> {
+        self.adopt_legacy(uid).await?;
         let prefix = index_prefix(uid);
         let now = now();
         let mut live = Vec::new();
@@ -443,8 +459,27 @@ impl Sessions {
         Ok(())
     }
 
+    /// Moves the user's entries of the earlier index (by the raw user id) into the current one: those whose
+    /// record still names this user are indexed anew, every one of this user's is deleted from the old index.
+    async fn adopt_legacy(&self, uid: &str) -> Result<(), PluginError> {
+        let prefix = legacy_index_prefix(uid);
+        for (key, _) in self.host.kv_scan_prefix(&prefix, SCAN_BATCH).await? {
+            let rest = &key[prefix.len()..];
+            if !is_sid(rest) {
+                continue;
+            }
+            let sid = String::from_utf8_lossy(rest).into_owned();
+            if self.record(&sid).await?.is_some_and(|(_, record)| record.uid == uid) {
+                self.host.kv_put(&index_key(uid, &sid), b"").await?;
+            }
+            self.host.kv_delete(&key).await?;
+        }
+        Ok(())
+    }
+
     /// Ends every session of a user.
     pub async fn revoke_all(&self, uid: &str) -> Result<(), PluginError> {
+        self.adopt_legacy(uid).await?;
         let prefix = index_prefix(uid);
         loop {
             let entries = self.host.kv_scan_prefix(&prefix, SCAN_BATCH).await?;
