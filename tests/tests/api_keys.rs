@@ -39,7 +39,12 @@ fn keys_are_shown_once_listed_without_the_key_and_stored_as_digests() {
     assert!(key.starts_with(made["prefix"].as_str().unwrap()));
     assert_eq!(made["scope"], "full");
     assert_eq!(made["last_used_at"], Value::Null);
-    assert_eq!(made["expires_at"], Value::Null);
+    // The default longest lifetime, 90 days, is the expiry of a key asked for without one.
+    let expires_at = made["expires_at"].as_str().expect("an expiry").to_owned();
+    assert!(
+        chrono_in(90 * 86_400 - 60) <= expires_at && expires_at <= chrono_in(90 * 86_400 + 60),
+        "{expires_at}"
+    );
     assert!(made["created_at"].as_str().unwrap().ends_with('Z'));
 
     let (status, _, listed) = send(manual_client().get(host.url("/api/keys")));
@@ -242,4 +247,69 @@ fn behind_the_enterprise_sign_in_a_key_is_its_owner_and_nothing_else_gets_in() {
     assert_error(&cross_site_post("Bearer junk", "de"), 401, "no_credentials");
     let (_, _, settings) = with_key(manual_client().get(host.url("/api/settings")), &key);
     assert_eq!(settings["language"], "fr", "{settings}");
+}
+
+/// The cap holds against parallel creations: they take turns (a lease per user), so none counts the keys
+/// another is about to add.
+#[test]
+fn parallel_creations_never_pass_the_cap() {
+    let (_site, host) = oss_host("[plugins.api-keys.config]\nmax_keys_per_user = 10\n");
+    let host = &host;
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let creations: Vec<_> = (0..40)
+            .map(|i| scope.spawn(move || create(host, None, json!({"name": format!("k{i}")})).0))
+            .collect();
+        creations.into_iter().map(|c| c.join().unwrap()).collect()
+    });
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 10, "{statuses:?}");
+    assert!(statuses.iter().all(|s| matches!(s, 201 | 409)), "{statuses:?}");
+    let (_, _, listed) = send(manual_client().get(host.url("/api/keys")));
+    assert_eq!(listed.as_array().map(Vec::len), Some(10), "{listed}");
+}
+
+fn reload(site: &Site) {
+    let config = site.config_path().display().to_string();
+    let (status, stdout, stderr) = site.cli(&["plugins", "reload", "--config", &config]);
+    assert!(status.success(), "{stdout}{stderr}");
+}
+
+/// docs/security.md, "API keys": keys outlive browser sessions, so the operator bounds their lifetime and can
+/// revoke every key of a user (offboarding) with a reload.
+#[test]
+fn operators_bound_key_lifetimes_and_revoke_a_users_keys() {
+    let policy = |extra: &str| {
+        format!(
+            "rate_limit_per_sec = 0\n[plugins.api-keys]\nenabled = true\n[plugins.api-keys.config]\nmax_lifetime_days = 1\n{extra}"
+        )
+    };
+    let (site, host) = oss_host("[plugins.api-keys.config]\nmax_lifetime_days = 1\n");
+    let too_long = create(
+        &host,
+        None,
+        json!({"name": "year", "expires_at": chrono_in(2 * 86_400)}),
+    );
+    assert_error(&too_long, 400, "invalid_request");
+    assert!(
+        too_long.2["error"].as_str().unwrap().contains("1 days"),
+        "{}",
+        too_long.2
+    );
+    let (status, _, made) = create(&host, None, json!({"name": "day"}));
+    assert_eq!(status, 201, "{made}");
+    let key = made["key"].as_str().unwrap().to_owned();
+    let use_key = || with_key(manual_client().get(host.url("/api/settings")), &key);
+    let served = use_key();
+    assert_ne!(served.0, 401, "the key opens the API: {}", served.2);
+
+    // Offboarding the open-source host's one user, `local`.
+    site.write_config(&policy("revoke_keys_of = [\"local\"]\n"));
+    reload(&site);
+    assert_error(&use_key(), 401, "invalid_api_key");
+    assert_error(&create(&host, None, json!({"name": "again"})), 403, "api_keys_revoked");
+    // Listed no more: the key presented while revoked was deleted, and stays dead.
+    site.write_config(&policy(""));
+    reload(&site);
+    assert_error(&use_key(), 401, "invalid_api_key");
+    let (_, _, listed) = send(manual_client().get(host.url("/api/keys")));
+    assert_eq!(listed, json!([]));
 }

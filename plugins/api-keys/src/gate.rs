@@ -9,10 +9,11 @@ use std::sync::Arc;
 
 use openhost_plugin_api::prelude::*;
 
-use crate::{key::from_authorization, store::KeyStore, time::now};
+use crate::{key::from_authorization, policy::Policy, store::KeyStore, time::now};
 
 pub struct KeyGate {
     pub keys: Arc<KeyStore>,
+    pub policy: Arc<Policy>,
 }
 
 /// 401 for a key that opens nothing, with the challenge RFC 6750 asks for.
@@ -35,7 +36,14 @@ impl Middleware for KeyGate {
         let Some((digest, record)) = self.keys.find(secret).await? else {
             return Ok(invalid_key());
         };
-        if record.is_expired(now()) {
+        if self.policy.is_revoked(&record.owner.user_id) {
+            // Offboarded: what is presented is deleted too, so it stays dead if the user is listed no more.
+            if let Err(e) = self.keys.revoke(&record.owner.user_id, &record.id).await {
+                tracing::warn!("deleting a revoked user's API key failed: {e}");
+            }
+            return Ok(invalid_key());
+        }
+        if self.policy.has_ended(&record, now()) {
             return Ok(invalid_key());
         }
         if !record.scope.allows(request.method()) {

@@ -7,10 +7,13 @@
 //! ```toml
 //! [plugins.api-keys.config]
 //! max_keys_per_user = 50      # default
+//! max_lifetime_days = 90      # default; 0: keys without expires_at never expire
+//! revoke_keys_of = []         # user ids whose keys are refused and deleted (offboarding)
 //! ```
 
 pub mod gate;
 pub mod key;
+pub mod policy;
 pub mod record;
 pub mod routes;
 pub mod store;
@@ -21,7 +24,7 @@ use std::sync::Arc;
 use openhost_plugin_api::prelude::*;
 use serde::Deserialize;
 
-use crate::store::KeyStore;
+use crate::{policy::Policy, store::KeyStore};
 
 /// `[plugins.api-keys.config]`.
 #[derive(Debug, Deserialize)]
@@ -29,10 +32,18 @@ use crate::store::KeyStore;
 pub struct Config {
     #[serde(default = "default_max_keys")]
     pub max_keys_per_user: usize,
+    #[serde(default = "default_max_lifetime_days")]
+    pub max_lifetime_days: u64,
+    #[serde(default)]
+    pub revoke_keys_of: Vec<String>,
 }
 
 fn default_max_keys() -> usize {
     50
+}
+
+fn default_max_lifetime_days() -> u64 {
+    90
 }
 
 fn init(host: Host, config: Config) -> Result<Components, PluginError> {
@@ -40,11 +51,13 @@ fn init(host: Host, config: Config) -> Result<Components, PluginError> {
         return Err(PluginError::invalid_config("`max_keys_per_user` must be more than 0"));
     }
     let keys = Arc::new(KeyStore::new(host, config.max_keys_per_user));
+    let policy = Arc::new(Policy::new(config.max_lifetime_days, config.revoke_keys_of));
     Ok(Components::new()
         .middleware(gate::KeyGate {
             keys: Arc::clone(&keys),
+            policy: Arc::clone(&policy),
         })
-        .routes(routes::router(keys)))
+        .routes(routes::router(keys, policy)))
 }
 
 export_plugin! {

@@ -4,7 +4,7 @@ use openhost_plugin_api::{Identity, IdentityView};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::time::to_rfc3339;
+use crate::{policy::Policy, time::to_rfc3339};
 
 /// What a key may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,18 +72,13 @@ pub struct KeyRecord {
 }
 
 impl KeyRecord {
-    /// Whether the key no longer opens anything.
-    pub fn is_expired(&self, now: u64) -> bool {
-        self.expires_at.is_some_and(|expires_at| expires_at <= now)
-    }
-
     /// Who a request with this key is for.
     pub fn identity(&self) -> Identity {
         Identity::new(&self.owner.user_id, &self.owner.login, AUTH_KIND)
     }
 
-    /// The API's form (`GET /api/keys`): without the key.
-    pub fn to_json(&self) -> Value {
+    /// The API's form (`GET /api/keys`): without the key; `expires_at` as the operator's policy has it.
+    pub fn to_json(&self, policy: &Policy) -> Value {
         json!({
             "id": self.id,
             "name": self.name,
@@ -91,7 +86,7 @@ impl KeyRecord {
             "scope": self.scope.as_str(),
             "created_at": to_rfc3339(self.created_at),
             "last_used_at": self.last_used_at.map(to_rfc3339),
-            "expires_at": self.expires_at.map(to_rfc3339),
+            "expires_at": policy.ends_at(self).map(to_rfc3339),
         })
     }
 }

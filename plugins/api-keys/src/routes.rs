@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::{
+    policy::{Policy, Refusal},
     record::{AUTH_KIND, Owner, Scope},
     store::{CreateError, KeyStore},
     time::{now, parse_rfc3339},
@@ -24,11 +25,16 @@ struct CreateBody {
     scope: Option<String>,
 }
 
-pub fn router(keys: Arc<KeyStore>) -> Router {
+pub fn router(keys: Arc<KeyStore>, policy: Arc<Policy>) -> Router {
     let (create_keys, list_keys, revoke_keys) = (Arc::clone(&keys), Arc::clone(&keys), keys);
+    let (create_policy, list_policy) = (Arc::clone(&policy), policy);
     Router::new()
-        .post("/api/keys", move |request| create(Arc::clone(&create_keys), request))
-        .get("/api/keys", move |request| list(Arc::clone(&list_keys), request))
+        .post("/api/keys", move |request| {
+            create(Arc::clone(&create_keys), Arc::clone(&create_policy), request)
+        })
+        .get("/api/keys", move |request| {
+            list(Arc::clone(&list_keys), Arc::clone(&list_policy), request)
+        })
         .delete("/api/keys/{id}", move |request| {
             revoke(Arc::clone(&revoke_keys), request)
         })
@@ -54,7 +60,7 @@ fn invalid(message: impl Into<String>) -> PluginError {
     PluginError::http(400, "invalid_request", message)
 }
 
-async fn create(keys: Arc<KeyStore>, request: Request) -> Result<Response, PluginError> {
+async fn create(keys: Arc<KeyStore>, policy: Arc<Policy>, request: Request) -> Result<Response, PluginError> {
     let identity = manager(&request)?;
     let body: CreateBody = request.json()?;
     let name = body.name.as_deref().map(str::trim).unwrap_or_default().to_owned();
@@ -82,6 +88,12 @@ async fn create(keys: Arc<KeyStore>, request: Request) -> Result<Response, Plugi
         }
     };
     let owner = Owner::of(&identity.as_view());
+    let expires_at = policy
+        .expiry_for(&owner.user_id, now(), expires_at)
+        .map_err(|refusal| match refusal {
+            Refusal::TooLong(_) => invalid(refusal.to_string()),
+            Refusal::Revoked => PluginError::http(403, "api_keys_revoked", refusal.to_string()),
+        })?;
     let (record, secret) = match keys.create(owner, name, scope, expires_at).await {
         Ok(made) => made,
         Err(CreateError::TooMany(n)) => {
@@ -91,20 +103,23 @@ async fn create(keys: Arc<KeyStore>, request: Request) -> Result<Response, Plugi
                 CreateError::TooMany(n).to_string(),
             ));
         }
+        Err(CreateError::Busy) => {
+            return Err(PluginError::http(503, "api_keys_busy", CreateError::Busy.to_string()));
+        }
         Err(CreateError::Plugin(e)) => return Err(e),
     };
     tracing::info!(user = %record.owner.user_id, key = %record.id, scope = record.scope.as_str(), "API key created");
-    let mut json = record.to_json();
+    let mut json = record.to_json(&policy);
     json["key"] = Value::String(secret);
     Ok(Response::json(201, &json))
 }
 
-async fn list(keys: Arc<KeyStore>, request: Request) -> Result<Response, PluginError> {
+async fn list(keys: Arc<KeyStore>, policy: Arc<Policy>, request: Request) -> Result<Response, PluginError> {
     let identity = manager(&request)?;
     let records = keys.list(identity.user_id.as_str()).await?;
     Ok(Response::json(
         200,
-        &Value::Array(records.iter().map(|record| record.to_json()).collect()),
+        &Value::Array(records.iter().map(|record| record.to_json(&policy)).collect()),
     ))
 }
 

@@ -14,12 +14,18 @@ use crate::{
 const LAST_USED_RESOLUTION_SECS: u64 = 60;
 /// How many keys one listing reads at most (above any sane `max_keys_per_user`).
 const LIST_LIMIT: u32 = 1000;
+/// How long one creation may hold its user's creation lease (renewed by the host while held).
+const CREATE_LEASE_TTL: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long a creation waits for the other creations of its user.
+const CREATE_LEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Why a key was not made.
 #[derive(Debug, thiserror::Error)]
 pub enum CreateError {
     #[error("you have {0} API keys, the most this server keeps per user; revoke one first")]
     TooMany(usize),
+    #[error("other API keys of yours are being created; try again")]
+    Busy,
     #[error(transparent)]
     Plugin(#[from] PluginError),
 }
@@ -65,6 +71,12 @@ impl KeyStore {
         scope: Scope,
         expires_at: Option<u64>,
     ) -> Result<(KeyRecord, String), CreateError> {
+        // Count, then put: a user's creations take turns, on every host of the store, or parallel ones would
+        // all count the same keys and pass the cap together.
+        let lease = format!("create/{}", hex::encode(&owner.user_id));
+        let Some(_one_at_a_time) = self.host.lease(&lease, CREATE_LEASE_TTL, CREATE_LEASE_WAIT).await? else {
+            return Err(CreateError::Busy);
+        };
         let existing = self
             .host
             .kv_scan_prefix(&owner_prefix(&owner.user_id), LIST_LIMIT)
