@@ -4,6 +4,11 @@
 //! Tests load real plugin libraries built from this workspace: [`build_workspace`] runs `cargo build --workspace`
 //! (cargo releases its build lock before it runs tests), then [`library`] finds a crate's `.so` in the target
 //! directory. [`fake_github`] stands in for GitHub.
+//!
+//! A plugin crate outside this repository uses the same harness as a dev-dependency: `OPENHOST_BIN` names the
+//! host binary to run, [`build_library`] builds the crate's own library before the test (`cargo test` does not
+//! build a `cdylib` for integration tests), and [`Site::add_library`] stages it
+//! (`examples/plugin-template/tests/end_to_end.rs`).
 
 pub mod fake_github;
 pub mod live_load;
@@ -62,10 +67,69 @@ pub fn build_workspace() {
     });
 }
 
-/// The path of the `openhost` binary.
+/// The environment variable that names the `openhost` binary to test against (a plugin outside this repository
+/// sets it); unset, the binary of this workspace is built and used.
+pub const HOST_BINARY_VARIABLE: &str = "OPENHOST_BIN";
+
+/// The path of the `openhost` binary: `OPENHOST_BIN`, or this workspace's build.
 pub fn host_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os(HOST_BINARY_VARIABLE) {
+        let path = PathBuf::from(path);
+        assert!(
+            path.is_file(),
+            "{HOST_BINARY_VARIABLE}={} is not a file: point it at an openhost binary (target/debug/openhost of an \
+             openhost checkout)",
+            path.display()
+        );
+        return path;
+    }
     build_workspace();
-    profile_dir().join(format!("openhost{}", std::env::consts::EXE_SUFFIX))
+    let path = profile_dir().join(format!("openhost{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.is_file(),
+        "{} was not built; outside the openhost workspace, set {HOST_BINARY_VARIABLE} to an openhost binary",
+        path.display()
+    );
+    path
+}
+
+/// Builds the plugin crate at `crate_dir` (its `Cargo.toml` directory) with `cargo build` and returns the shared
+/// library it made, so that a test never loads a stale one. Panics with cargo's output if the build fails or
+/// makes no shared library.
+pub fn build_library(crate_dir: &Path) -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let output = Command::new(&cargo)
+        .current_dir(crate_dir)
+        .args(["build", "--message-format=json-render-diagnostics"])
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cargo} in {}: {e}", crate_dir.display()));
+    assert!(
+        output.status.success(),
+        "cargo build in {} failed ({})",
+        crate_dir.display(),
+        output.status
+    );
+    let is_library = |path: &Path| matches!(path.extension().and_then(|e| e.to_str()), Some("so" | "dylib" | "dll"));
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|message| message["reason"] == "compiler-artifact")
+        .flat_map(|message| {
+            message["filenames"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|f| f.as_str().map(PathBuf::from))
+                .collect::<Vec<_>>()
+        })
+        .rfind(|path| is_library(path))
+        .unwrap_or_else(|| {
+            panic!(
+                "cargo build in {} made no shared library (is crate-type [\"cdylib\"]?)",
+                crate_dir.display()
+            )
+        })
 }
 
 /// The shared library built from workspace crate `crate_name` (e.g. `fixture-panicky`).
@@ -112,9 +176,17 @@ impl Site {
 
     /// Copies the library of workspace crate `crate_name` into `plugins/`; returns the copy.
     pub fn add_plugin(&self, crate_name: &str) -> PathBuf {
-        let source = library(crate_name);
-        let target = self.plugin_dir().join(source.file_name().expect("library file name"));
-        std::fs::copy(&source, &target).expect("copy plugin library");
+        self.add_library(&library(crate_name))
+    }
+
+    /// Copies the plugin library at `path` (from [`build_library`], say) into `plugins/`; returns the copy.
+    pub fn add_library(&self, path: &Path) -> PathBuf {
+        let name = path
+            .file_name()
+            .unwrap_or_else(|| panic!("{} names no file", path.display()));
+        let target = self.plugin_dir().join(name);
+        std::fs::copy(path, &target)
+            .unwrap_or_else(|e| panic!("cannot copy the plugin library {}: {e}", path.display()));
         target
     }
 
@@ -226,7 +298,10 @@ impl Site {
     }
 
     fn start_command(&self, mut command: Command) -> Result<Host, StartFailure> {
-        let mut child = command.spawn().expect("spawn openhost");
+        let program = command.get_program().to_owned();
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", Path::new(&program).display()));
         let stderr = child.stderr.take().expect("piped stderr");
         let logs = Arc::new(Mutex::new(String::new()));
         let (listening_tx, listening_rx) = mpsc::channel();

@@ -226,23 +226,37 @@ fn the_template_builds_outside_the_workspace_and_loads() {
     let manifest = crate_dir.join("Cargo.toml");
     let text = std::fs::read_to_string(&manifest).unwrap();
     let api_path = root.join("plugin-api");
-    let text = text.replace(
-        "path = \"../../plugin-api\"",
-        &format!("path = {:?}", api_path.to_str().unwrap()),
-    );
+    let text = text
+        .replace(
+            "path = \"../../plugin-api\"",
+            &format!("path = {:?}", api_path.to_str().unwrap()),
+        )
+        .replace(
+            "path = \"../../tests\"",
+            &format!("path = {:?}", root.join("tests").to_str().unwrap()),
+        );
     std::fs::write(&manifest, text).unwrap();
     // The workspace's lock file pins the same versions, so the build reuses what is already compiled.
     std::fs::copy(root.join("Cargo.lock"), crate_dir.join("Cargo.lock")).unwrap();
     cargo_build(&crate_dir, &["--offline"]);
-    let library = built_library("openhost-plugin-template");
+    assert!(built_library("openhost-plugin-template").exists());
 
-    let site = Site::new();
-    std::fs::copy(&library, site.plugin_dir().join(library.file_name().unwrap())).unwrap();
-    site.write_config("[plugins.hello.config]\ngreeting = \"hi from outside\"\n");
-    let host = site.start();
-    let (status, headers, body) = get_json(&host.url("/hello"));
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["greeting"], "hi from outside");
-    assert_eq!(headers["x-hello"], "hi from outside");
-    host.wait_for_log("said hello", std::time::Duration::from_secs(5));
+    // The template's own end-to-end test, run as its author would, against this workspace's host.
+    let output = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(&crate_dir)
+        .env("CARGO_TARGET_DIR", openhost_tests::out_of_tree::target_dir())
+        .env(openhost_tests::HOST_BINARY_VARIABLE, openhost_tests::host_binary())
+        .args(["test", "--offline"])
+        .output()
+        .expect("run cargo test");
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "{printed}");
+    assert!(
+        printed.contains("hello_answers_with_the_configured_greeting_and_stamps_every_response ... ok"),
+        "{printed}"
+    );
 }

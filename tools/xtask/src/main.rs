@@ -4,6 +4,11 @@
 //!
 //! Which files are plugins is read from cargo's own build messages (`cdylib` artifacts of crates under
 //! `plugins/` and `examples/`), not guessed from file names.
+//!
+//! `openhost upgrade` makes the server start its successor and exit. So that the terminal keeps the server,
+//! this task stays the parent of every server process: it is a child subreaper (Linux), so the successor is
+//! handed to it when the old server exits, and it waits until no server is left. Ctrl-C reaches whichever server
+//! runs through the terminal's process group; this task ignores it and exits with the last server's status.
 
 use std::{
     io::BufRead,
@@ -106,15 +111,65 @@ fn build_and_stage() -> Result<PathBuf, String> {
 fn serve(extra: Vec<String>) -> Result<ExitCode, String> {
     let host = build_and_stage()?;
     let root = workspace_root();
-    let status = Command::new(host)
+    adopt_orphans();
+    let server = Command::new(host)
         .current_dir(&root)
         .args(["serve", "--config"])
         .arg(root.join("plugins.toml"))
         .args(extra)
-        .status()
+        .spawn()
         .map_err(|e| format!("cannot start openhost: {e}"))?;
-    Ok(match status.code() {
+    // The server handles Ctrl-C (it drains and shuts its plugins down); this task waits for it.
+    ignore_interrupts();
+    let last = wait_for_every_child(server.id());
+    Ok(match last {
         Some(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
         None => ExitCode::SUCCESS,
     })
+}
+
+/// Makes this process the parent of its descendants whose parent exits (an upgraded server's successor).
+fn adopt_orphans() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: PR_SET_CHILD_SUBREAPER takes one integer flag and changes only this process's attributes.
+    unsafe {
+        libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    }
+}
+
+fn ignore_interrupts() {
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to ignore is async-signal-safe and affects this process only (the
+    // server was started before, with the default disposition).
+    unsafe {
+        libc::signal(libc::SIGINT, libc::SIG_IGN);
+    }
+}
+
+/// Waits until this process has no child left; the exit code of the last one (`None`: ended by a signal).
+fn wait_for_every_child(first: u32) -> Option<i32> {
+    #[cfg(unix)]
+    {
+        let mut last = None;
+        loop {
+            let mut status = 0;
+            // SAFETY: waitpid(-1) reaps any child of this process and writes its status into `status`.
+            let pid = unsafe { libc::waitpid(-1, &mut status, 0) };
+            if pid < 0 {
+                if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+                    continue;
+                }
+                return last; // ECHILD: no server is left
+            }
+            last = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+            if u32::try_from(pid).is_ok_and(|pid| pid != first) {
+                eprintln!("xtask: server process {pid} ended");
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = first;
+        None
+    }
 }
