@@ -49,13 +49,14 @@ pub fn profile_dir() -> PathBuf {
     dir.to_path_buf()
 }
 
+pub use openhost_xtask::cargo_command;
+
 /// Builds the host and every plugin crate once per test binary.
 pub fn build_workspace() {
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
         let profile = profile_dir();
-        let mut command = Command::new(cargo);
+        let mut command = cargo_command();
         command
             .current_dir(workspace_root())
             .args(["build", "--workspace", "--exclude", "openhost-tests"]);
@@ -97,13 +98,12 @@ pub fn host_binary() -> PathBuf {
 /// library it made, so that a test never loads a stale one. Panics with cargo's output if the build fails or
 /// makes no shared library.
 pub fn build_library(crate_dir: &Path) -> PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let output = Command::new(&cargo)
+    let output = cargo_command()
         .current_dir(crate_dir)
         .args(["build", "--message-format=json-render-diagnostics"])
         .stderr(Stdio::inherit())
         .output()
-        .unwrap_or_else(|e| panic!("cannot run {cargo} in {}: {e}", crate_dir.display()));
+        .unwrap_or_else(|e| panic!("cannot run cargo in {}: {e}", crate_dir.display()));
     assert!(
         output.status.success(),
         "cargo build in {} failed ({})",

@@ -242,7 +242,7 @@ fn the_template_builds_outside_the_workspace_and_loads() {
     assert!(built_library("openhost-plugin-template").exists());
 
     // The template's own end-to-end test, run as its author would, against this workspace's host.
-    let output = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+    let output = openhost_tests::cargo_command()
         .current_dir(&crate_dir)
         .env("CARGO_TARGET_DIR", openhost_tests::out_of_tree::target_dir())
         .env(openhost_tests::HOST_BINARY_VARIABLE, openhost_tests::host_binary())

@@ -51,8 +51,7 @@ fn workspace_root() -> PathBuf {
 /// Builds everything and copies the plugin libraries into `plugins/`; returns the host binary.
 fn build_and_stage() -> Result<PathBuf, String> {
     let root = workspace_root();
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let mut child = Command::new(cargo)
+    let mut child = openhost_xtask::cargo_command()
         .current_dir(&root)
         .args([
             "build",
