@@ -1,7 +1,7 @@
 //! The plugin as operators run it: this crate's library, freshly built, in the `plugin_dir` of a real openhost
-//! on a loopback port, asked over HTTP. The host binary is the one `OPENHOST_BIN` names (outside the openhost
-//! repository: `OPENHOST_BIN=/path/to/openhost/target/debug/openhost cargo test`), else the one built from the
-//! openhost checkout `openhost-tests` comes from.
+//! on a loopback port, asked over HTTP. The host binary is the one `OPENHOST_BIN` names:
+//! `OPENHOST_BIN=/path/to/openhost/target/debug/openhost cargo test` (without it, the harness says which binary it
+//! looked for and where).
 
 use std::path::Path;
 
