@@ -273,9 +273,9 @@ fn closed_on_exec(pid: u32, fd: u32) -> bool {
     flags & 0o2000000 != 0
 }
 
-/// docs/reliability.md, "Upgrading the host": the new process is the binary now at the path this one was started
-/// from (a deployment switched `bin/openhost` to another release), and the sockets it inherited are not passed on
-/// to what it starts.
+/// docs/operating.md, "Reloading plugins and upgrading the host": the new process is the binary now at the path
+/// this one was started from (a deployment switched `bin/openhost` to another release), and the sockets it
+/// inherited are not passed on to what it starts.
 #[test]
 fn an_upgrade_starts_the_binary_now_at_the_started_path_and_keeps_its_sockets_to_itself() {
     use std::os::unix::fs::symlink;

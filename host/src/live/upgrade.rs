@@ -1,5 +1,5 @@
 //! Host upgrade: the running process starts the binary at its own path, hands it the listening sockets, and
-//! steps aside once the new process serves (docs/reliability.md, "Upgrading the host").
+//! steps aside once the new process serves (docs/operating.md, "Reloading plugins and upgrading the host").
 //!
 //! The two processes talk over a socket pair, one line per message:
 //!
@@ -49,10 +49,10 @@ pub const LOCK_WAIT: Duration = Duration::from_secs(10);
 
 static EXECUTABLE: OnceLock<Option<PathBuf>> = OnceLock::new();
 
-/// Remembers the path this process was started from (docs/reliability.md, "Upgrading the host"). An upgrade
-/// starts whatever is at this path then: a replaced file, or the target of a symbolic link a deployment switched
-/// (`bin/openhost -> v2/openhost`). `current_exe` would not do: it reads `/proc/self/exe`, the file this process
-/// runs, links resolved. Call it before anything changes the working directory.
+/// Remembers the path this process was started from (docs/operating.md, "Reloading plugins and upgrading the
+/// host"). An upgrade starts whatever is at this path then: a replaced file, or the target of a symbolic link a
+/// deployment switched (`bin/openhost -> v2/openhost`). `current_exe` would not do: it reads `/proc/self/exe`, the
+/// file this process runs, links resolved. Call it before anything changes the working directory.
 pub fn remember_executable() {
     EXECUTABLE.get_or_init(|| started_from().or_else(|| std::env::current_exe().ok()));
 }
