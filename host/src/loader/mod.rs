@@ -152,29 +152,37 @@ fn has_library_magic(start: &[u8]) -> bool {
     MAGICS.iter().any(|magic| start.starts_with(magic))
 }
 
+/// Why a file is not opened as a library.
+#[derive(Debug, thiserror::Error)]
+pub enum Unopenable {
+    #[error("cannot be read: {0}")]
+    Read(#[from] std::io::Error),
+    #[error("not a regular file")]
+    NotAFile,
+    #[error("{} MiB, larger than a plugin library may be ({} MiB); not read", .0 >> 20, MAX_LIBRARY_BYTES >> 20)]
+    TooLarge(u64),
+    #[error("not a loadable shared library (it starts like no ELF, Mach-O or PE file)")]
+    NoMagic,
+}
+
 /// Opens `path` for reading as a library: a regular file of at most [`MAX_LIBRARY_BYTES`] that starts like a
 /// shared library. Reads its first bytes only; the file is returned positioned at its start, with its size.
-fn open_library(path: &Path) -> Result<(File, u64), String> {
-    let mut file = File::open(path).map_err(|e| format!("cannot be read: {e}"))?;
-    let metadata = file.metadata().map_err(|e| format!("cannot be read: {e}"))?;
+fn open_library(path: &Path) -> Result<(File, u64), Unopenable> {
+    let mut file = File::open(path)?;
+    let metadata = file.metadata()?;
     if !metadata.is_file() {
-        return Err("not a regular file".into());
+        return Err(Unopenable::NotAFile);
     }
     let size = metadata.len();
     if size > MAX_LIBRARY_BYTES {
-        return Err(format!(
-            "{} MiB, larger than a plugin library may be ({} MiB); not read",
-            size >> 20,
-            MAX_LIBRARY_BYTES >> 20
-        ));
+        return Err(Unopenable::TooLarge(size));
     }
     let mut start = [0u8; 4];
-    let read = read_up_to(&mut file, &mut start).map_err(|e| format!("cannot be read: {e}"))?;
+    let read = read_up_to(&mut file, &mut start)?;
     if !has_library_magic(&start[..read]) {
-        return Err("not a loadable shared library (it starts like no ELF, Mach-O or PE file)".into());
+        return Err(Unopenable::NoMagic);
     }
-    file.seek(SeekFrom::Start(0))
-        .map_err(|e| format!("cannot be read: {e}"))?;
+    file.seek(SeekFrom::Start(0))?;
     Ok((file, size))
 }
 
@@ -213,7 +221,7 @@ pub fn probe(path: &Path) -> Probe {
     };
     let (file, _) = match open_library(path) {
         Ok(opened) => opened,
-        Err(reason) => return not_a_plugin(reason),
+        Err(reason) => return not_a_plugin(reason.to_string()),
     };
     let cache = object::ReadCache::new(file);
     let manifest = match object_file::inspect(&cache) {
@@ -223,7 +231,7 @@ pub fn probe(path: &Path) -> Probe {
     let mut file = cache.into_inner();
     let sha256 = match file.seek(SeekFrom::Start(0)).and_then(|_| sha256_of(&mut file)) {
         Ok(sha256) => sha256,
-        Err(e) => return not_a_plugin(format!("cannot be read: {e}")),
+        Err(e) => return not_a_plugin(Unopenable::Read(e).to_string()),
     };
     Probe::Plugin(LibraryFile {
         path: path.to_owned(),
@@ -268,7 +276,7 @@ pub fn open(file: &LibraryFile, pin: Option<&str>) -> Result<OpenedPlugin, LoadE
     let name = file.manifest.name.clone();
     let (mut opened, size) = open_library(&file.path).map_err(|now| LoadError::Changed {
         name: name.clone(),
-        now,
+        now: now.to_string(),
     })?;
     // Bounded by what was just checked, should the file grow meanwhile.
     let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));

@@ -126,21 +126,19 @@ pub fn find_libraries(config: &Config) -> Result<BTreeMap<String, LibraryFile>, 
                 match by_name.get(&declared) {
                     Some(earlier) if explicit.get(declared.as_str()) == Some(&earlier.path) => {}
                     Some(earlier) if chosen_by.is_none() => {
-                        if let Some(take_second) = settle_duplicate(config, earlier, &file)? {
-                            let (kept, skipped) = if take_second {
-                                (&file, earlier)
-                            } else {
-                                (earlier, &file)
-                            };
-                            tracing::warn!(
-                                plugin = %declared,
-                                kept = %kept.path.display(),
-                                "skipping {}: another file declares the same plugin",
-                                skipped.path.display()
-                            );
-                            if take_second {
-                                by_name.insert(declared, file);
-                            }
+                        let keep = settle_duplicate(config, earlier, &file)?;
+                        let (kept, skipped) = match keep {
+                            Keep::First => (earlier, &file),
+                            Keep::Second => (&file, earlier),
+                        };
+                        tracing::warn!(
+                            plugin = %declared,
+                            kept = %kept.path.display(),
+                            "skipping {}: another file declares the same plugin",
+                            skipped.path.display()
+                        );
+                        if keep == Keep::Second {
+                            by_name.insert(declared, file);
                         }
                     }
                     _ => {
@@ -153,20 +151,27 @@ pub fn find_libraries(config: &Config) -> Result<BTreeMap<String, LibraryFile>, 
     Ok(by_name)
 }
 
-/// Two files declare one plugin and no `file` key picks one: which one counts (`Some(true)`: the second), or an
-/// error when it matters and cannot be told. It does not matter when the plugin will not load (not listed under
-/// `require_listed`, or disabled) or when both hold the same bytes; a pin picks the file that matches it. So a
-/// copy planted under another name can neither stop the host nor replace a pinned plugin.
-fn settle_duplicate(config: &Config, first: &LibraryFile, second: &LibraryFile) -> Result<Option<bool>, StartupError> {
+/// Which of two files declaring one plugin counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    First,
+    Second,
+}
+
+/// Two files declare one plugin and no `file` key picks one: which one counts, or an error when it matters and
+/// cannot be told. It does not matter when the plugin will not load (not listed under `require_listed`, or
+/// disabled) or when both hold the same bytes; a pin picks the file that matches it. So a copy planted under
+/// another name can neither stop the host nor replace a pinned plugin.
+fn settle_duplicate(config: &Config, first: &LibraryFile, second: &LibraryFile) -> Result<Keep, StartupError> {
     let name = first.manifest.name.as_str();
     if !is_enabled(config, name) || first.sha256 == second.sha256 {
-        return Ok(Some(false));
+        return Ok(Keep::First);
     }
     let pin = config.plugins.get(name).and_then(|table| table.sha256.as_deref());
     let matches = |file: &LibraryFile| pin.is_some_and(|pin| pin.eq_ignore_ascii_case(&file.sha256));
     match (matches(first), matches(second)) {
-        (true, false) => Ok(Some(false)),
-        (false, true) => Ok(Some(true)),
+        (true, false) => Ok(Keep::First),
+        (false, true) => Ok(Keep::Second),
         _ => Err(StartupError::DuplicatePlugin {
             plugin: name.to_owned(),
             first: first.path.clone(),
