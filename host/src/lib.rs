@@ -221,17 +221,10 @@ async fn run_inner(config: Config, overrides: Overrides, inherited: Option<&Inhe
         ),
     }
     if let Some(metrics_listener) = metrics_listener {
-        tracing::info!(
-            "metrics at http://{}/metrics",
-            app.config.metrics_listen.unwrap_or(listen)
-        );
+        let metrics_addr = app.config.metrics_listen.unwrap_or(listen);
+        tracing::info!("metrics at http://{metrics_addr}/metrics");
         // Host names as on the public listener, by the metrics address: checked on loopback.
-        let metrics_origins = origins::Origins::new(
-            app.config.metrics_listen.unwrap_or(listen),
-            None,
-            app.config.allowed_hosts.clone(),
-            Vec::new(),
-        );
+        let metrics_origins = origins::Origins::new(metrics_addr, None, app.config.allowed_hosts.clone(), Vec::new());
         background.push(tokio::spawn(telemetry::listener::serve(
             Arc::clone(&app.telemetry),
             metrics_listener,

@@ -110,20 +110,11 @@ pub fn build_library(crate_dir: &Path) -> PathBuf {
         crate_dir.display(),
         output.status
     );
-    let is_library = |path: &Path| matches!(path.extension().and_then(|e| e.to_str()), Some("so" | "dylib" | "dll"));
     String::from_utf8_lossy(&output.stdout)
         .lines()
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|message| message["reason"] == "compiler-artifact")
-        .flat_map(|message| {
-            message["filenames"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|f| f.as_str().map(PathBuf::from))
-                .collect::<Vec<_>>()
-        })
-        .rfind(|path| is_library(path))
+        .flat_map(|message| openhost_xtask::shared_libraries(&message))
+        .last()
         .unwrap_or_else(|| {
             panic!(
                 "cargo build in {} made no shared library (is crate-type [\"cdylib\"]?)",
@@ -254,10 +245,7 @@ impl Site {
 
     /// [`Site::start`] with extra environment variables.
     pub fn start_with_env(&self, env: &[(&str, &str)]) -> Host {
-        match self.try_start(env) {
-            Ok(host) => host,
-            Err(failure) => panic!("host did not start ({:?}):\n{}", failure.status, failure.stderr),
-        }
+        self.start_or_panic(self.command(env))
     }
 
     /// Starts the host with an open-file limit of `soft` descriptors (at most `hard`), as a shell's `ulimit -n`
@@ -278,15 +266,17 @@ impl Site {
                 Ok(())
             });
         }
-        match self.start_command(command) {
-            Ok(host) => host,
-            Err(failure) => panic!("host did not start ({:?}):\n{}", failure.status, failure.stderr),
-        }
+        self.start_or_panic(command)
     }
 
     /// Starts the host binary through another path to it (a symbolic link, as a deployment's `bin/openhost`).
     pub fn start_from(&self, program: &Path) -> Host {
-        match self.start_command(self.command_of(program, &[])) {
+        self.start_or_panic(self.command_of(program, &[]))
+    }
+
+    /// Starts `command` and waits until it listens; panics with its output if it exits instead.
+    fn start_or_panic(&self, command: Command) -> Host {
+        match self.start_command(command) {
             Ok(host) => host,
             Err(failure) => panic!("host did not start ({:?}):\n{}", failure.status, failure.stderr),
         }

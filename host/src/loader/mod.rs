@@ -177,25 +177,13 @@ fn open_library(path: &Path) -> Result<(File, u64), Unopenable> {
     if size > MAX_LIBRARY_BYTES {
         return Err(Unopenable::TooLarge(size));
     }
-    let mut start = [0u8; 4];
-    let read = read_up_to(&mut file, &mut start)?;
-    if !has_library_magic(&start[..read]) {
+    let mut start = Vec::with_capacity(4);
+    (&mut file).take(4).read_to_end(&mut start)?;
+    if !has_library_magic(&start) {
         return Err(Unopenable::NoMagic);
     }
     file.seek(SeekFrom::Start(0))?;
     Ok((file, size))
-}
-
-/// Reads until `buffer` is full or the file ends; how many bytes were read.
-fn read_up_to(file: &mut File, buffer: &mut [u8]) -> std::io::Result<usize> {
-    let mut filled = 0;
-    while filled < buffer.len() {
-        match file.read(&mut buffer[filled..])? {
-            0 => break,
-            n => filled += n,
-        }
-    }
-    Ok(filled)
 }
 
 /// Hex sha256 of the rest of a file, read in fixed-size pieces.

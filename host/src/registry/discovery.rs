@@ -168,7 +168,7 @@ fn settle_duplicate(config: &Config, first: &LibraryFile, second: &LibraryFile) 
         return Ok(Keep::First);
     }
     let pin = config.plugins.get(name).and_then(|table| table.sha256.as_deref());
-    let matches = |file: &LibraryFile| pin.is_some_and(|pin| pin.eq_ignore_ascii_case(&file.sha256));
+    let matches = |file: &LibraryFile| pin.is_some() && loader::check_pin(name, &file.sha256, pin).is_ok();
     match (matches(first), matches(second)) {
         (true, false) => Ok(Keep::First),
         (false, true) => Ok(Keep::Second),

@@ -1,4 +1,4 @@
-//! The open-file budget (docs/security.md, "Slow and many clients"). Every connection costs a descriptor, and a
+//! The open-file budget (docs/security.md, "Running out of descriptors"). Every connection costs a descriptor, and a
 //! process that runs out of them cannot accept anyone, `/healthz` included, while its accept loop fails in a
 //! tight loop. So at start the soft `RLIMIT_NOFILE` is raised to the hard limit, and the connection cap is fitted
 //! under it with room kept for everything else the process opens: the store's files or pool, plugin images, the

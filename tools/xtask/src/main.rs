@@ -80,15 +80,7 @@ fn build_and_stage() -> Result<PathBuf, String> {
             .any(|dir| Path::new(manifest).starts_with(root.join(dir)));
         let kinds = &message["target"]["kind"];
         if is_plugin_crate && kinds.as_array().is_some_and(|k| k.iter().any(|k| k == "cdylib")) {
-            plugins.extend(
-                message["filenames"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|f| f.as_str().map(PathBuf::from))
-                    // A plugin crate may also build an rlib (for benchmarks); only the shared library is staged.
-                    .filter(|f| matches!(f.extension().and_then(|e| e.to_str()), Some("so" | "dylib" | "dll"))),
-            );
+            plugins.extend(openhost_xtask::shared_libraries(&message));
         }
         if message["target"]["name"] == "openhost" && kinds.as_array().is_some_and(|k| k.iter().any(|k| k == "bin")) {
             host_binary = message["executable"].as_str().map(PathBuf::from);
