@@ -78,14 +78,19 @@ pub enum StartupError {
         slot: Slot,
         message: String,
     },
-    #[error(
-        "plugin `{plugin}` declares an invalid route `{method} {path}` (need an upper-case method and a path \
-         starting with /)"
-    )]
+    #[error("plugin `{plugin}` declares an invalid route `{method} {path}`: {reason}")]
     InvalidRoute {
         plugin: String,
         method: String,
         path: String,
+        #[source]
+        reason: crate::registry::route_table::RouteRefusal,
+    },
+    #[error("the host's own route `{path}` is not a route path: {reason}")]
+    HostRoute {
+        path: &'static str,
+        #[source]
+        reason: crate::registry::route_table::PathError,
     },
     #[error("route {method} {path} of plugin `{plugin}` collides with the same route of {owner}")]
     RouteCollision {

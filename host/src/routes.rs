@@ -105,6 +105,12 @@ impl HostRoute {
         )
     }
 
+    /// Whether the route answers for a user, so the pipeline resolves who the request is for before it runs.
+    /// `/api/plugins` describes the server, not a user.
+    pub fn needs_identity(self) -> bool {
+        !self.is_public() && self != HostRoute::Plugins
+    }
+
     /// Whether the route needs no sign-in: requests for it carry `RequestView::PUBLIC_ROUTE`, so a sign-in gate
     /// lets them through without matching paths.
     pub fn is_public(self) -> bool {

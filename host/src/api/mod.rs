@@ -24,7 +24,7 @@ pub struct Failure {
 }
 
 impl Failure {
-    fn new(owner: &Owner, error: CallError) -> Failure {
+    pub(crate) fn new(owner: &Owner, error: CallError) -> Failure {
         Failure {
             owner: owner.clone(),
             error: Box::new(error),
@@ -80,13 +80,14 @@ fn message(text: &str) -> Outcome {
     ok_json(&json!({"message": text}))
 }
 
-/// Answers a host route. `who` receives the identity `user_auth` resolved, if the route asked.
+/// Answers a host route for `identity` (who the request is for, if anyone: a route that needs a sign-in was
+/// resolved by the pipeline).
 pub async fn handle(
     app: &Serving<'_>,
     route: HostRoute,
     request: &RequestView<'_>,
+    identity: Option<&Identity>,
     body: &[u8],
-    who: &mut Option<Identity>,
 ) -> Outcome {
     match route {
         HostRoute::Healthz => Ok(json_text(200, br#"{"status":"ok"}"#.to_vec())),
@@ -112,7 +113,7 @@ pub async fn handle(
             }))
         }
         HostRoute::GetSettings => {
-            let identity = identify(app, request, who).await?;
+            let identity = signed_in(identity)?;
             let git_service = &app.registry.git_service.object;
             let stored = app.settings.get(&identity.user_id).await?;
             if !git_service.manages_tokens() {
@@ -137,16 +138,16 @@ pub async fn handle(
             ok_json(&public)
         }
         HostRoute::PostSettings => {
-            let identity = identify(app, request, who).await?;
+            let identity = signed_in(identity)?;
             let update = json_object(body, "invalid_settings")?;
             app.settings
                 .update(&identity.user_id, |settings| settings.apply_update(&update))
                 .await?;
             message("Settings stored")
         }
-        HostRoute::AddGitProviders => providers::add_git_providers(app, request, body, who).await,
+        HostRoute::AddGitProviders => providers::add_git_providers(app, identity, body).await,
         HostRoute::UnsetProviderTokens => {
-            let identity = identify(app, request, who).await?;
+            let identity = signed_in(identity)?;
             providers::refuse_managed_tokens(app)?;
             app.settings
                 .update(&identity.user_id, |settings| {
@@ -157,25 +158,25 @@ pub async fn handle(
             message("Unset Git provider tokens")
         }
         HostRoute::Git(route) => {
-            let identity = identify(app, request, who).await?;
-            git::handle(app, &identity, route, request).await
+            let identity = signed_in(identity)?;
+            git::handle(app, identity, route, request).await
         }
         HostRoute::Authenticate => {
-            identify(app, request, who).await?;
+            signed_in(identity)?;
             message("User authenticated")
         }
-        HostRoute::Logout => logout(app, request, who).await,
+        HostRoute::Logout => logout(app, request, identity).await,
         // This server runs no agent: no conversations to list, and starting one is refused plainly.
         HostRoute::ListConversations => {
-            identify(app, request, who).await?;
+            signed_in(identity)?;
             ok_json(&json!({"results": [], "next_page_id": null}))
         }
-        HostRoute::ListSecrets => secrets::list(app, request, who).await,
-        HostRoute::CreateSecret => secrets::create(app, request, body, who).await,
-        HostRoute::UpdateSecret => secrets::update(app, request, body, who).await,
-        HostRoute::DeleteSecret => secrets::delete(app, request, who).await,
+        HostRoute::ListSecrets => secrets::list(app, identity).await,
+        HostRoute::CreateSecret => secrets::create(app, identity, body).await,
+        HostRoute::UpdateSecret => secrets::update(app, request, identity, body).await,
+        HostRoute::DeleteSecret => secrets::delete(app, request, identity).await,
         HostRoute::StartConversation => {
-            identify(app, request, who).await?;
+            signed_in(identity)?;
             Err(Failure::host(
                 501,
                 "not_implemented",
@@ -187,8 +188,8 @@ pub async fn handle(
 
 /// `POST /api/logout`: the active `user_auth` ends what it recognised; its header changes (a cleared cookie)
 /// go on the answer.
-async fn logout(app: &Serving<'_>, request: &RequestView<'_>, who: &mut Option<Identity>) -> Outcome {
-    let identity = identify(app, request, who).await?;
+async fn logout(app: &Serving<'_>, request: &RequestView<'_>, identity: Option<&Identity>) -> Outcome {
+    let identity = signed_in(identity)?;
     let active = &app.registry.user_auth;
     let changes = app
         .within_deadline(
@@ -204,36 +205,10 @@ async fn logout(app: &Serving<'_>, request: &RequestView<'_>, who: &mut Option<I
     Ok(response)
 }
 
-/// Who the request is for: the identity a middleware established, else what `user_auth` says (`None`: nobody
-/// is signed in). What `user_auth` said is also left in `who`, so the response hooks see who was served. For
-/// the host's routes ([`identify`]) and for plugins' routes that need a sign-in (crate::server::pipeline).
-pub async fn resolve_identity(
-    app: &Serving<'_>,
-    request: &RequestView<'_>,
-    who: &mut Option<Identity>,
-) -> Result<Option<Identity>, Failure> {
-    if let Some(identity) = request.identity() {
-        return Ok(Some(identity.to_identity()));
-    }
-    let active = &app.registry.user_auth;
-    let found = app
-        .within_deadline(active.site(Slot::UserAuth), active.object.identify(*request))
-        .await
-        .map_err(|error| Failure::new(&active.blame(), error))?
-        .into_option();
-    who.clone_from(&found);
-    Ok(found)
-}
-
-/// Who the request is for ([`resolve_identity`]); nobody is a 401 `not_authenticated`.
-async fn identify(
-    app: &Serving<'_>,
-    request: &RequestView<'_>,
-    who: &mut Option<Identity>,
-) -> Result<Identity, Failure> {
-    resolve_identity(app, request, who)
-        .await?
-        .ok_or_else(|| Failure::host(401, "not_authenticated", "this request is not signed in"))
+/// Who the request is for: the pipeline resolved it before the route ran (docs/architecture.md, "Requests");
+/// nobody is a 401 `not_authenticated`.
+fn signed_in(identity: Option<&Identity>) -> Result<&Identity, Failure> {
+    identity.ok_or_else(|| Failure::host(401, "not_authenticated", "this request is not signed in"))
 }
 
 fn json_object(body: &[u8], code: &str) -> Result<Map<String, Value>, Failure> {

@@ -1,11 +1,11 @@
 //! `POST /api/add-git-providers`: a personal access token, checked with the provider before it is stored.
 
 use openhost_github::GitQuery;
-use openhost_plugin_api::{Identity, RequestView};
+use openhost_plugin_api::Identity;
 use serde_json::Value;
 
 use crate::{
-    api::{Failure, Outcome, identify, json_object, message},
+    api::{Failure, Outcome, json_object, message, signed_in},
     app::Serving,
     components::git_service::fetch,
     settings::{ProviderToken, Secret},
@@ -13,13 +13,8 @@ use crate::{
 
 /// `{"provider_tokens": {"github": {"token": "...", "host": null}}}`: the token is checked with GitHub's
 /// `GET /user` before it is stored.
-pub async fn add_git_providers(
-    app: &Serving<'_>,
-    request: &RequestView<'_>,
-    body: &[u8],
-    who: &mut Option<Identity>,
-) -> Outcome {
-    let identity = identify(app, request, who).await?;
+pub async fn add_git_providers(app: &Serving<'_>, identity: Option<&Identity>, body: &[u8]) -> Outcome {
+    let identity = signed_in(identity)?;
     refuse_managed_tokens(app)?;
     let invalid = |message: &str| Failure::host(400, "invalid_request", message);
     let object = json_object(body, "invalid_request")?;

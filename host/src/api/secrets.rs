@@ -6,7 +6,7 @@ use openhost_plugin_api::{Identity, RequestView, Response};
 use serde_json::{Map, Value, json};
 
 use crate::{
-    api::{Failure, Outcome, identify, json_object, ok_json},
+    api::{Failure, Outcome, json_object, ok_json, signed_in},
     app::Serving,
     settings::{Secret, SettingsError},
     user_secrets::CustomSecret,
@@ -18,8 +18,8 @@ const MAX_DESCRIPTION_LEN: usize = 4096;
 const MAX_SECRETS: usize = 256;
 
 /// `GET /api/secrets`: `{"custom_secrets": [{"name", "description"}]}`.
-pub async fn list(app: &Serving<'_>, request: &RequestView<'_>, who: &mut Option<Identity>) -> Outcome {
-    let identity = identify(app, request, who).await?;
+pub async fn list(app: &Serving<'_>, identity: Option<&Identity>) -> Outcome {
+    let identity = signed_in(identity)?;
     let stored = app.secrets.get(&identity.user_id).await?.unwrap_or_default();
     let secrets: Vec<Value> = stored
         .custom_secrets
@@ -30,8 +30,8 @@ pub async fn list(app: &Serving<'_>, request: &RequestView<'_>, who: &mut Option
 }
 
 /// `POST /api/secrets` `{"name", "value", "description"?}`: 201, or 400 `secret_exists`.
-pub async fn create(app: &Serving<'_>, request: &RequestView<'_>, body: &[u8], who: &mut Option<Identity>) -> Outcome {
-    let identity = identify(app, request, who).await?;
+pub async fn create(app: &Serving<'_>, identity: Option<&Identity>, body: &[u8]) -> Outcome {
+    let identity = signed_in(identity)?;
     let object = json_object(body, "invalid_request")?;
     let name = name(&object)?;
     let value = text(&object, "value", MAX_VALUE_LEN)?.ok_or_else(|| invalid("`value` is required"))?;
@@ -59,13 +59,13 @@ pub async fn create(app: &Serving<'_>, request: &RequestView<'_>, body: &[u8], w
 }
 
 /// `PUT /api/secrets/{name}` `{"name", "description"?}`: renames or re-describes; the value stays.
-pub async fn update(app: &Serving<'_>, request: &RequestView<'_>, body: &[u8], who: &mut Option<Identity>) -> Outcome {
-    let identity = identify(app, request, who).await?;
+pub async fn update(app: &Serving<'_>, request: &RequestView<'_>, identity: Option<&Identity>, body: &[u8]) -> Outcome {
+    let identity = signed_in(identity)?;
     let id = path_id(request);
     let object = json_object(body, "invalid_request")?;
     let name = name(&object)?;
     let description = text(&object, "description", MAX_DESCRIPTION_LEN)?.unwrap_or_default();
-    ensure_exists(app, &identity, &id).await?;
+    ensure_exists(app, identity, &id).await?;
     app.secrets
         .update(&identity.user_id, |secrets| {
             let mut secret = secrets.custom_secrets.remove(&id).ok_or_else(|| missing(&id))?;
@@ -82,10 +82,10 @@ pub async fn update(app: &Serving<'_>, request: &RequestView<'_>, body: &[u8], w
 }
 
 /// `DELETE /api/secrets/{name}`.
-pub async fn delete(app: &Serving<'_>, request: &RequestView<'_>, who: &mut Option<Identity>) -> Outcome {
-    let identity = identify(app, request, who).await?;
+pub async fn delete(app: &Serving<'_>, request: &RequestView<'_>, identity: Option<&Identity>) -> Outcome {
+    let identity = signed_in(identity)?;
     let id = path_id(request);
-    ensure_exists(app, &identity, &id).await?;
+    ensure_exists(app, identity, &id).await?;
     app.secrets
         .update(&identity.user_id, |secrets| {
             secrets

@@ -9,6 +9,7 @@
 pub mod discovery;
 pub mod instance;
 pub mod resolve;
+pub mod route_table;
 
 use crate::telemetry::CallSite;
 use std::sync::Arc;
@@ -26,7 +27,7 @@ use crate::{
     error::StartupError,
     loader,
     origins::{Origins, PublicOrigin},
-    registry::{discovery::is_enabled, instance::Instance, resolve::RouteTable},
+    registry::{discovery::is_enabled, instance::Instance, route_table::RouteTable},
     routes::HostRoute,
     store::Store,
     telemetry::panics::PanicCounts,
@@ -145,12 +146,12 @@ pub struct Route {
     pub public: bool,
     /// Accepts unsafe requests from other sites (a plugin's webhook).
     pub cross_site: bool,
+    /// The route needs to know who the request is for: when no middleware said, the pipeline asks `user_auth`
+    /// before the route runs.
+    pub identify: bool,
     /// Its requests' counts and durations, labelled with its path as declared (`/api/secrets/{id}`).
     pub metrics: crate::telemetry::RequestMetrics,
 }
-
-/// The last segment of a route path that matches any one non-empty segment.
-pub const PATH_PARAMETER: &str = "{id}";
 
 /// Looks up an environment variable for `${VAR}` interpolation.
 pub type EnvLookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
@@ -339,21 +340,9 @@ impl Registry {
     }
 
     /// The route for a method and path: `Ok(route)`, or `Err` with the methods the path allows (empty: no
-    /// such path).
-    /// A path matches a route exactly, or a route whose last segment is `{id}` (`/api/secrets/{id}`) when its
-    /// own last segment is not empty.
+    /// such path). See [`route_table`].
     pub fn route(&self, method: &str, path: &str) -> Result<&Route, Vec<&str>> {
-        let methods = self.routes.get(path).or_else(|| {
-            let (parent, last) = path.rsplit_once('/')?;
-            (!last.is_empty()).then_some(())?;
-            self.routes.get(&format!("{parent}/{PATH_PARAMETER}"))
-        });
-        let Some(methods) = methods else {
-            return Err(Vec::new());
-        };
-        methods
-            .get(method)
-            .ok_or_else(|| methods.keys().map(String::as_str).collect())
+        self.routes.find(method, path)
     }
 
     /// `GET /api/plugins`: `panics` counts since the process started, whatever generation caught them.
@@ -370,8 +359,7 @@ impl Registry {
         let routes: Vec<Value> = self
             .routes
             .iter()
-            .flat_map(|(path, methods)| methods.iter().map(move |(method, route)| (method, path, route)))
-            .map(|(method, path, route)| {
+            .map(|(path, method, route)| {
                 let owner = match &route.target {
                     RouteTarget::Host(_) => "host",
                     RouteTarget::Plugin { owner, .. } => owner.as_str(),

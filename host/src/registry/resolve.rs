@@ -2,14 +2,18 @@
 //! `[host.overrides]`), the decorators around it, the middleware chain in order, and the route table with its
 //! collision check.
 
-use std::{collections::BTreeMap, sync::Arc};
+use std::sync::Arc;
 
 use openhost_plugin_api::{PluginError, Slot, types::RResult};
 
 use crate::{
     config::Config,
     error::StartupError,
-    registry::{Active, ChainLink, Hooks, Owner, Route, RouteTarget, instance::Instance},
+    registry::{
+        Active, ChainLink, Hooks, Owner, Route, RouteTarget,
+        instance::Instance,
+        route_table::{RouteRefusal, RouteTable},
+    },
     routes::HostRoute,
     telemetry::{CallSite, RequestMetrics},
 };
@@ -125,18 +129,19 @@ pub fn middleware_chain(builtins: Vec<ChainLink>, instances: &mut [Instance]) ->
     chain
 }
 
-/// Path -> method -> route: the host's routes and every plugin's, refusing collisions.
-pub type RouteTable = BTreeMap<String, BTreeMap<String, Route>>;
-
-/// The route table.
+/// The route table: the host's routes and every plugin's, refusing collisions.
 pub fn route_table(instances: &mut [Instance]) -> Result<RouteTable, StartupError> {
-    let mut table = RouteTable::new();
+    let mut table = RouteTable::default();
     for (method, path, route) in HostRoute::ALL {
-        table.entry(path.to_string()).or_default().insert(
+        let methods = table
+            .methods_mut(path)
+            .map_err(|reason| StartupError::HostRoute { path, reason })?;
+        methods.insert(
             method.to_string(),
             Route {
                 public: route.is_public(),
                 cross_site: false,
+                identify: route.needs_identity(),
                 target: RouteTarget::Host(*route),
                 metrics: RequestMetrics::new(path),
             },
@@ -150,16 +155,18 @@ pub fn route_table(instances: &mut [Instance]) -> Result<RouteTable, StartupErro
         for (index, spec) in handler.routes().into_iter().enumerate() {
             let method = spec.method.as_str().to_owned();
             let path = spec.path.as_str().to_owned();
-            let invalid = || StartupError::InvalidRoute {
+            let invalid = |reason: RouteRefusal| StartupError::InvalidRoute {
                 plugin: instance.name.clone(),
                 method: method.clone(),
                 path: path.clone(),
+                reason,
             };
-            if !path.starts_with('/') || method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
-                return Err(invalid());
+            if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
+                return Err(invalid(RouteRefusal::Method));
             }
-            let index = u32::try_from(index).map_err(|_| invalid())?;
-            let methods = table.entry(path.clone()).or_default();
+            // A plugin declares far fewer than 2^32 routes; `routes()` is the plugin's own list.
+            let index = u32::try_from(index).unwrap_or(u32::MAX);
+            let methods = table.methods_mut(&path).map_err(|e| invalid(e.into()))?;
             if let Some(existing) = methods.get(&method) {
                 return Err(StartupError::RouteCollision {
                     method,
@@ -176,6 +183,7 @@ pub fn route_table(instances: &mut [Instance]) -> Result<RouteTable, StartupErro
                 Route {
                     public: spec.is_public(),
                     cross_site: spec.accepts_cross_site(),
+                    identify: !spec.is_public(),
                     metrics: RequestMetrics::new(&path),
                     target: RouteTarget::Plugin {
                         owner: instance.name.clone(),

@@ -1,5 +1,5 @@
 //! The HTTP server: hyper on a tokio listener, one task per connection, each request handed to
-//! [`App::handle`](crate::app::App) ([`pipeline`]): the middleware chain, the route, the response hooks.
+//! [`App::answer`](crate::app::App) ([`pipeline`]): the middleware chain, the route, the response hooks.
 //!
 //! Dynamic routing is the point of a plugin host, so the transport only accepts, parses and writes; the route
 //! table is the registry's. hyper is used directly (not through a filter framework) so that a request's method,
@@ -8,6 +8,7 @@
 mod accept_failures;
 mod body;
 mod connections;
+mod context;
 pub mod descriptors;
 mod http;
 mod pipeline;

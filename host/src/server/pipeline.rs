@@ -1,9 +1,9 @@
-//! One request through the host: the middleware chain on a borrowed [`RequestView`], the route (the host's or a
-//! plugin's handler), then each middleware's response hook, innermost first.
+//! One request through the host, as a list of phases over one [`RequestContext`]: the middleware chain, the
+//! route (the host's or a plugin's, through one dispatch), each middleware's response hook innermost first, and
+//! the answer's last headers.
 //!
-//! The route is looked up first, so that a request for a route that needs no sign-in carries
-//! `RequestView::PUBLIC_ROUTE`. The only per-request allocation for the view is its header array (the peer
-//! address is formatted on the stack). The body is read only after the chain has let the request through
+//! The route is looked up before the chain, so that a request for a route that needs no sign-in carries
+//! `RequestView::PUBLIC_ROUTE`. The body is read only after the chain has let the request through
 //! ([`super::body`]), so that a rejected or oversized request costs no memory and still gets the chain's headers
 //! (request id, CORS).
 
@@ -11,182 +11,145 @@ use std::net::SocketAddr;
 
 use abi_stable::std_types::{ROption, RSlice};
 use bytes::Bytes;
-use http::{HeaderMap, Method};
 use http_body::Body;
 use http_body_util::Full;
-use openhost_plugin_api::{
-    Header, HeaderChange, HeaderView, Identity, MiddlewareAction, RequestView, Response, ResponseView, Slot,
-};
+use openhost_plugin_api::{Header, HeaderChange, HeaderView, MiddlewareAction, Response, ResponseView, Slot};
 
 use crate::{
     api,
     app::{App, Serving},
-    middleware::cross_site::{Crossing, crossing, refusal as cross_site_refusal},
-    registry::{Owner, RouteTarget},
+    middleware::cross_site::refusal as cross_site_refusal,
+    registry::{Owner, Route, RouteTarget},
     server::{
         body::{MAX_BODY_BYTES, MAX_DRAINED_BYTES, body_too_large, body_too_slow, drain, read_body},
-        http::{format_into, header_views, to_http},
+        context::{CurrentRequest, RequestContext},
+        http::{format_into, to_http},
     },
 };
 
+/// The response header naming the registry generation that served the request.
+pub const GENERATION_HEADER: &str = "openhost-generation";
+
 impl App {
-    /// Answers one HTTP request.
+    /// Answers one HTTP request, all on the registry generation serving when it arrived; the response names
+    /// that generation (`openhost-generation`).
     pub async fn answer<B: Body + Unpin>(
         &self,
         request: http::Request<B>,
         peer: Option<SocketAddr>,
     ) -> http::Response<Full<Bytes>> {
-        let (parts, body) = request.into_parts();
-        let query = parts.uri.query().unwrap_or("");
-        self.handle(&parts.method, parts.uri.path(), query, &parts.headers, peer, body)
-            .await
-    }
-
-    /// Runs one request through the chain and the route, all on the registry generation serving when it
-    /// arrived; the response names that generation (`openhost-generation`).
-    pub async fn handle<B: Body + Unpin>(
-        &self,
-        method: &Method,
-        path: &str,
-        query: &str,
-        headers: &HeaderMap,
-        peer: Option<SocketAddr>,
-        body: B,
-    ) -> http::Response<Full<Bytes>> {
-        let received = std::time::Instant::now();
         let serving = self.serving();
-        let registry = &*serving.registry;
-        let header_views = header_views(headers);
-        // Formatted on the stack: an address is at most 47 bytes (`[v6%scope]:port`).
-        let mut peer_buffer = [0u8; 64];
-        let peer_text = peer.map_or("", |addr| format_into(&mut peer_buffer, addr));
-        let route = registry.route(method.as_str(), path);
-        let flags = route.as_ref().map_or(0, |route| {
-            let public = if route.public { RequestView::PUBLIC_ROUTE } else { 0 };
-            let cross_site = if route.cross_site {
-                RequestView::CROSS_SITE_ROUTE
-            } else {
-                0
-            };
-            public | cross_site
-        });
-        let base = RequestView {
-            method: method.as_str().into(),
-            path: path.into(),
-            query: query.into(),
-            headers: RSlice::from_slice(&header_views),
-            peer_addr: peer_text.into(),
-            identity: ROption::RNone,
-            flags,
+        let (parts, body) = request.into_parts();
+        let mut context = RequestContext::new(parts, peer, &serving.registry);
+        let mut response = match serving.run_chain(&mut context).await {
+            Some(early) => early,
+            None => serving.dispatch(&mut context, body).await,
         };
-        // A cross-site write with a bearer passes only on what a middleware authenticates from the bearer: the
-        // browser's cookies stay out of this request, and without an identity it is refused after the chain.
-        let bearer_only = crossing(&registry.origins, &base) == Crossing::BearerOnly;
-        let without_cookies: Vec<HeaderView<'_>>;
-        let base = if bearer_only {
-            without_cookies = header_views
-                .iter()
-                .filter(|header| !header.name.as_str().eq_ignore_ascii_case("cookie"))
-                .copied()
-                .collect();
-            RequestView {
-                headers: RSlice::from_slice(&without_cookies),
-                ..base
-            }
-        } else {
-            base
-        };
-
-        let mut identity: Option<Identity> = None;
-        let mut added_headers: Vec<Header> = Vec::new();
-        let mut links_run = 0;
-        let mut early: Option<Response> = None;
-        for link in &registry.middleware {
-            links_run += 1;
-            if !link.hooks.on_request {
-                continue;
-            }
-            let view = RequestView {
-                identity: identity.as_ref().map(Identity::as_view).into(),
-                ..base
-            };
-            match self.within_deadline(link.site(), link.object.on_request(view)).await {
-                Ok(MiddlewareAction::Continue {
-                    add_response_headers,
-                    identity: established,
-                }) => {
-                    added_headers.extend(add_response_headers);
-                    if let ROption::RSome(established) = established {
-                        identity = Some(established);
-                    }
-                }
-                Ok(MiddlewareAction::Respond(response)) => {
-                    early = Some(response);
-                    break;
-                }
-                Err(error) => {
-                    early = Some(self.failure(&link.owner, error));
-                    break;
-                }
-            }
-        }
-
-        if bearer_only && early.is_none() && identity.is_none() {
-            early = Some(cross_site_refusal());
-        }
-        let view = RequestView {
-            identity: identity.as_ref().map(Identity::as_view).into(),
-            ..base
-        };
-        let mut resolved = None;
-        let mut response = match early {
-            Some(response) => response,
-            None => match &route {
-                Ok(route) => serving.route(&route.target, view, headers, body, &mut resolved).await,
-                Err(allowed) if allowed.is_empty() => {
-                    Response::error(404, "not_found", &format!("no route for {path}"))
-                }
-                Err(allowed) => {
-                    let allowed = allowed.join(", ");
-                    Response::error(405, "method_not_allowed", &format!("{path} allows {allowed}"))
-                        .with_header("allow", &allowed)
-                }
-            },
-        };
-        response.headers.extend(added_headers);
-        if identity.is_none() {
-            identity = resolved;
-        }
-        let view = RequestView {
-            identity: identity.as_ref().map(Identity::as_view).into(),
-            ..base
-        };
-        serving
-            .run_response_hooks(view, &mut response, links_run, received.elapsed())
-            .await;
-        if self.telemetry.enabled() {
-            let metrics = route.map_or(&self.telemetry.unmatched, |route| &route.metrics);
-            metrics.record(method.as_str(), response.status, received.elapsed());
-        }
-        let mut generation = [0u8; 20];
-        let generation = format_into(&mut generation, registry.generation);
-        response.headers.push(Header::new(GENERATION_HEADER, generation));
-        to_http(response)
+        response.headers.extend(std::mem::take(&mut context.response_headers));
+        serving.run_response_hooks(&context, &mut response).await;
+        serving.finish(&context, response)
     }
 }
 
-/// The response header naming the registry generation that served the request.
-pub const GENERATION_HEADER: &str = "openhost-generation";
+impl<'g> Serving<'g> {
+    /// Runs the chain's request hooks in order; an answer from one of them (or the cross-site rule, after the
+    /// chain) ends the request early.
+    async fn run_chain(&self, context: &mut RequestContext<'_>) -> Option<Response> {
+        let headers = context.request.header_views();
+        for link in &self.registry.middleware {
+            context.links_run += 1;
+            if !link.hooks.on_request {
+                continue;
+            }
+            let view = context.request.view(&headers, context.identity.as_ref());
+            match self.within_deadline(link.site(), link.object.on_request(view)).await {
+                Ok(MiddlewareAction::Continue {
+                    add_response_headers,
+                    identity,
+                }) => {
+                    context.response_headers.extend(add_response_headers);
+                    if let ROption::RSome(identity) = identity {
+                        context.identity = Some(identity);
+                    }
+                }
+                Ok(MiddlewareAction::Respond(response)) => return Some(response),
+                Err(error) => return Some(self.failure(&link.owner, error)),
+            }
+        }
+        if context.request.bearer_only && context.identity.is_none() {
+            return Some(cross_site_refusal());
+        }
+        None
+    }
 
-impl Serving<'_> {
-    async fn route<B: Body + Unpin>(
+    /// Answers the request with its route: the body read (bounded), who it is for resolved when the route needs
+    /// it, then the host's handler or the plugin's, given the same request.
+    async fn dispatch<B: Body + Unpin>(&self, context: &mut RequestContext<'_>, body: B) -> Response {
+        let route = match &context.request.routing {
+            Ok(route) => *route,
+            Err(allowed) => return no_route(context.request.parts.uri.path(), allowed),
+        };
+        let body = match self.read_body(&context.request, route, body).await {
+            Ok(body) => body,
+            Err(response) => return response,
+        };
+        if route.identify
+            && context.identity.is_none()
+            && let Err(failure) = self.resolve_identity(context).await
+        {
+            return self.failure(&failure.owner, *failure.error);
+        }
+        let headers = context.request.header_views();
+        let request = context.request.view(&headers, context.identity.as_ref());
+        match &route.target {
+            RouteTarget::Host(host_route) => {
+                match api::handle(self, *host_route, &request, context.identity.as_ref(), &body).await {
+                    Ok(response) => response,
+                    Err(failure) => self.failure(&failure.owner, *failure.error),
+                }
+            }
+            RouteTarget::Plugin {
+                owner,
+                handler,
+                index,
+                calls,
+            } => match self
+                .within_deadline(
+                    (owner, Slot::Routes, calls),
+                    handler.handle(*index, request, RSlice::from_slice(&body)),
+                )
+                .await
+            {
+                Ok(response) => response,
+                Err(error) => self.failure(&Owner::Plugin(owner.clone()), error),
+            },
+        }
+    }
+
+    /// Asks the active `user_auth` who the request is for; its answer (maybe nobody) stays in the context, so
+    /// the route and the response hooks see who was served.
+    async fn resolve_identity(&self, context: &mut RequestContext<'_>) -> Result<(), api::Failure> {
+        let active = &self.registry.user_auth;
+        let found = {
+            let headers = context.request.header_views();
+            let request = context.request.view(&headers, None);
+            self.within_deadline(active.site(Slot::UserAuth), active.object.identify(request))
+                .await
+                .map_err(|error| api::Failure::new(&active.blame(), error))?
+        };
+        context.identity = found.into_option();
+        Ok(())
+    }
+
+    /// The request body, if the route reads one: at most [`MAX_BODY_BYTES`], within the body deadline. A host
+    /// route takes JSON only; a plugin's route checks its own (`Request::json` does).
+    async fn read_body<B: Body + Unpin>(
         &self,
-        target: &RouteTarget,
-        request: RequestView<'_>,
-        headers: &HeaderMap,
+        request: &CurrentRequest<'_>,
+        route: &Route,
         mut body: B,
-        who: &mut Option<Identity>,
-    ) -> Response {
+    ) -> Result<Vec<u8>, Response> {
+        let headers = &request.parts.headers;
         let declared_length = headers
             .get("content-length")
             .and_then(|v| v.to_str().ok())
@@ -197,73 +160,32 @@ impl Serving<'_> {
                 // Bounded like any body: a client that stops sending gets the 413 at the deadline.
                 let _ = tokio::time::timeout(deadline, drain(&mut body)).await;
             }
-            return body_too_large();
+            return Err(body_too_large());
         }
-        let wants_body = match target {
+        let wants_body = match &route.target {
             RouteTarget::Host(route) => route.takes_body(),
             RouteTarget::Plugin { .. } => true,
         };
-        // The host's body routes all take JSON; a plugin's route checks its own (`Request::json` does).
-        if let RouteTarget::Host(route) = target
-            && route.takes_body()
+        if !wants_body {
+            return Ok(Vec::new());
+        }
+        if let RouteTarget::Host(_) = route.target
             && let Err(error) =
                 openhost_plugin_api::sdk::require_json(headers.get("content-type").and_then(|v| v.to_str().ok()))
         {
-            return self.failure(&Owner::Host, error.into());
+            return Err(self.failure(&Owner::Host, error.into()));
         }
-        let body = if wants_body {
-            match tokio::time::timeout(deadline, read_body(&mut body, MAX_BODY_BYTES)).await {
-                Ok(Ok(body)) => body,
-                Ok(Err(response)) => return response,
-                Err(_) => return body_too_slow(deadline),
-            }
-        } else {
-            Vec::new()
-        };
-        match target {
-            RouteTarget::Host(route) => match api::handle(self, *route, &request, &body, who).await {
-                Ok(response) => response,
-                Err(failure) => self.failure(&failure.owner, *failure.error),
-            },
-            RouteTarget::Plugin {
-                owner,
-                handler,
-                index,
-                calls,
-            } => {
-                // A route that needs a sign-in sees who the request is for even when no middleware said so (the
-                // open-source host's single user): `user_auth` is asked, as for the host's own routes.
-                if !request.is_public()
-                    && let Err(failure) = api::resolve_identity(self, &request, who).await
-                {
-                    return self.failure(&failure.owner, *failure.error);
-                }
-                let request = RequestView {
-                    identity: who.as_ref().map(Identity::as_view).or(request.identity()).into(),
-                    ..request
-                };
-                match self
-                    .within_deadline(
-                        (owner, Slot::Routes, calls),
-                        handler.handle(*index, request, RSlice::from_slice(&body)),
-                    )
-                    .await
-                {
-                    Ok(response) => response,
-                    Err(error) => self.failure(&Owner::Plugin(owner.clone()), error),
-                }
-            }
+        match tokio::time::timeout(deadline, read_body(&mut body, MAX_BODY_BYTES)).await {
+            Ok(result) => result,
+            Err(_) => Err(body_too_slow(deadline)),
         }
     }
 
     /// Lets each middleware that saw the request change the response headers, innermost first.
-    async fn run_response_hooks(
-        &self,
-        request: RequestView<'_>,
-        response: &mut Response,
-        links_run: usize,
-        elapsed: std::time::Duration,
-    ) {
+    async fn run_response_hooks(&self, context: &RequestContext<'_>, response: &mut Response) {
+        let request_headers = context.request.header_views();
+        let request = context.request.view(&request_headers, context.identity.as_ref());
+        let elapsed_micros = u64::try_from(context.received.elapsed().as_micros()).unwrap_or(u64::MAX);
         let mut changes: Vec<HeaderChange> = Vec::new();
         let mut failed = None;
         {
@@ -275,7 +197,7 @@ impl Serving<'_> {
                     value: h.value.as_rstr(),
                 })
                 .collect();
-            for link in self.registry.middleware[..links_run]
+            for link in self.registry.middleware[..context.links_run]
                 .iter()
                 .rev()
                 .filter(|l| l.hooks.on_response)
@@ -283,7 +205,7 @@ impl Serving<'_> {
                 let view = ResponseView {
                     status: response.status,
                     headers: RSlice::from_slice(&views),
-                    elapsed_micros: u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+                    elapsed_micros,
                 };
                 match self
                     .within_deadline(link.site(), link.object.on_response(request, view))
@@ -305,4 +227,33 @@ impl Serving<'_> {
             response.apply(change);
         }
     }
+
+    /// The answer's last steps: the request counted under its route, and the generation that served it named.
+    fn finish(&self, context: &RequestContext<'_>, mut response: Response) -> http::Response<Full<Bytes>> {
+        if self.telemetry.enabled() {
+            let metrics = context
+                .request
+                .routing
+                .as_ref()
+                .map_or(&self.telemetry.unmatched, |route| &route.metrics);
+            metrics.record(
+                context.request.parts.method.as_str(),
+                response.status,
+                context.received.elapsed(),
+            );
+        }
+        let mut generation = [0u8; 20];
+        let generation = format_into(&mut generation, self.registry.generation);
+        response.headers.push(Header::new(GENERATION_HEADER, generation));
+        to_http(response)
+    }
+}
+
+/// The answer to a request no route matched: 404, or 405 with the methods its path allows.
+fn no_route(path: &str, allowed: &[&str]) -> Response {
+    if allowed.is_empty() {
+        return Response::error(404, "not_found", &format!("no route for {path}"));
+    }
+    let allowed = allowed.join(", ");
+    Response::error(405, "method_not_allowed", &format!("{path} allows {allowed}")).with_header("allow", &allowed)
 }

@@ -1,0 +1,128 @@
+//! One request's context, carried from the first middleware to the answer (docs/architecture.md, "Requests"):
+//! the request as it now stands, the route it matched, who it is for once known, the headers the chain adds to
+//! the answer, and how far down the chain it went. Every phase of the pipeline reads and writes this one value;
+//! no phase keeps a second copy of any of it.
+//!
+//! Middleware and routes see the request as a borrowed [`RequestView`]: [`RequestContext::header_views`] lends
+//! the header array once, and [`CurrentRequest::view`] builds a view around it at no cost.
+
+use std::{net::SocketAddr, time::Instant};
+
+use http::request::Parts;
+use openhost_plugin_api::{Header, HeaderView, Identity, RequestView};
+
+use crate::{
+    middleware::cross_site::{Crossing, crossing},
+    registry::{Registry, Route},
+    server::http::{format_into, header_views},
+};
+
+/// What routing found for the request: its route, or the methods its path allows (none: no such path).
+pub type Routing<'g> = Result<&'g Route, Vec<&'g str>>;
+
+/// One request, as the pipeline carries it. `'g` is the registry generation serving it.
+pub struct RequestContext<'g> {
+    /// The request as it now stands.
+    pub request: CurrentRequest<'g>,
+    /// Who the request is for: established by a middleware, or resolved by `user_auth` for a route that needs
+    /// it. The response hooks see the same value.
+    pub identity: Option<Identity>,
+    /// Headers the chain adds to whatever answer comes back.
+    pub response_headers: Vec<Header>,
+    /// How many links of the chain saw the request: their response hooks run, innermost first.
+    pub links_run: usize,
+    pub received: Instant,
+}
+
+/// The request as it now stands: what middleware and routes see of it, and where it is routed.
+pub struct CurrentRequest<'g> {
+    /// Method, URI and headers.
+    pub parts: Parts,
+    /// What routing found for `parts` (computed before the chain, so middleware knows a public route).
+    pub routing: Routing<'g>,
+    /// The request is a cross-site write with a bearer ([`Crossing::BearerOnly`]): its cookies are withheld, and
+    /// it is refused after the chain unless a middleware established who it is for.
+    pub bearer_only: bool,
+    peer: PeerText,
+}
+
+impl<'g> RequestContext<'g> {
+    /// The context of a request as it arrived, routed on `registry` and classified by its cross-site rule.
+    pub fn new(parts: Parts, peer: Option<SocketAddr>, registry: &'g Registry) -> RequestContext<'g> {
+        let routing = registry.route(parts.method.as_str(), parts.uri.path());
+        let mut request = CurrentRequest {
+            parts,
+            routing,
+            bearer_only: false,
+            peer: PeerText::new(peer),
+        };
+        let bearer_only = {
+            let headers = request.header_views();
+            crossing(&registry.origins, &request.view(&headers, None)) == Crossing::BearerOnly
+        };
+        request.bearer_only = bearer_only;
+        RequestContext {
+            request,
+            identity: None,
+            response_headers: Vec::new(),
+            links_run: 0,
+            received: Instant::now(),
+        }
+    }
+}
+
+impl CurrentRequest<'_> {
+    /// The headers middleware and routes see, borrowed: a bearer-only request's cookies are left out.
+    pub fn header_views(&self) -> Vec<HeaderView<'_>> {
+        let mut views = header_views(&self.parts.headers);
+        if self.bearer_only {
+            views.retain(|header| !header.name.as_str().eq_ignore_ascii_case("cookie"));
+        }
+        views
+    }
+
+    /// The request as the interface shows it, for `identity`, around `headers` from
+    /// [`CurrentRequest::header_views`].
+    pub fn view<'v>(&'v self, headers: &'v [HeaderView<'v>], identity: Option<&'v Identity>) -> RequestView<'v> {
+        RequestView {
+            method: self.parts.method.as_str().into(),
+            path: self.parts.uri.path().into(),
+            query: self.parts.uri.query().unwrap_or("").into(),
+            headers: headers.into(),
+            peer_addr: self.peer.as_str().into(),
+            identity: identity.map(Identity::as_view).into(),
+            flags: self.flags(),
+        }
+    }
+
+    /// What the host tells middleware about the route: public, accepting cross-site writes.
+    fn flags(&self) -> u64 {
+        self.routing.as_ref().map_or(0, |route| {
+            let public = if route.public { RequestView::PUBLIC_ROUTE } else { 0 };
+            let cross_site = if route.cross_site {
+                RequestView::CROSS_SITE_ROUTE
+            } else {
+                0
+            };
+            public | cross_site
+        })
+    }
+}
+
+/// The peer address as text, formatted once on the stack: an address is at most 47 bytes (`[v6%scope]:port`).
+struct PeerText {
+    buffer: [u8; 64],
+    len: usize,
+}
+
+impl PeerText {
+    fn new(peer: Option<SocketAddr>) -> PeerText {
+        let mut buffer = [0u8; 64];
+        let len = peer.map_or(0, |addr| format_into(&mut buffer, addr).len());
+        PeerText { buffer, len }
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.buffer[..self.len]).unwrap_or("")
+    }
+}
