@@ -52,7 +52,10 @@ pub use wire::{
         InstallationRepositoryQuery, Page, PageRequest, Repository, RepositoryPage, RepositoryQuery, SearchQuery,
         SuggestedTask,
     },
-    http::{Header, HeaderChange, HeaderView, MiddlewareAction, RequestView, Response, ResponseView, RouteSpec},
+    http::{
+        Decision, Header, HeaderChange, HeaderView, MiddlewareAction, RequestEdit, RequestView, Response, ResponseView,
+        RouteSpec,
+    },
     identity::{Identity, IdentityView},
     module::{PluginMod, PluginModRef},
     slots::{
@@ -73,11 +76,11 @@ pub mod prelude {
     pub use crate::{
         export_plugin, order,
         types::{ROption, RResult, RSlice, RStr, RString, RVec},
-        Branch, BranchPage, BranchQuery, BranchSearch, Components, GitService, GitServiceDecorator, GitServiceHandle,
-        GitUser, Header, HeaderChange, HeaderView, Host, HttpRequest, Identity, IdentityView, Installation,
-        InstallationPage, InstallationRepositoryQuery, LogLevel, Middleware, MiddlewareAction, Page, PageRequest,
-        PluginError, Repository, RepositoryPage, RepositoryQuery, Request, RequestView, Response, ResponseView,
-        RouteSpec, Router, SearchQuery, ServerConfig, ServerConfigHandle, Slot, SuggestedTask, UserAuth,
+        Branch, BranchPage, BranchQuery, BranchSearch, Components, Decision, GitService, GitServiceDecorator,
+        GitServiceHandle, GitUser, Header, HeaderChange, HeaderView, Host, HttpRequest, Identity, IdentityView,
+        Installation, InstallationPage, InstallationRepositoryQuery, LogLevel, Middleware, MiddlewareAction, Page,
+        PageRequest, PluginError, Repository, RepositoryPage, RepositoryQuery, Request, RequestView, Response,
+        ResponseView, RouteSpec, Router, SearchQuery, ServerConfig, ServerConfigHandle, Slot, SuggestedTask, UserAuth,
         UserAuthHandle,
     };
 }

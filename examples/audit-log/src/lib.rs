@@ -135,7 +135,7 @@ impl Middleware for Recorder {
 }
 
 /// `GET /api/audit?limit=N`.
-async fn newest_entries(log: Arc<AuditLog>, request: Request) -> Result<Response, PluginError> {
+async fn newest_entries(log: &Arc<AuditLog>, request: Request) -> Result<Response, PluginError> {
     let limit = match request.query_param("limit") {
         None => DEFAULT_LIMIT,
         Some(text) => match text.parse::<usize>() {
@@ -162,12 +162,9 @@ fn init(host: Host, config: Config) -> Result<Components, PluginError> {
         max_entries: u64::from(config.max_entries),
         cursor: Mutex::new(Cursor::default()),
     });
-    let reader = Arc::clone(&log);
     Ok(Components::new()
-        .middleware(Recorder(log))
-        .routes(Router::new().get("/api/audit", move |request| {
-            newest_entries(Arc::clone(&reader), request)
-        })))
+        .middleware(Recorder(Arc::clone(&log)))
+        .routes(Router::with_state(log).get("/api/audit", newest_entries)))
 }
 
 export_plugin! {

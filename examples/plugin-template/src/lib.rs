@@ -20,6 +20,7 @@ fn default_greeting() -> String {
     "hello".to_owned()
 }
 
+#[derive(Clone)]
 struct Greeter {
     greeting: String,
 }
@@ -31,19 +32,19 @@ impl Middleware for Greeter {
 }
 
 /// `GET /hello`: the greeting and who is asking.
-async fn hello(greeting: String, request: Request) -> Result<Response, PluginError> {
+async fn hello(greeter: &Greeter, request: Request) -> Result<Response, PluginError> {
     let user = request.identity.map(|identity| identity.login.to_string());
     tracing::info!(?user, "said hello");
-    Ok(Response::json(200, &serde_json::json!({"greeting": greeting, "user": user})))
+    Ok(Response::json(200, &serde_json::json!({"greeting": greeter.greeting, "user": user})))
 }
 
 fn init(_host: Host, config: Config) -> Result<Components, PluginError> {
-    let greeting = config.greeting.clone();
+    let greeter = Greeter {
+        greeting: config.greeting,
+    };
     Ok(Components::new()
-        .middleware(Greeter {
-            greeting: config.greeting,
-        })
-        .routes(Router::new().get("/hello", move |request| hello(greeting.clone(), request))))
+        .middleware(greeter.clone())
+        .routes(Router::with_state(greeter).get("/hello", hello)))
 }
 
 export_plugin! {

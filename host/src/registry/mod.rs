@@ -106,25 +106,30 @@ impl ChainLink {
     }
 }
 
-/// The hooks of a middleware the chain calls.
+/// The hooks of a middleware the chain calls, and whether it reads request bodies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Hooks {
     pub on_request: bool,
     pub on_response: bool,
+    /// The middleware reads the body (interface 1.5): the pipeline reads it before calling the link.
+    pub body: bool,
 }
 
 impl Hooks {
     pub const BOTH: Hooks = Hooks {
         on_request: true,
         on_response: true,
+        body: false,
     };
     pub const REQUEST: Hooks = Hooks {
         on_request: true,
         on_response: false,
+        body: false,
     };
     pub const RESPONSE: Hooks = Hooks {
         on_request: false,
         on_response: true,
+        body: false,
     };
 }
 

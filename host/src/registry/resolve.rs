@@ -119,8 +119,11 @@ pub fn middleware_chain(builtins: Vec<ChainLink>, instances: &mut [Instance]) ->
                 name: instance.name.clone(),
                 owner: Owner::Plugin(instance.name.clone()),
                 order: object.order(),
+                hooks: Hooks {
+                    body: object.reads_body(),
+                    ..Hooks::BOTH
+                },
                 object,
-                hooks: Hooks::BOTH,
                 calls: CallSite::default(),
             });
         }

@@ -43,6 +43,9 @@ pub struct CurrentRequest<'g> {
     /// The request is a cross-site write with a bearer ([`Crossing::BearerOnly`]): its cookies are withheld, and
     /// it is refused after the chain unless a middleware established who it is for.
     pub bearer_only: bool,
+    /// The body, once read: before the first middleware that reads bodies (interface 1.5), else before the
+    /// route. A middleware may have replaced it.
+    pub body: Option<Vec<u8>>,
     peer: PeerText,
 }
 
@@ -54,6 +57,7 @@ impl<'g> RequestContext<'g> {
             parts,
             routing,
             bearer_only: false,
+            body: None,
             peer: PeerText::new(peer),
         };
         let bearer_only = {
@@ -71,7 +75,12 @@ impl<'g> RequestContext<'g> {
     }
 }
 
-impl CurrentRequest<'_> {
+impl<'g> CurrentRequest<'g> {
+    /// Looks the route up again, after a middleware changed the method or the path.
+    pub fn reroute(&mut self, registry: &'g Registry) {
+        self.routing = registry.route(self.parts.method.as_str(), self.parts.uri.path());
+    }
+
     /// The headers middleware and routes see, borrowed: a bearer-only request's cookies are left out.
     pub fn header_views(&self) -> Vec<HeaderView<'_>> {
         let mut views = header_views(&self.parts.headers);

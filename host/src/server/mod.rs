@@ -10,6 +10,7 @@ mod body;
 mod connections;
 mod context;
 pub mod descriptors;
+mod edits;
 mod http;
 mod pipeline;
 mod steering;

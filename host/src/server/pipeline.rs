@@ -3,26 +3,30 @@
 //! the answer's last headers.
 //!
 //! The route is looked up before the chain, so that a request for a route that needs no sign-in carries
-//! `RequestView::PUBLIC_ROUTE`. The body is read only after the chain has let the request through
-//! ([`super::body`]), so that a rejected or oversized request costs no memory and still gets the chain's headers
-//! (request id, CORS).
+//! `RequestView::PUBLIC_ROUTE`, and again after a middleware changed the request. The body is read only when
+//! something reads it: the first middleware that reads bodies, else the route after the chain has let the
+//! request through ([`super::body`]), so that a rejected or oversized request costs no memory and still gets the
+//! chain's headers (request id, CORS).
 
 use std::net::SocketAddr;
 
 use abi_stable::std_types::{ROption, RSlice};
 use bytes::Bytes;
+use http::HeaderMap;
 use http_body::Body;
 use http_body_util::Full;
-use openhost_plugin_api::{Header, HeaderChange, HeaderView, MiddlewareAction, Response, ResponseView, Slot};
+use openhost_plugin_api::{
+    Decision, Header, HeaderChange, HeaderView, MiddlewareAction, PluginError, Response, ResponseView, Slot,
+};
 
 use crate::{
     api,
     app::{App, Serving},
     middleware::cross_site::refusal as cross_site_refusal,
-    registry::{Owner, Route, RouteTarget},
+    registry::{Owner, Registry, RouteTarget},
     server::{
         body::{MAX_BODY_BYTES, MAX_DRAINED_BYTES, body_too_large, body_too_slow, drain, read_body},
-        context::{CurrentRequest, RequestContext},
+        context::RequestContext,
         http::{format_into, to_http},
     },
 };
@@ -41,7 +45,8 @@ impl App {
         let serving = self.serving();
         let (parts, body) = request.into_parts();
         let mut context = RequestContext::new(parts, peer, &serving.registry);
-        let mut response = match serving.run_chain(&mut context).await {
+        let mut body = body;
+        let mut response = match serving.run_chain(&mut context, &mut body).await {
             Some(early) => early,
             None => serving.dispatch(&mut context, body).await,
         };
@@ -51,29 +56,62 @@ impl App {
     }
 }
 
-impl<'g> Serving<'g> {
-    /// Runs the chain's request hooks in order; an answer from one of them (or the cross-site rule, after the
-    /// chain) ends the request early.
-    async fn run_chain(&self, context: &mut RequestContext<'_>) -> Option<Response> {
-        let headers = context.request.header_views();
-        for link in &self.registry.middleware {
+impl Serving<'_> {
+    /// Runs the chain's request hooks in order. A link may change the request (interface 1.5: the route is
+    /// then looked up again) or answer it, which ends the request early; so does the cross-site rule, after
+    /// the chain. A link that reads bodies gets the body, read once before the first such link.
+    async fn run_chain<'c, B: Body + Unpin>(
+        &'c self,
+        context: &mut RequestContext<'c>,
+        body: &mut B,
+    ) -> Option<Response> {
+        let registry: &'c Registry = &self.registry;
+        let mut headers = context.request.header_views();
+        for link in &registry.middleware {
             context.links_run += 1;
             if !link.hooks.on_request {
                 continue;
             }
+            if link.hooks.body && context.request.body.is_none() {
+                match self.read_body(&context.request.parts.headers, body).await {
+                    Ok(read) => context.request.body = Some(read),
+                    Err(refusal) => return Some(refusal),
+                }
+                headers = context.request.header_views();
+            }
+            let body_seen = match (&context.request.body, link.hooks.body) {
+                (Some(read), true) => read.as_slice(),
+                _ => &[],
+            };
             let view = context.request.view(&headers, context.identity.as_ref());
-            match self.within_deadline(link.site(), link.object.on_request(view)).await {
-                Ok(MiddlewareAction::Continue {
+            let decided = self
+                .within_deadline(link.site(), link.object.decide(view, RSlice::from_slice(body_seen)))
+                .await;
+            let (action, edits) = match decided {
+                Ok(Decision { action, edits }) => (action, edits),
+                Err(error) => return Some(self.failure(&link.owner, error)),
+            };
+            match action {
+                MiddlewareAction::Continue {
                     add_response_headers,
                     identity,
-                }) => {
+                } => {
                     context.response_headers.extend(add_response_headers);
                     if let ROption::RSome(identity) = identity {
                         context.identity = Some(identity);
                     }
                 }
-                Ok(MiddlewareAction::Respond(response)) => return Some(response),
-                Err(error) => return Some(self.failure(&link.owner, error)),
+                MiddlewareAction::Respond(response) => return Some(response),
+            }
+            if !edits.is_empty() {
+                for edit in edits {
+                    if let Err(error) = context.request.apply(edit, link.hooks.body) {
+                        let error = PluginError::other(format!("made an invalid change to the request: {error}"));
+                        return Some(self.failure(&link.owner, error.into()));
+                    }
+                }
+                context.request.reroute(registry);
+                headers = context.request.header_views();
             }
         }
         if context.request.bearer_only && context.identity.is_none() {
@@ -82,16 +120,38 @@ impl<'g> Serving<'g> {
         None
     }
 
-    /// Answers the request with its route: the body read (bounded), who it is for resolved when the route needs
-    /// it, then the host's handler or the plugin's, given the same request.
-    async fn dispatch<B: Body + Unpin>(&self, context: &mut RequestContext<'_>, body: B) -> Response {
+    /// Answers the request with its route: the body read (bounded) if not yet, who it is for resolved when the
+    /// route needs it, then the host's handler or the plugin's, given the same request.
+    async fn dispatch<B: Body + Unpin>(&self, context: &mut RequestContext<'_>, mut body: B) -> Response {
         let route = match &context.request.routing {
             Ok(route) => *route,
             Err(allowed) => return no_route(context.request.parts.uri.path(), allowed),
         };
-        let body = match self.read_body(&context.request, route, body).await {
-            Ok(body) => body,
-            Err(response) => return response,
+        let wants_body = match &route.target {
+            RouteTarget::Host(route) => route.takes_body(),
+            RouteTarget::Plugin { .. } => true,
+        };
+        // The host's body routes all take JSON; a plugin's route checks its own (`Request::json` does).
+        if let RouteTarget::Host(_) = route.target
+            && wants_body
+            && let Err(error) = openhost_plugin_api::sdk::require_json(
+                context
+                    .request
+                    .parts
+                    .headers
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok()),
+            )
+        {
+            return self.failure(&Owner::Host, error.into());
+        }
+        let body = match context.request.body.take() {
+            Some(read) => read,
+            None if wants_body => match self.read_body(&context.request.parts.headers, &mut body).await {
+                Ok(read) => read,
+                Err(refusal) => return refusal,
+            },
+            None => Vec::new(),
         };
         if route.identify
             && context.identity.is_none()
@@ -141,15 +201,8 @@ impl<'g> Serving<'g> {
         Ok(())
     }
 
-    /// The request body, if the route reads one: at most [`MAX_BODY_BYTES`], within the body deadline. A host
-    /// route takes JSON only; a plugin's route checks its own (`Request::json` does).
-    async fn read_body<B: Body + Unpin>(
-        &self,
-        request: &CurrentRequest<'_>,
-        route: &Route,
-        mut body: B,
-    ) -> Result<Vec<u8>, Response> {
-        let headers = &request.parts.headers;
+    /// Reads a request body: at most [`MAX_BODY_BYTES`] (413 beyond), within the body deadline (408 after).
+    async fn read_body<B: Body + Unpin>(&self, headers: &HeaderMap, body: &mut B) -> Result<Vec<u8>, Response> {
         let declared_length = headers
             .get("content-length")
             .and_then(|v| v.to_str().ok())
@@ -158,24 +211,11 @@ impl<'g> Serving<'g> {
         if let Some(length) = declared_length.filter(|length| *length > MAX_BODY_BYTES as u64) {
             if length <= MAX_DRAINED_BYTES {
                 // Bounded like any body: a client that stops sending gets the 413 at the deadline.
-                let _ = tokio::time::timeout(deadline, drain(&mut body)).await;
+                let _ = tokio::time::timeout(deadline, drain(body)).await;
             }
             return Err(body_too_large());
         }
-        let wants_body = match &route.target {
-            RouteTarget::Host(route) => route.takes_body(),
-            RouteTarget::Plugin { .. } => true,
-        };
-        if !wants_body {
-            return Ok(Vec::new());
-        }
-        if let RouteTarget::Host(_) = route.target
-            && let Err(error) =
-                openhost_plugin_api::sdk::require_json(headers.get("content-type").and_then(|v| v.to_str().ok()))
-        {
-            return Err(self.failure(&Owner::Host, error.into()));
-        }
-        match tokio::time::timeout(deadline, read_body(&mut body, MAX_BODY_BYTES)).await {
+        match tokio::time::timeout(deadline, read_body(body, MAX_BODY_BYTES)).await {
             Ok(result) => result,
             Err(_) => Err(body_too_slow(deadline)),
         }

@@ -17,7 +17,7 @@ use crate::{
             BranchPage, BranchQuery, BranchSearch, GitUser, InstallationPage, InstallationRepositoryQuery, PageRequest,
             RepositoryPage, RepositoryQuery, SearchQuery, SuggestedTask,
         },
-        http::{HeaderChange, MiddlewareAction, RequestView, Response, ResponseView, RouteSpec},
+        http::{Decision, HeaderChange, MiddlewareAction, RequestView, Response, ResponseView, RouteSpec},
         identity::{Identity, IdentityView},
         slots::{
             FfiGitService, FfiGitServiceDecorator, FfiGitService_TO, FfiMiddleware, FfiMiddleware_TO, FfiResult,
@@ -48,9 +48,17 @@ impl<M: Middleware> FfiMiddleware for Guarded<M> {
     ) -> FfiResult<'a, RVec<HeaderChange>> {
         guard_future(move || async move { self.0.on_response(&request, &response).await.map(RVec::from) })
     }
+
+    fn reads_body(&self) -> bool {
+        guard_call(|| Ok(self.0.reads_body())).unwrap_or(false)
+    }
+
+    fn decide<'a>(&'a self, request: RequestView<'a>, body: RSlice<'a, u8>) -> FfiResult<'a, Decision> {
+        guard_future(move || async move { self.0.decide(&request, body.as_slice()).await })
+    }
 }
 
-impl FfiRoutes for Guarded<Router> {
+impl<S: Send + Sync + 'static> FfiRoutes for Guarded<Router<S>> {
     fn routes(&self) -> RVec<RouteSpec> {
         self.0.specs().into()
     }
@@ -211,7 +219,7 @@ pub fn middleware_object(middleware: impl Middleware) -> MiddlewareObject {
 }
 
 /// Wraps a [`Router`] as a guarded ABI object.
-pub fn routes_object(router: Router) -> RoutesObject {
+pub fn routes_object<S: Send + Sync + 'static>(router: Router<S>) -> RoutesObject {
     FfiRoutes_TO::from_value(Guarded(router), TD_Opaque)
 }
 

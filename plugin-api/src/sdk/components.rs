@@ -53,7 +53,7 @@ impl Components {
     }
 
     /// Adds routes.
-    pub fn routes(mut self, router: Router) -> Self {
+    pub fn routes<S: Send + Sync + 'static>(mut self, router: Router<S>) -> Self {
         self.routes = Some(routes_object(router));
         self
     }

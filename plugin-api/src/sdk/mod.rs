@@ -16,7 +16,7 @@ use serde_json::Value;
 pub use adapters::{git_service_object, middleware_object, routes_object, server_config_object, user_auth_object};
 pub use components::Components;
 pub use handles::{GitServiceHandle, ServerConfigHandle, UserAuthHandle};
-pub use router::{require_json, Request, Router};
+pub use router::{require_json, Handler, HandlerFuture, Request, Router, StateFn, Stateless, WithState};
 
 use crate::{
     wire::{
@@ -24,7 +24,7 @@ use crate::{
             BranchPage, BranchQuery, BranchSearch, GitUser, InstallationPage, InstallationRepositoryQuery, PageRequest,
             RepositoryPage, RepositoryQuery, SearchQuery, SuggestedTask,
         },
-        http::{HeaderChange, MiddlewareAction, RequestView, ResponseView},
+        http::{Decision, HeaderChange, MiddlewareAction, RequestView, ResponseView},
         identity::{Identity, IdentityView},
     },
     PluginError,
@@ -44,6 +44,25 @@ pub trait Middleware: Send + Sync + 'static {
         _request: &RequestView<'_>,
     ) -> impl Future<Output = Result<MiddlewareAction, PluginError>> + Send {
         async { Ok(MiddlewareAction::next()) }
+    }
+
+    /// Whether [`Middleware::decide`] reads the request body (interface 1.5): the host then reads it, bounded as
+    /// for a route, before this middleware runs. The default reads none.
+    fn reads_body(&self) -> bool {
+        false
+    }
+
+    /// Decide about a request *and change it before routing* (interface 1.5): a [`Decision`] carries the
+    /// action of [`Middleware::on_request`] and the edits (method, URI, headers, and the body when
+    /// [`Middleware::reads_body`]). Routing sees the changed request. The host calls this; the default runs
+    /// `on_request` and changes nothing, so a middleware that does not rewrite implements `on_request` only.
+    fn decide(
+        &self,
+        request: &RequestView<'_>,
+        body: &[u8],
+    ) -> impl Future<Output = Result<Decision, PluginError>> + Send {
+        let _ = body;
+        async move { self.on_request(request).await.map(Decision::from) }
     }
 
     /// See the final response and change its headers (e.g. re-issue a cookie, record an audit entry). Runs for

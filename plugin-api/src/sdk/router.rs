@@ -1,8 +1,24 @@
-//! Routes with one handler each. The host tells the plugin which of its routes a request matched (by index),
-//! so no handler re-matches paths. A handler gets an owned [`Request`], which lets it be a plain closure or
-//! `async fn`; the copy costs about a microsecond, nothing next to the work a route does.
+//! Routes with one handler each, and the state they share (docs/plugin-guide.md, "3. The code"). The host tells
+//! the plugin which of its routes a request matched (by index), so no handler re-matches paths; the route's
+//! `{name}` segments and `*` rest are read back as [`Request::param`].
+//!
+//! A handler is an `async fn` (or closure) of the [`Request`], or, on a router made with
+//! [`Router::with_state`], of `&S` and the request: the state is borrowed for the call, never cloned.
+//!
+//! ```ignore
+//! struct Notes { kv: Host }
+//!
+//! async fn show(notes: &Notes, request: Request) -> Result<Response, PluginError> {
+//!     let id = request.param("id").unwrap_or_default();
+//!     ...
+//! }
+//!
+//! Router::with_state(Notes { kv: host })
+//!     .get("/api/notes/{id}", show)
+//!     .public(RouteSpec::new("GET", "/hello"), |_: Request| async { Ok(Response::json(200, &json!("hi"))) })
+//! ```
 
-use std::{future::Future, pin::Pin};
+use std::{future::Future, marker::PhantomData, pin::Pin};
 
 use serde::de::DeserializeOwned;
 
@@ -15,7 +31,7 @@ use crate::{
 };
 
 /// A request to one of a plugin's routes, owned.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Request {
     pub method: String,
     pub path: String,
@@ -28,10 +44,13 @@ pub struct Request {
     /// the active `user_auth`. `None` on a public route no middleware identified.
     pub identity: Option<Identity>,
     pub body: Vec<u8>,
+    /// The values of the matched route's `{name}` segments, and of its `*` rest under the name `*`.
+    pub params: Vec<(String, String)>,
 }
 
 impl Request {
-    fn from_view(view: &RequestView<'_>, body: &[u8]) -> Request {
+    /// The request a view shows, owned, with `body`.
+    pub fn from_view(view: &RequestView<'_>, body: &[u8]) -> Request {
         Request {
             method: view.method().to_owned(),
             path: view.path().to_owned(),
@@ -44,6 +63,7 @@ impl Request {
             peer_addr: view.peer_addr().to_owned(),
             identity: view.identity().map(|i| i.to_identity()),
             body: body.to_vec(),
+            params: Vec::new(),
         }
     }
 
@@ -67,6 +87,15 @@ impl Request {
             flags: 0,
         };
         read(&view)
+    }
+
+    /// The value of the matched route's `{name}` segment (`request.param("id")` for `/api/notes/{id}`), or of
+    /// its rest for `"*"` (`a/b` for `/integrations/x/*` and `/integrations/x/a/b`).
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
     }
 
     /// The first value of a header, by case-insensitive name.
@@ -97,6 +126,34 @@ impl Request {
     }
 }
 
+/// The parameters of `path` under the route declared as `declared`: `{name}` segments by name, the rest of a
+/// route ending in `*` as `*`. The host matched the path already; a segment that does not line up is skipped.
+fn path_params(declared: &str, path: &str) -> Vec<(String, String)> {
+    let mut params = Vec::new();
+    let mut parts = path.strip_prefix('/').unwrap_or(path).split('/');
+    let declared = declared.strip_prefix('/').unwrap_or(declared);
+    let mut consumed = 0;
+    let mut rest_at = None;
+    for segment in declared.split('/') {
+        if segment == "*" {
+            rest_at = Some(consumed);
+            break;
+        }
+        let Some(part) = parts.next() else {
+            break;
+        };
+        consumed += part.len() + 1;
+        if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            params.push((name.to_owned(), part.to_owned()));
+        }
+    }
+    if let Some(at) = rest_at {
+        let inner = path.strip_prefix('/').unwrap_or(path);
+        params.push(("*".to_owned(), inner.get(at..).unwrap_or("").to_owned()));
+    }
+    params
+}
+
 /// A JSON body must say so: a `Content-Type` other than `application/json` (or `application/*+json`) is 415
 /// `unsupported_media_type`. A page of another site can send a form or `text/plain` without asking the browser's
 /// permission, but not JSON; refusing the rest closes that door even where `Origin` is missing. No
@@ -125,70 +182,124 @@ pub fn require_json(content_type: Option<&str>) -> Result<(), PluginError> {
     ))
 }
 
-type HandlerFuture = Pin<Box<dyn Future<Output = Result<Response, PluginError>> + Send>>;
-type Handler = Box<dyn Fn(Request) -> HandlerFuture + Send + Sync>;
+/// What a handler's call returns: a future that may borrow the router's state.
+pub type HandlerFuture<'s> = Pin<Box<dyn Future<Output = Result<Response, PluginError>> + Send + 's>>;
 
-/// A plugin's routes and their handlers.
-///
-/// ```ignore
-/// Router::new()
-///     .get("/api/audit", move |request| { let log = log.clone(); async move { log.list(&request).await } })
-///     .public(RouteSpec::new("GET", "/hello"), |_| async { Ok(Response::json(200, &json!("hi"))) })
-/// ```
-#[derive(Default)]
-pub struct Router {
-    routes: Vec<(RouteSpec, Handler)>,
+/// A route handler of a router whose state is `S`: an `async fn` or closure taking the [`Request`] (`M` =
+/// [`Stateless`]), or `&S` and the request (`M` = [`WithState`]). `M` only tells the two apart; it is inferred.
+pub trait Handler<S, M>: Send + Sync + 'static {
+    fn call<'s>(&'s self, state: &'s S, request: Request) -> HandlerFuture<'s>;
 }
 
-impl Router {
+/// Marks a handler that takes the request alone.
+pub enum Stateless {}
+/// Marks a handler that takes the router's state and the request.
+pub enum WithState {}
+
+impl<S, F, Fut> Handler<S, Stateless> for F
+where
+    F: Fn(Request) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Response, PluginError>> + Send + 'static,
+{
+    fn call<'s>(&'s self, _state: &'s S, request: Request) -> HandlerFuture<'s> {
+        Box::pin(self(request))
+    }
+}
+
+/// A function of `&'s S` and the request whose future may borrow the state: names the future's type for each
+/// `'s`, which a plain `Fn` bound cannot.
+pub trait StateFn<'s, S: 's>: Fn(&'s S, Request) -> Self::Future {
+    type Future: Future<Output = Result<Response, PluginError>> + Send + 's;
+}
+
+impl<'s, S: 's, F, Fut> StateFn<'s, S> for F
+where
+    F: Fn(&'s S, Request) -> Fut,
+    Fut: Future<Output = Result<Response, PluginError>> + Send + 's,
+{
+    type Future = Fut;
+}
+
+impl<S, F> Handler<S, WithState> for F
+where
+    F: for<'s> StateFn<'s, S> + Send + Sync + 'static,
+{
+    fn call<'s>(&'s self, state: &'s S, request: Request) -> HandlerFuture<'s> {
+        Box::pin(self(state, request))
+    }
+}
+
+/// A handler with its marker erased, so one router holds both kinds.
+trait AnyHandler<S>: Send + Sync {
+    fn call<'s>(&'s self, state: &'s S, request: Request) -> HandlerFuture<'s>;
+}
+
+struct Typed<H, M>(H, PhantomData<fn() -> M>);
+
+impl<S, M: 'static, H: Handler<S, M>> AnyHandler<S> for Typed<H, M> {
+    fn call<'s>(&'s self, state: &'s S, request: Request) -> HandlerFuture<'s> {
+        self.0.call(state, request)
+    }
+}
+
+/// A plugin's routes, their handlers, and the state the handlers share.
+pub struct Router<S = ()> {
+    state: S,
+    routes: Vec<(RouteSpec, Box<dyn AnyHandler<S>>)>,
+}
+
+impl Default for Router<()> {
+    fn default() -> Self {
+        Router::new()
+    }
+}
+
+impl Router<()> {
+    /// A router whose handlers share no state.
     pub fn new() -> Self {
-        Self::default()
+        Router::with_state(())
+    }
+}
+
+impl<S: Send + Sync + 'static> Router<S> {
+    /// A router whose handlers may take `&S` (axum's `with_state`, without the clone).
+    pub fn with_state(state: S) -> Self {
+        Router {
+            state,
+            routes: Vec::new(),
+        }
     }
 
-    /// Adds a route. A collision with the host or another plugin is a startup error.
-    pub fn route<F, Fut>(mut self, spec: RouteSpec, handler: F) -> Self
-    where
-        F: Fn(Request) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<Response, PluginError>> + Send + 'static,
-    {
-        self.routes
-            .push((spec, Box::new(move |request| Box::pin(handler(request)))));
+    /// Adds a route. The path is exact, or has `{name}` segments ([`Request::param`]), or ends in `*`: the rest
+    /// of the path, so a plugin can own everything under `/integrations/NAME/*` (interface 1.5). A collision
+    /// with the host or another plugin is a startup error.
+    pub fn route<M: 'static>(mut self, spec: RouteSpec, handler: impl Handler<S, M>) -> Self {
+        self.routes.push((spec, Box::new(Typed(handler, PhantomData))));
         self
     }
 
     /// Adds a `GET` route.
-    pub fn get<F, Fut>(self, path: &str, handler: F) -> Self
-    where
-        F: Fn(Request) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<Response, PluginError>> + Send + 'static,
-    {
+    pub fn get<M: 'static>(self, path: &str, handler: impl Handler<S, M>) -> Self {
         self.route(RouteSpec::new("GET", path), handler)
     }
 
     /// Adds a `POST` route.
-    pub fn post<F, Fut>(self, path: &str, handler: F) -> Self
-    where
-        F: Fn(Request) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<Response, PluginError>> + Send + 'static,
-    {
+    pub fn post<M: 'static>(self, path: &str, handler: impl Handler<S, M>) -> Self {
         self.route(RouteSpec::new("POST", path), handler)
     }
 
+    /// Adds a `PUT` route.
+    pub fn put<M: 'static>(self, path: &str, handler: impl Handler<S, M>) -> Self {
+        self.route(RouteSpec::new("PUT", path), handler)
+    }
+
     /// Adds a `DELETE` route.
-    pub fn delete<F, Fut>(self, path: &str, handler: F) -> Self
-    where
-        F: Fn(Request) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<Response, PluginError>> + Send + 'static,
-    {
+    pub fn delete<M: 'static>(self, path: &str, handler: impl Handler<S, M>) -> Self {
         self.route(RouteSpec::new("DELETE", path), handler)
     }
 
     /// Adds a route that needs no sign-in (a login page, a callback).
-    pub fn public<F, Fut>(self, mut spec: RouteSpec, handler: F) -> Self
-    where
-        F: Fn(Request) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<Response, PluginError>> + Send + 'static,
-    {
+    pub fn public<M: 'static>(self, mut spec: RouteSpec, handler: impl Handler<S, M>) -> Self {
         spec.flags |= RouteSpec::PUBLIC;
         self.route(spec, handler)
     }
@@ -197,14 +308,57 @@ impl Router {
         self.routes.iter().map(|(spec, _)| spec.clone()).collect()
     }
 
-    pub(crate) fn dispatch(&self, route: u32, view: &RequestView<'_>, body: &[u8]) -> HandlerFuture {
+    /// Calls the handler of `routes()[route]` with the request, its path's parameters filled in.
+    pub(crate) fn dispatch<'s>(&'s self, route: u32, view: &RequestView<'_>, body: &[u8]) -> HandlerFuture<'s> {
         match self.routes.get(route as usize) {
-            Some((_, handler)) => handler(Request::from_view(view, body)),
+            Some((spec, handler)) => {
+                let mut request = Request::from_view(view, body);
+                request.params = path_params(spec.path.as_str(), view.path());
+                handler.call(&self.state, request)
+            }
             None => Box::pin(async move {
                 Err(PluginError::other(format!(
                     "the host asked for route {route}, which this plugin does not have"
                 )))
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::path_params;
+
+    fn params(declared: &str, path: &str) -> Vec<(String, String)> {
+        path_params(declared, path)
+    }
+
+    #[test]
+    fn parameters_and_the_rest_are_read_back_from_the_path() {
+        assert_eq!(
+            params("/api/notes/{id}", "/api/notes/7"),
+            vec![("id".into(), "7".into())]
+        );
+        assert_eq!(
+            params("/a/{x}/b/{y}", "/a/1/b/2"),
+            vec![("x".into(), "1".into()), ("y".into(), "2".into())]
+        );
+        assert_eq!(
+            params("/integrations/x/*", "/integrations/x/a/b"),
+            vec![("*".into(), "a/b".into())]
+        );
+        assert_eq!(
+            params("/integrations/x/*", "/integrations/x/"),
+            vec![("*".into(), "".into())]
+        );
+        assert_eq!(
+            params("/integrations/x/*", "/integrations/x"),
+            vec![("*".into(), "".into())]
+        );
+        assert_eq!(
+            params("/i/{name}/*", "/i/n/deep/er"),
+            vec![("name".into(), "n".into()), ("*".into(), "deep/er".into())]
+        );
+        assert!(params("/exact", "/exact").is_empty());
     }
 }

@@ -247,6 +247,98 @@ impl MiddlewareAction {
     }
 }
 
+/// Added in 1.5: a change a middleware makes to the request before routing ([`Decision::edits`]).
+#[repr(u8)]
+#[derive(StableAbi, Debug, Clone, PartialEq, Eq)]
+pub enum RequestEdit {
+    /// Replace the method: an HTTP token (`GET`, `PROPFIND`).
+    SetMethod(RString),
+    /// Replace the path and query: `/path?query`, starting with `/`.
+    SetUri(RString),
+    /// Change a request header.
+    Header(HeaderChange),
+    /// Replace the body: only a middleware that reads the body (`reads_body`) may.
+    SetBody(RVec<u8>),
+}
+
+/// Added in 1.5: what a middleware decides about a request, and the changes it makes to the request first.
+/// The host applies `edits` in order before the next link runs; routing then sees the changed request (the
+/// route is looked up again). Edits that come with `Respond` are ignored.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub action: MiddlewareAction,
+    pub edits: RVec<RequestEdit>,
+}
+
+impl From<MiddlewareAction> for Decision {
+    fn from(action: MiddlewareAction) -> Decision {
+        Decision {
+            action,
+            edits: RVec::new(),
+        }
+    }
+}
+
+impl Decision {
+    /// Continue with nothing changed.
+    pub fn next() -> Self {
+        MiddlewareAction::next().into()
+    }
+
+    /// Stop and answer with `response`.
+    pub fn respond(response: Response) -> Self {
+        MiddlewareAction::respond(response).into()
+    }
+
+    fn edit(mut self, edit: RequestEdit) -> Self {
+        self.edits.push(edit);
+        self
+    }
+
+    /// Changes the method before routing.
+    pub fn set_method(self, method: &str) -> Self {
+        self.edit(RequestEdit::SetMethod(method.into()))
+    }
+
+    /// Changes the path and query (`/v2/items?page=2`) before routing.
+    pub fn set_uri(self, uri: &str) -> Self {
+        self.edit(RequestEdit::SetUri(uri.into()))
+    }
+
+    /// Sets a request header (every earlier value replaced).
+    pub fn set_header(self, name: &str, value: &str) -> Self {
+        self.edit(RequestEdit::Header(HeaderChange::Set(Header::new(name, value))))
+    }
+
+    /// Adds a value of a request header.
+    pub fn append_header(self, name: &str, value: &str) -> Self {
+        self.edit(RequestEdit::Header(HeaderChange::Append(Header::new(name, value))))
+    }
+
+    /// Removes a request header.
+    pub fn remove_header(self, name: &str) -> Self {
+        self.edit(RequestEdit::Header(HeaderChange::Remove(name.into())))
+    }
+
+    /// Replaces the body (the middleware must read the body: `Middleware::reads_body`).
+    pub fn set_body(self, body: Vec<u8>) -> Self {
+        self.edit(RequestEdit::SetBody(body.into()))
+    }
+
+    /// Adds a header to the eventual response.
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        self.action = self.action.with_header(name, value);
+        self
+    }
+
+    /// Establishes who the request is for.
+    pub fn with_identity(mut self, who: Identity) -> Self {
+        self.action = self.action.with_identity(who);
+        self
+    }
+}
+
 /// The final response as a middleware's response hook sees it, borrowed.
 #[repr(C)]
 #[derive(StableAbi, Debug, Clone, Copy)]

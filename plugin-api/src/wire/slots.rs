@@ -12,7 +12,7 @@ use abi_stable::{
     sabi_trait,
     std_types::{RBox, ROption, RResult, RSlice, RString, RVec},
 };
-use async_ffi::BorrowingFfiFuture;
+use async_ffi::{BorrowingFfiFuture, FutureExt as _};
 
 use crate::{
     wire::{
@@ -20,7 +20,7 @@ use crate::{
             BranchPage, BranchQuery, BranchSearch, GitUser, InstallationPage, InstallationRepositoryQuery, PageRequest,
             RepositoryPage, RepositoryQuery, SearchQuery, SuggestedTask,
         },
-        http::{HeaderChange, MiddlewareAction, RequestView, Response, ResponseView, RouteSpec},
+        http::{Decision, HeaderChange, MiddlewareAction, RequestView, Response, ResponseView, RouteSpec},
         identity::{Identity, IdentityView},
     },
     PluginError,
@@ -43,9 +43,24 @@ pub trait FfiMiddleware: Send + Sync {
         request: RequestView<'a>,
         response: ResponseView<'a>,
     ) -> FfiResult<'a, RVec<HeaderChange>>;
+
+    /// Added in 1.5: whether [`FfiMiddleware::decide`] reads the request body; the host then reads it (bounded
+    /// as for a route) before calling it. A plugin built for 1.4 or earlier reads none.
+    fn reads_body(&self) -> bool {
+        false
+    }
+
+    /// Added in 1.5: decides about a request and may change it before routing ([`Decision`]); `body` is the
+    /// request body if [`FfiMiddleware::reads_body`], else empty. The host calls this rather than `on_request`;
+    /// for a plugin built for 1.4 or earlier, whose vtable lacks it, this default runs its `on_request`.
+    fn decide<'a>(&'a self, request: RequestView<'a>, body: RSlice<'a, u8>) -> FfiResult<'a, Decision> {
+        let _ = body;
+        let call = self.on_request(request);
+        async move { call.await.map(Decision::from) }.into_ffi()
+    }
 }
 
-/// The `routes` slot: extra exact-path routes.
+/// The `routes` slot: extra routes, exact or with parameters (`{name}`, a `*` rest: interface 1.5).
 #[sabi_trait]
 pub trait FfiRoutes: Send + Sync {
     fn routes(&self) -> RVec<RouteSpec>;

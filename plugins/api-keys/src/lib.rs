@@ -57,7 +57,7 @@ fn init(host: Host, config: Config) -> Result<Components, PluginError> {
             keys: Arc::clone(&keys),
             policy: Arc::clone(&policy),
         })
-        .routes(routes::router(keys, policy)))
+        .routes(routes::router(routes::Keys { store: keys, policy })))
 }
 
 export_plugin! {

@@ -25,19 +25,17 @@ struct CreateBody {
     scope: Option<String>,
 }
 
-pub fn router(keys: Arc<KeyStore>, policy: Arc<Policy>) -> Router {
-    let (create_keys, list_keys, revoke_keys) = (Arc::clone(&keys), Arc::clone(&keys), keys);
-    let (create_policy, list_policy) = (Arc::clone(&policy), policy);
-    Router::new()
-        .post("/api/keys", move |request| {
-            create(Arc::clone(&create_keys), Arc::clone(&create_policy), request)
-        })
-        .get("/api/keys", move |request| {
-            list(Arc::clone(&list_keys), Arc::clone(&list_policy), request)
-        })
-        .delete("/api/keys/{id}", move |request| {
-            revoke(Arc::clone(&revoke_keys), request)
-        })
+/// What the routes share: the keys and the policy the middleware also holds.
+pub struct Keys {
+    pub store: Arc<KeyStore>,
+    pub policy: Arc<Policy>,
+}
+
+pub fn router(keys: Keys) -> Router<Keys> {
+    Router::with_state(keys)
+        .post("/api/keys", create)
+        .get("/api/keys", list)
+        .delete("/api/keys/{id}", revoke)
 }
 
 /// Who may manage keys: a signed-in user, not a key.
@@ -60,7 +58,8 @@ fn invalid(message: impl Into<String>) -> PluginError {
     PluginError::http(400, "invalid_request", message)
 }
 
-async fn create(keys: Arc<KeyStore>, policy: Arc<Policy>, request: Request) -> Result<Response, PluginError> {
+async fn create(keys: &Keys, request: Request) -> Result<Response, PluginError> {
+    let Keys { store, policy } = keys;
     let identity = manager(&request)?;
     let body: CreateBody = request.json()?;
     let name = body.name.as_deref().map(str::trim).unwrap_or_default().to_owned();
@@ -94,7 +93,7 @@ async fn create(keys: Arc<KeyStore>, policy: Arc<Policy>, request: Request) -> R
             Refusal::TooLong(_) => invalid(refusal.to_string()),
             Refusal::Revoked => PluginError::http(403, "api_keys_revoked", refusal.to_string()),
         })?;
-    let (record, secret) = match keys.create(owner, name, scope, expires_at).await {
+    let (record, secret) = match store.create(owner, name, scope, expires_at).await {
         Ok(made) => made,
         Err(CreateError::TooMany(n)) => {
             return Err(PluginError::http(
@@ -109,24 +108,24 @@ async fn create(keys: Arc<KeyStore>, policy: Arc<Policy>, request: Request) -> R
         Err(CreateError::Plugin(e)) => return Err(e),
     };
     tracing::info!(user = %record.owner.user_id, key = %record.id, scope = record.scope.as_str(), "API key created");
-    let mut json = record.to_json(&policy);
+    let mut json = record.to_json(policy);
     json["key"] = Value::String(secret);
     Ok(Response::json(201, &json))
 }
 
-async fn list(keys: Arc<KeyStore>, policy: Arc<Policy>, request: Request) -> Result<Response, PluginError> {
+async fn list(keys: &Keys, request: Request) -> Result<Response, PluginError> {
     let identity = manager(&request)?;
-    let records = keys.list(identity.user_id.as_str()).await?;
+    let records = keys.store.list(identity.user_id.as_str()).await?;
     Ok(Response::json(
         200,
-        &Value::Array(records.iter().map(|record| record.to_json(&policy)).collect()),
+        &Value::Array(records.iter().map(|record| record.to_json(&keys.policy)).collect()),
     ))
 }
 
-async fn revoke(keys: Arc<KeyStore>, request: Request) -> Result<Response, PluginError> {
+async fn revoke(keys: &Keys, request: Request) -> Result<Response, PluginError> {
     let identity = manager(&request)?;
-    let id = request.path.rsplit('/').next().unwrap_or_default();
-    if !keys.revoke(identity.user_id.as_str(), id).await? {
+    let id = request.param("id").unwrap_or_default();
+    if !keys.store.revoke(identity.user_id.as_str(), id).await? {
         return Err(PluginError::http(
             404,
             "api_key_not_found",

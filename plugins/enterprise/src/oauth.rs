@@ -269,14 +269,14 @@ impl OAuthRoutes {
     }
 
     /// `/oauth/github/login?redirect=/path`.
-    fn login(&self, request: &Request) -> Result<Response, PluginError> {
-        self.start_sign_in(safe_redirect(query_param(request, "redirect").as_deref()))
+    async fn login(&self, request: Request) -> Result<Response, PluginError> {
+        self.start_sign_in(safe_redirect(query_param(&request, "redirect").as_deref()))
     }
 
     /// The OpenHands frontend's SaaS sign-in URL ([`frontend_sign_in`]): GitHub is the one identity provider,
     /// reached directly or through the OpenID Connect provider.
-    async fn frontend_login(&self, request: &Request) -> Result<Response, PluginError> {
-        let hint = query_param(request, "kc_idp_hint");
+    async fn frontend_login(&self, request: Request) -> Result<Response, PluginError> {
+        let hint = query_param(&request, "kc_idp_hint");
         if hint
             .as_deref()
             .is_some_and(|hint| hint != frontend_sign_in::GITHUB_HINT)
@@ -287,7 +287,7 @@ impl OAuthRoutes {
                 "this server signs in with GitHub only",
             ));
         }
-        let state = query_param(request, "state");
+        let state = query_param(&request, "state");
         let redirect = frontend_sign_in::return_path(state.as_deref(), &self.enterprise.config.public_url);
         match self.enterprise.oidc {
             Some(_) => self.start_oidc_sign_in(redirect).await,
@@ -423,9 +423,9 @@ impl OAuthRoutes {
         Ok((claims, code))
     }
 
-    async fn callback(&self, request: &Request) -> Result<Response, PluginError> {
+    async fn callback(&self, request: Request) -> Result<Response, PluginError> {
         let enterprise = &self.enterprise;
-        let (claims, code) = match self.claim_callback(request, "GitHub").await {
+        let (claims, code) = match self.claim_callback(&request, "GitHub").await {
             Ok(callback) => callback,
             Err(response) => return Ok(response),
         };
@@ -473,41 +473,26 @@ impl OAuthRoutes {
 
 impl OAuthRoutes {
     /// The public routes of the sign-in.
-    pub fn router(self) -> Router {
+    pub fn router(self) -> Router<OAuthRoutes> {
         let oidc = self.enterprise.oidc.is_some();
-        let routes = Arc::new(self);
-        let login = Arc::clone(&routes);
-        let frontend = Arc::clone(&routes);
-        let oidc_login = Arc::clone(&routes);
-        let oidc_callback = Arc::clone(&routes);
-        let oidc_logout = Arc::clone(&routes);
-        let mut router = Router::new()
-            .public(RouteSpec::new("GET", LOGIN_PATH), move |request| {
-                let login = Arc::clone(&login);
-                async move { login.login(&request) }
-            })
-            .public(RouteSpec::new("GET", frontend_sign_in::PATH), move |request| {
-                let frontend = Arc::clone(&frontend);
-                async move { frontend.frontend_login(&request).await }
-            })
-            .public(RouteSpec::new("GET", CALLBACK_PATH), move |request| {
-                let routes = Arc::clone(&routes);
-                async move { routes.callback(&request).await }
-            });
+        let mut router = Router::with_state(self)
+            .public(RouteSpec::new("GET", LOGIN_PATH), OAuthRoutes::login)
+            .public(
+                RouteSpec::new("GET", frontend_sign_in::PATH),
+                OAuthRoutes::frontend_login,
+            )
+            .public(RouteSpec::new("GET", CALLBACK_PATH), OAuthRoutes::callback);
         if oidc {
             router = router
-                .public(RouteSpec::new("GET", crate::oidc::LOGIN_PATH), move |request| {
-                    let routes = Arc::clone(&oidc_login);
-                    async move { routes.oidc_login(&request).await }
-                })
-                .public(RouteSpec::new("GET", crate::oidc::CALLBACK_PATH), move |request| {
-                    let routes = Arc::clone(&oidc_callback);
-                    async move { routes.oidc_callback(&request).await }
-                })
-                .public(RouteSpec::new("GET", crate::oidc::LOGOUT_PATH), move |request| {
-                    let routes = Arc::clone(&oidc_logout);
-                    async move { routes.oidc_logout(&request).await }
-                });
+                .public(RouteSpec::new("GET", crate::oidc::LOGIN_PATH), OAuthRoutes::oidc_login)
+                .public(
+                    RouteSpec::new("GET", crate::oidc::CALLBACK_PATH),
+                    OAuthRoutes::oidc_callback,
+                )
+                .public(
+                    RouteSpec::new("GET", crate::oidc::LOGOUT_PATH),
+                    OAuthRoutes::oidc_logout,
+                );
         }
         router
     }

@@ -22,8 +22,8 @@ impl OAuthRoutes {
     }
 
     /// `/oauth/oidc/login?redirect=/path`.
-    pub(crate) async fn oidc_login(&self, request: &Request) -> Result<Response, PluginError> {
-        self.start_oidc_sign_in(safe_redirect(query_param(request, "redirect").as_deref()))
+    pub(crate) async fn oidc_login(&self, request: Request) -> Result<Response, PluginError> {
+        self.start_oidc_sign_in(safe_redirect(query_param(&request, "redirect").as_deref()))
             .await
     }
 
@@ -43,7 +43,7 @@ impl OAuthRoutes {
     /// browser marks `Sec-Fetch-Site: cross-site` or `same-site` (a sibling subdomain) is refused with 403
     /// `cross_site_request` and ends nothing. The app's own link (`same-origin`), a typed address (`none`) and
     /// clients that send no such header (older browsers, scripts) sign out.
-    pub(crate) async fn oidc_logout(&self, request: &Request) -> Result<Response, PluginError> {
+    pub(crate) async fn oidc_logout(&self, request: Request) -> Result<Response, PluginError> {
         if request
             .header("sec-fetch-site")
             .is_some_and(|site| !matches!(site.to_ascii_lowercase().as_str(), "same-origin" | "none"))
@@ -92,10 +92,10 @@ impl OAuthRoutes {
     }
 
     /// `/oauth/oidc/callback?code=..&state=..`.
-    pub(crate) async fn oidc_callback(&self, request: &Request) -> Result<Response, PluginError> {
+    pub(crate) async fn oidc_callback(&self, request: Request) -> Result<Response, PluginError> {
         let enterprise = &self.enterprise;
         let oidc = self.oidc()?;
-        let (claims, code) = match self.claim_callback(request, "the sign-in provider").await {
+        let (claims, code) = match self.claim_callback(&request, "the sign-in provider").await {
             Ok(callback) => callback,
             Err(response) => return Ok(response),
         };
