@@ -90,7 +90,7 @@ pub enum StartupError {
     HostRoute {
         path: &'static str,
         #[source]
-        reason: crate::registry::route_table::PathError,
+        reason: openhost_plugin_api::route_path::PathError,
     },
     #[error("route {method} {path} of plugin `{plugin}` collides with the same route of {owner}")]
     RouteCollision {

@@ -34,6 +34,7 @@ pub mod host;
 pub mod interface;
 mod logging;
 pub mod manifest;
+pub mod route_path;
 pub mod sdk;
 mod slot;
 pub mod wire;

@@ -234,6 +234,10 @@ fn the_template_builds_outside_the_workspace_and_loads() {
         .replace(
             "path = \"../../tests\"",
             &format!("path = {:?}", root.join("tests").to_str().unwrap()),
+        )
+        .replace(
+            "path = \"../../plugin-test\"",
+            &format!("path = {:?}", root.join("plugin-test").to_str().unwrap()),
         );
     std::fs::write(&manifest, text).unwrap();
     // The workspace's lock file pins the same versions, so the build reuses what is already compiled.
@@ -257,6 +261,11 @@ fn the_template_builds_outside_the_workspace_and_loads() {
     assert!(output.status.success(), "{printed}");
     assert!(
         printed.contains("hello_answers_with_the_configured_greeting_and_stamps_every_response ... ok"),
+        "{printed}"
+    );
+    // And its in-process test, with the plugin test kit.
+    assert!(
+        printed.contains("hello_greets_whoever_asks_and_every_answer_carries_the_greeting ... ok"),
         "{printed}"
     );
 }

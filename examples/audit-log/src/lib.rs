@@ -173,3 +173,6 @@ export_plugin! {
     provides: [Middleware, Routes],
     init: init,
 }
+
+#[cfg(test)]
+mod tests;

@@ -63,3 +63,6 @@ export_plugin! {
     decorates: [ServerConfig],
     init: init,
 }
+
+#[cfg(test)]
+mod tests;

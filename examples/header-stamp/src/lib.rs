@@ -87,3 +87,6 @@ export_plugin! {
     provides: [Middleware],
     init: init,
 }
+
+#[cfg(test)]
+mod tests;

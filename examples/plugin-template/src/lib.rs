@@ -53,3 +53,6 @@ export_plugin! {
     provides: [Middleware, Routes],
     init: init,
 }
+
+#[cfg(test)]
+mod tests;

@@ -114,3 +114,6 @@ export_plugin! {
     decorates: [GitService],
     init: init,
 }
+
+#[cfg(test)]
+mod tests;

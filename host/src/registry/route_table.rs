@@ -1,30 +1,19 @@
 //! The route table: the host's routes and every plugin's, in one shape, and how a request's method and path find
 //! one (docs/architecture.md, "Requests").
 //!
-//! A declared path is a list of segments: a literal, `{name}` (any one non-empty segment), or, last, `*` (the
-//! rest of the path, maybe empty: `/integrations/NAME/*`). Exact paths are found in a map; the few paths with
-//! parameters are tried after it, the most specific first (literal before `{name}` before `*`, longer before
-//! shorter), so a request finds the same route whatever order plugins declared theirs in.
+//! A declared path is read by `RoutePath` (the interface crate's one reading of route paths): exact, with
+//! `{name}` segments, or ending in a `*` rest. Exact paths are found in a map; the few paths with parameters are
+//! tried after it, the most specific first (literal before `{name}` before `*`, longer before shorter), so a
+//! request finds the same route whatever order plugins declared theirs in.
 
 use std::collections::{BTreeMap, HashMap};
+
+use openhost_plugin_api::route_path::{PathError, RoutePath};
 
 use crate::registry::Route;
 
 /// Method -> route, for one declared path.
 pub type Methods = BTreeMap<String, Route>;
-
-/// Why a declared path cannot be a route.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PathError {
-    #[error("a route path starts with `/`")]
-    NotAbsolute,
-    #[error("`*` may only be a route path's last segment")]
-    RestNotLast,
-    #[error("segment `{0}` is neither a literal nor a whole `{{name}}`")]
-    BadParameter(String),
-    #[error("parameter `{0}` appears twice")]
-    DuplicateParameter(String),
-}
 
 /// Why a plugin's route declaration is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -35,113 +24,22 @@ pub enum RouteRefusal {
     Path(#[from] PathError),
 }
 
-/// One segment of a declared path.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Segment {
-    Literal(String),
-    Parameter,
-}
-
-/// A declared path with parameters or a rest.
-#[derive(Debug, Clone)]
-struct Pattern {
-    segments: Vec<Segment>,
-    /// Ends in `*`.
-    rest: bool,
-}
-
-impl Pattern {
-    /// Parses `path`; `None` for a path with neither parameters nor a rest (an exact path).
-    fn parse(path: &str) -> Result<Option<Pattern>, PathError> {
-        let Some(inner) = path.strip_prefix('/') else {
-            return Err(PathError::NotAbsolute);
-        };
-        let parts: Vec<&str> = inner.split('/').collect();
-        let mut segments = Vec::new();
-        let mut names: Vec<&str> = Vec::new();
-        let mut rest = false;
-        for (position, part) in parts.iter().enumerate() {
-            if *part == "*" {
-                if position + 1 != parts.len() {
-                    return Err(PathError::RestNotLast);
-                }
-                rest = true;
-            } else if let Some(name) = part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
-                let valid = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-                if !valid {
-                    return Err(PathError::BadParameter((*part).to_owned()));
-                }
-                if names.contains(&name) {
-                    return Err(PathError::DuplicateParameter(name.to_owned()));
-                }
-                names.push(name);
-                segments.push(Segment::Parameter);
-            } else if part.contains(['{', '}', '*']) {
-                return Err(PathError::BadParameter((*part).to_owned()));
-            } else {
-                segments.push(Segment::Literal((*part).to_owned()));
-            }
-        }
-        let exact = !rest && segments.iter().all(|s| matches!(s, Segment::Literal(_)));
-        Ok((!exact).then_some(Pattern { segments, rest }))
-    }
-
-    /// Whether `path` (starting with `/`) is one this pattern declares.
-    fn matches(&self, path: &str) -> bool {
-        let mut parts = path.strip_prefix('/').unwrap_or(path).split('/');
-        for segment in &self.segments {
-            match (segment, parts.next()) {
-                (Segment::Literal(literal), Some(part)) if part == literal => {}
-                (Segment::Parameter, Some(part)) if !part.is_empty() => {}
-                _ => return false,
-            }
-        }
-        self.rest || parts.next().is_none()
-    }
-
-    /// Sorts the most specific first: no rest before a rest, more segments before fewer, then segment by segment a
-    /// literal before a parameter.
-    fn specificity(&self) -> (bool, std::cmp::Reverse<usize>, Vec<u8>) {
-        let ranks = self
-            .segments
-            .iter()
-            .map(|s| u8::from(matches!(s, Segment::Parameter)))
-            .collect();
-        (self.rest, std::cmp::Reverse(self.segments.len()), ranks)
-    }
-
-    /// The shape two declarations collide on: parameter names do not matter.
-    fn shape(&self) -> String {
-        let mut shape = String::new();
-        for segment in &self.segments {
-            shape.push('/');
-            match segment {
-                Segment::Literal(literal) => shape.push_str(literal),
-                Segment::Parameter => shape.push_str("{}"),
-            }
-        }
-        if self.rest {
-            shape.push_str("/*");
-        }
-        shape
-    }
-}
-
 /// Every route of one registry generation.
 #[derive(Default)]
 pub struct RouteTable {
     exact: HashMap<String, Methods>,
     /// (pattern, declared path, methods), the most specific first.
-    patterns: Vec<(Pattern, String, Methods)>,
+    patterns: Vec<(RoutePath, String, Methods)>,
 }
 
 impl RouteTable {
     /// The routes of `path` (as declared) to add to: refused if the path is not one, or if another declaration
     /// of the same shape (`/a/{x}` and `/a/{y}`) is already here under another spelling.
     pub fn methods_mut(&mut self, path: &str) -> Result<&mut Methods, PathError> {
-        let Some(pattern) = Pattern::parse(path)? else {
+        let pattern = RoutePath::parse(path)?;
+        if pattern.is_exact() {
             return Ok(self.exact.entry(path.to_owned()).or_default());
-        };
+        }
         let shape = pattern.shape();
         let position = match self.patterns.iter().position(|(p, _, _)| p.shape() == shape) {
             Some(position) => position,
@@ -269,24 +167,5 @@ mod tests {
             .insert("GET".into(), route(HostRoute::Healthz));
         assert!(table.methods_mut("/a/{y}").unwrap().contains_key("GET"));
         assert!(!table.methods_mut("/a/{y}/*").unwrap().contains_key("GET"));
-    }
-
-    #[test]
-    fn malformed_paths_are_refused() {
-        let mut table = RouteTable::default();
-        assert_eq!(table.methods_mut("a").err(), Some(PathError::NotAbsolute));
-        assert_eq!(table.methods_mut("/a/*/b").err(), Some(PathError::RestNotLast));
-        assert_eq!(
-            table.methods_mut("/a/x{y}").err(),
-            Some(PathError::BadParameter("x{y}".into()))
-        );
-        assert_eq!(
-            table.methods_mut("/a/{}").err(),
-            Some(PathError::BadParameter("{}".into()))
-        );
-        assert_eq!(
-            table.methods_mut("/a/{x}/{x}").err(),
-            Some(PathError::DuplicateParameter("x".into()))
-        );
     }
 }

@@ -18,6 +18,11 @@ use crate::{
 pub struct ServerConfigHandle(pub(crate) ServerConfigObject);
 
 impl ServerConfigHandle {
+    /// A handle calling `object` through the interface, as the host calls it.
+    pub fn new(object: ServerConfigObject) -> ServerConfigHandle {
+        ServerConfigHandle(object)
+    }
+
     pub async fn config(&self) -> Result<serde_json::Value, PluginError> {
         let text = self.0.config_json().await.into_result()?;
         serde_json::from_str(&text).map_err(|e| PluginError::other(format!("inner server_config sent bad JSON: {e}")))
@@ -28,6 +33,11 @@ impl ServerConfigHandle {
 pub struct UserAuthHandle(pub(crate) UserAuthObject);
 
 impl UserAuthHandle {
+    /// A handle calling `object` through the interface, as the host calls it.
+    pub fn new(object: UserAuthObject) -> UserAuthHandle {
+        UserAuthHandle(object)
+    }
+
     pub async fn identify(&self, request: &RequestView<'_>) -> Result<Option<Identity>, PluginError> {
         Ok(self.0.identify(*request).await.into_result()?.into_option())
     }
@@ -45,6 +55,11 @@ impl UserAuthHandle {
 pub struct GitServiceHandle(pub(crate) GitServiceObject);
 
 impl GitServiceHandle {
+    /// A handle calling `object` through the interface, as the host calls it.
+    pub fn new(object: GitServiceObject) -> GitServiceHandle {
+        GitServiceHandle(object)
+    }
+
     pub fn manages_tokens(&self) -> bool {
         self.0.manages_tokens()
     }

@@ -23,6 +23,7 @@ use std::{future::Future, marker::PhantomData, pin::Pin};
 use serde::de::DeserializeOwned;
 
 use crate::{
+    route_path::RoutePath,
     wire::{
         http::{RequestView, Response, RouteSpec},
         identity::Identity,
@@ -67,8 +68,9 @@ impl Request {
         }
     }
 
-    /// A view borrowing this request (for the helpers on [`RequestView`]).
-    fn with_view<T>(&self, read: impl FnOnce(&RequestView<'_>) -> T) -> T {
+    /// Hands `read` a view borrowing this request, with the route `flags` (`RequestView::PUBLIC_ROUTE`, ...):
+    /// the helpers on [`RequestView`], or a call that takes a view (a test kit's).
+    pub fn with_view<T>(&self, flags: u64, read: impl FnOnce(&RequestView<'_>) -> T) -> T {
         let headers: Vec<crate::HeaderView<'_>> = self
             .headers
             .iter()
@@ -84,7 +86,7 @@ impl Request {
             headers: headers.as_slice().into(),
             peer_addr: self.peer_addr.as_str().into(),
             identity: self.identity.as_ref().map(Identity::as_view).into(),
-            flags: 0,
+            flags,
         };
         read(&view)
     }
@@ -108,12 +110,12 @@ impl Request {
 
     /// The first value of a cookie.
     pub fn cookie(&self, name: &str) -> Option<String> {
-        self.with_view(|view| view.cookie(name).map(str::to_owned))
+        self.with_view(0, |view| view.cookie(name).map(str::to_owned))
     }
 
     /// The first value of a query parameter, percent-decoding not applied.
     pub fn query_param(&self, name: &str) -> Option<String> {
-        self.with_view(|view| view.query_param(name).map(str::to_owned))
+        self.with_view(0, |view| view.query_param(name).map(str::to_owned))
     }
 
     /// The body as JSON of type `T`; a body that is not is a 400 `invalid_request` naming the key at fault, and
@@ -124,34 +126,6 @@ impl Request {
         serde_path_to_error::deserialize(&mut deserializer)
             .map_err(|e| PluginError::http(400, "invalid_request", format!("the request body is not valid: {e}")))
     }
-}
-
-/// The parameters of `path` under the route declared as `declared`: `{name}` segments by name, the rest of a
-/// route ending in `*` as `*`. The host matched the path already; a segment that does not line up is skipped.
-fn path_params(declared: &str, path: &str) -> Vec<(String, String)> {
-    let mut params = Vec::new();
-    let mut parts = path.strip_prefix('/').unwrap_or(path).split('/');
-    let declared = declared.strip_prefix('/').unwrap_or(declared);
-    let mut consumed = 0;
-    let mut rest_at = None;
-    for segment in declared.split('/') {
-        if segment == "*" {
-            rest_at = Some(consumed);
-            break;
-        }
-        let Some(part) = parts.next() else {
-            break;
-        };
-        consumed += part.len() + 1;
-        if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-            params.push((name.to_owned(), part.to_owned()));
-        }
-    }
-    if let Some(at) = rest_at {
-        let inner = path.strip_prefix('/').unwrap_or(path);
-        params.push(("*".to_owned(), inner.get(at..).unwrap_or("").to_owned()));
-    }
-    params
 }
 
 /// A JSON body must say so: a `Content-Type` other than `application/json` (or `application/*+json`) is 415
@@ -245,8 +219,11 @@ impl<S, M: 'static, H: Handler<S, M>> AnyHandler<S> for Typed<H, M> {
 /// A plugin's routes, their handlers, and the state the handlers share.
 pub struct Router<S = ()> {
     state: S,
-    routes: Vec<(RouteSpec, Box<dyn AnyHandler<S>>)>,
+    routes: Vec<Route<S>>,
 }
+
+/// A route: as declared, its path read (`None` if it is not one: the host refuses the plugin), and its handler.
+type Route<S> = (RouteSpec, Option<RoutePath>, Box<dyn AnyHandler<S>>);
 
 impl Default for Router<()> {
     fn default() -> Self {
@@ -274,7 +251,8 @@ impl<S: Send + Sync + 'static> Router<S> {
     /// of the path, so a plugin can own everything under `/integrations/NAME/*` (interface 1.5). A collision
     /// with the host or another plugin is a startup error.
     pub fn route<M: 'static>(mut self, spec: RouteSpec, handler: impl Handler<S, M>) -> Self {
-        self.routes.push((spec, Box::new(Typed(handler, PhantomData))));
+        let path = RoutePath::parse(spec.path.as_str()).ok();
+        self.routes.push((spec, path, Box::new(Typed(handler, PhantomData))));
         self
     }
 
@@ -305,15 +283,18 @@ impl<S: Send + Sync + 'static> Router<S> {
     }
 
     pub(crate) fn specs(&self) -> Vec<RouteSpec> {
-        self.routes.iter().map(|(spec, _)| spec.clone()).collect()
+        self.routes.iter().map(|(spec, _, _)| spec.clone()).collect()
     }
 
     /// Calls the handler of `routes()[route]` with the request, its path's parameters filled in.
     pub(crate) fn dispatch<'s>(&'s self, route: u32, view: &RequestView<'_>, body: &[u8]) -> HandlerFuture<'s> {
         match self.routes.get(route as usize) {
-            Some((spec, handler)) => {
+            Some((_, path, handler)) => {
                 let mut request = Request::from_view(view, body);
-                request.params = path_params(spec.path.as_str(), view.path());
+                request.params = path
+                    .as_ref()
+                    .and_then(|path| path.params(view.path()))
+                    .unwrap_or_default();
                 handler.call(&self.state, request)
             }
             None => Box::pin(async move {
@@ -322,43 +303,5 @@ impl<S: Send + Sync + 'static> Router<S> {
                 )))
             }),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::path_params;
-
-    fn params(declared: &str, path: &str) -> Vec<(String, String)> {
-        path_params(declared, path)
-    }
-
-    #[test]
-    fn parameters_and_the_rest_are_read_back_from_the_path() {
-        assert_eq!(
-            params("/api/notes/{id}", "/api/notes/7"),
-            vec![("id".into(), "7".into())]
-        );
-        assert_eq!(
-            params("/a/{x}/b/{y}", "/a/1/b/2"),
-            vec![("x".into(), "1".into()), ("y".into(), "2".into())]
-        );
-        assert_eq!(
-            params("/integrations/x/*", "/integrations/x/a/b"),
-            vec![("*".into(), "a/b".into())]
-        );
-        assert_eq!(
-            params("/integrations/x/*", "/integrations/x/"),
-            vec![("*".into(), "".into())]
-        );
-        assert_eq!(
-            params("/integrations/x/*", "/integrations/x"),
-            vec![("*".into(), "".into())]
-        );
-        assert_eq!(
-            params("/i/{name}/*", "/i/n/deep/er"),
-            vec![("name".into(), "n".into()), ("*".into(), "deep/er".into())]
-        );
-        assert!(params("/exact", "/exact").is_empty());
     }
 }

@@ -1,6 +1,6 @@
 //! What the enterprise plugin adds to every authenticated request: verifying the session cookie (HMAC-SHA256 in
-//! constant time, JSON claims) and looking the session record up in the plugin's KV namespace, through the real
-//! host services over a real sled database.
+//! constant time, JSON claims) and looking the session record up in the plugin's KV namespace, through the
+//! interface's host services (the plugin test kit's in-memory store: the plugin's own work, not a database's).
 //!
 //! Run: `cargo bench -p openhost-enterprise --bench session`. Numbers go to docs/benchmarks.md.
 
@@ -8,22 +8,15 @@ use std::{hint::black_box, sync::Arc};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use futures_util::FutureExt;
-use openhost::{
-    services::{PluginContext, host_services},
-    store::SledStore,
-};
 use openhost_enterprise::{
     keys::Keyring,
     session::{SessionPolicy, Sessions},
 };
-use openhost_plugin_api::Host;
+use openhost_plugin_test::{TestHost, block_on};
 
 fn bench(c: &mut Criterion) {
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = SledStore::open(dir.path()).expect("sled");
-    let context = PluginContext::standalone("enterprise", &store, runtime.handle().clone());
-    let host = Host::new(host_services(context.expect("namespace")));
+    let kit = TestHost::new();
+    let host = kit.host();
     let keys = Arc::new(Keyring::new(&[7u8; 32], &[vec![9u8; 32]]));
     let policy = SessionPolicy {
         ttl: 7 * 24 * 3600,
@@ -34,9 +27,7 @@ fn bench(c: &mut Criterion) {
         auth_kind: "github_oauth",
     };
     let sessions = Sessions::new(host, Arc::clone(&keys), policy);
-    let cookie = runtime
-        .block_on(sessions.create("github:4242", "octocat"))
-        .expect("session");
+    let cookie = block_on(sessions.create("github:4242", "octocat")).expect("session");
 
     let mut group = c.benchmark_group("enterprise_session");
     group.bench_function("verify_cookie_only", |b| {
