@@ -7,6 +7,7 @@ use openhost_plugin_api::{PluginError, Response, Slot, types::RResult};
 use tracing::Instrument;
 
 use crate::{
+    call::CallError,
     config::{Config, Overrides},
     live::Generations,
     registry::{HostDeps, Owner, Registry},
@@ -48,17 +49,6 @@ impl Deref for Serving<'_> {
     fn deref(&self) -> &App {
         self.app
     }
-}
-
-/// Why a slot call produced no answer of its own.
-#[derive(Debug, thiserror::Error)]
-pub enum CallError {
-    /// The implementation answered with an error (a deliberate HTTP answer, a caught panic, a failure).
-    #[error(transparent)]
-    Plugin(#[from] PluginError),
-    /// The host gave up waiting: the call is still running, but this request no longer waits for it.
-    #[error("no answer within {0:?}")]
-    Timeout(std::time::Duration),
 }
 
 impl App {

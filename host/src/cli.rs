@@ -117,7 +117,7 @@ pub async fn migrate(from: &Path, to: &str, runtime: tokio::runtime::Handle) -> 
     if !from.join("conf").exists() {
         return Err(MigrateError::Source {
             dir: from.to_owned(),
-            source: StoreError::Backend("not a sled data directory (no `conf` file)".to_owned()),
+            source: StoreError::Backend("not a sled data directory (no `conf` file)".into()),
         });
     }
     let source_error = |source| MigrateError::Source {
@@ -165,7 +165,7 @@ pub async fn migrate(from: &Path, to: &str, runtime: tokio::runtime::Handle) -> 
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {
     #[error(transparent)]
-    Config(#[from] StartupError),
+    Config(#[from] crate::config::ConfigError),
     #[error(transparent)]
     Admin(#[from] crate::live::admin::AdminError),
 }

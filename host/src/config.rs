@@ -9,7 +9,7 @@ use std::{
 
 use serde::Deserialize;
 
-use crate::{error::StartupError, options::AgentOptions};
+use crate::options::AgentOptions;
 
 /// Host settings after defaults and command-line overrides are applied; paths are absolute or relative to the
 /// working directory.
@@ -138,6 +138,22 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
 }
 
+/// Why `plugins.toml` (or a value in it) cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid config {}: {message}", path.display())]
+    Invalid { path: PathBuf, message: String },
+    /// `owner` reads "plugin `x`" or "host.secret_key".
+    #[error("{owner}: config uses ${{{var}}} but the environment variable {var} is not set")]
+    UnsetVariable { owner: String, var: String },
+}
+
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
 pub const DEFAULT_GITHUB_API_URL: &str = "https://api.github.com";
 pub const DEFAULT_RATE_LIMIT_PER_SEC: u32 = 10;
@@ -145,8 +161,8 @@ pub const DEFAULT_PLUGIN_TIMEOUT_SECS: u64 = 10;
 
 impl Config {
     /// Reads and validates `path`.
-    pub fn load(path: &Path, overrides: &Overrides) -> Result<Config, StartupError> {
-        let text = std::fs::read_to_string(path).map_err(|source| StartupError::ConfigRead {
+    pub fn load(path: &Path, overrides: &Overrides) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_owned(),
             source,
         })?;
@@ -154,8 +170,8 @@ impl Config {
     }
 
     /// Parses config text as if read from `path` (relative paths resolve against its directory).
-    pub fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Config, StartupError> {
-        let invalid = |message: String| StartupError::ConfigInvalid {
+    pub fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Config, ConfigError> {
+        let invalid = |message: String| ConfigError::Invalid {
             path: path.to_owned(),
             message,
         };
@@ -307,7 +323,7 @@ pub fn plugin_config_json(
     plugin: &str,
     table: Option<&toml::Table>,
     lookup: &dyn Fn(&str) -> Option<String>,
-) -> Result<serde_json::Value, StartupError> {
+) -> Result<serde_json::Value, ConfigError> {
     let Some(table) = table else {
         return Ok(serde_json::Value::Object(Default::default()));
     };
@@ -322,7 +338,7 @@ fn toml_to_json(
     plugin: &str,
     value: &toml::Value,
     lookup: &dyn Fn(&str) -> Option<String>,
-) -> Result<serde_json::Value, StartupError> {
+) -> Result<serde_json::Value, ConfigError> {
     use serde_json::Value as J;
     Ok(match value {
         toml::Value::String(s) => J::String(interpolate(&format!("plugin `{plugin}`"), s, lookup)?),
@@ -348,7 +364,7 @@ fn toml_to_json(
 
 /// Replaces each `${NAME}` (NAME: letters, digits, `_`) with the variable's value. Anything else is literal.
 /// `owner` names the config it is for in the error ("plugin `x`", "host.secret_key").
-pub fn interpolate(owner: &str, text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, StartupError> {
+pub fn interpolate(owner: &str, text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find("${") {
@@ -359,7 +375,7 @@ pub fn interpolate(owner: &str, text: &str, lookup: &dyn Fn(&str) -> Option<Stri
             .unwrap_or(after.len());
         if name_len > 0 && after[name_len..].starts_with('}') {
             let var = &after[..name_len];
-            let value = lookup(var).ok_or_else(|| StartupError::UnsetVariable {
+            let value = lookup(var).ok_or_else(|| ConfigError::UnsetVariable {
                 owner: owner.to_owned(),
                 var: var.to_owned(),
             })?;

@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod app;
+pub mod call;
 pub mod cli;
 pub mod client;
 pub mod components;
@@ -66,37 +67,36 @@ pub async fn build_app(
     let first_generation = upgrading.map_or(0, |previous| previous.previous_generation) + 1;
     let env = |name: &str| std::env::var(name).ok();
     let telemetry = Arc::new(Telemetry::new(config.metrics_listen.is_some())?);
-    let store: Arc<dyn Store> = match &config.store {
-        StoreConfig::Sled => {
-            Arc::new(
-                SledStore::open_waiting(&config.data_dir, lock_wait).map_err(|e| StartupError::Store {
+    let store: Arc<dyn Store> =
+        match &config.store {
+            StoreConfig::Sled => Arc::new(SledStore::open_waiting(&config.data_dir, lock_wait).map_err(|source| {
+                StartupError::Store {
                     path: config.data_dir.clone(),
-                    message: e.to_string(),
-                })?,
-            )
-        }
-        StoreConfig::Postgres {
-            database_url,
-            pool_size,
-        } => {
-            if config.secret_key.is_none() {
-                return Err(StartupError::SharedKeyRequired);
+                    source,
+                }
+            })?),
+            StoreConfig::Postgres {
+                database_url,
+                pool_size,
+            } => {
+                if config.secret_key.is_none() {
+                    return Err(StartupError::SharedKeyRequired);
+                }
+                let url = config::interpolate("host.database_url", database_url, &env)?;
+                let store = PostgresStore::connect(&url, *pool_size, runtime.clone())
+                    .await
+                    .map_err(StartupError::Database)?;
+                Arc::new(store)
             }
-            let url = config::interpolate("host.database_url", database_url, &env)?;
-            let store = PostgresStore::connect(&url, *pool_size, runtime.clone())
-                .await
-                .map_err(|e| StartupError::Database(e.to_string()))?;
-            Arc::new(store)
-        }
-    };
+        };
     let store: Arc<dyn Store> = if telemetry.enabled() {
         Arc::new(MeteredStore::new(store))
     } else {
         store
     };
-    let store_error = |e: store::StoreError| StartupError::Store {
+    let store_error = |source: store::StoreError| StartupError::Store {
         path: config.data_dir.clone(),
-        message: e.to_string(),
+        source,
     };
     let configured_key = config
         .secret_key
@@ -111,9 +111,9 @@ pub async fn build_app(
         Arc::clone(&host_key),
     );
     let secrets = UserRecords::new(store.namespace("secrets").map_err(store_error)?, "secrets", host_key);
-    let unreadable = |e: settings::SettingsError| StartupError::Store {
+    let unreadable = |source: user_records::RecordError| StartupError::Records {
         path: config.data_dir.clone(),
-        message: e.to_string(),
+        source,
     };
     let sealed = settings.seal_plain_records().await.map_err(unreadable)?.sealed_now
         + secrets.seal_plain_records().await.map_err(unreadable)?.sealed_now;
@@ -123,7 +123,7 @@ pub async fn build_app(
             "encrypted user records stored in plain text by an earlier version"
         );
     }
-    let http = outbound::client()?;
+    let http = outbound::client().map_err(StartupError::HttpClient)?;
     let deps = HostDeps {
         leases: lease::Leases::new(store.lease_backend(), runtime.clone()),
         metrics_enabled: telemetry.enabled(),
@@ -134,7 +134,7 @@ pub async fn build_app(
     };
     let defaults = HostComponents::new(&config.github_api_url, http.clone(), settings.clone());
     let registry = Registry::build(&config, &deps, defaults, first_generation, None)?;
-    telemetry.plugins_info(&registry, true);
+    registry.report_plugins(&telemetry, true);
     Ok(App {
         telemetry,
         config,
@@ -211,7 +211,7 @@ async fn run_inner(config: Config, overrides: Overrides, inherited: Option<&Inhe
     let mut background = vec![
         tokio::spawn(store::sweep_periodically(Arc::clone(&app.store))),
         tokio::spawn(Arc::clone(&app.telemetry).upkeep()),
-        live::signals::forward(requests.clone())?,
+        live::signals::forward(requests.clone()).map_err(StartupError::Signals)?,
     ];
     match admin::bind(&app.config.data_dir, inherited.is_some()) {
         Ok(admin_listener) => background.push(tokio::spawn(admin::serve(admin_listener, requests))),
@@ -271,8 +271,7 @@ async fn control(
     while let Some((command, answer)) = commands.recv().await {
         let (outcome, handed_over) = match command {
             admin::Command::Reload => (
-                app.generations
-                    .reload(&app)
+                live::reload(&app)
                     .await
                     .map(|reloaded| reloaded.to_string())
                     .map_err(|e| e.to_string()),

@@ -8,8 +8,6 @@
 
 use std::time::Duration;
 
-use crate::error::StartupError;
-
 /// The user agent of the host's outbound requests.
 pub const USER_AGENT: &str = concat!("openhost/", env!("CARGO_PKG_VERSION"));
 /// The longest an outbound request may take, from connecting to the last byte of the answer.
@@ -30,14 +28,13 @@ pub enum OutboundError {
 }
 
 /// The shared client (rustls, no redirects, deadlines).
-pub fn client() -> Result<reqwest::Client, StartupError> {
+pub fn client() -> Result<reqwest::Client, reqwest::Error> {
     reqwest::Client::builder()
         .user_agent(USER_AGENT)
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(CONNECT_DEADLINE)
         .timeout(DEADLINE)
         .build()
-        .map_err(|e| StartupError::HttpClient(e.to_string()))
 }
 
 /// Sends `request` and reads the answer: status, headers, and a body of at most [`MAX_RESPONSE_BYTES`].

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::store::StoreError;
+use crate::user_records::RecordError;
 
 /// A secret string: serialised as itself (it must be stored), never printed.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -98,21 +98,6 @@ const READ_ONLY_KEYS: &[&str] = &[
 const MAX_VALUE_LEN: usize = 4096;
 const MAX_OBJECT_LEN: usize = 64 * 1024;
 
-/// A settings update that cannot be applied.
-#[derive(Debug, thiserror::Error)]
-pub enum SettingsError {
-    #[error("{0}")]
-    Invalid(String),
-    #[error("a secret named `{0}` exists already")]
-    SecretExists(String),
-    #[error("no secret named `{0}`")]
-    NoSuchSecret(String),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("stored settings of this user are unreadable: {0}")]
-    Corrupt(String),
-}
-
 impl Settings {
     /// What `GET /api/settings` shows: the stored fields, secrets as `null` with `*_set` flags, and which git
     /// providers have a token (`{"github": null}` for github.com, the host for a GitHub Enterprise Server).
@@ -135,7 +120,7 @@ impl Settings {
     /// naming the field, and then nothing is applied. Secrets: a non-empty string sets one; `llm_api_key: ""`
     /// clears the LLM key (the frontend sends that on purpose); `search_api_key: ""` keeps the stored key,
     /// because the frontend sends `""` for an untouched search key with every save.
-    pub fn apply_update(&mut self, update: &Map<String, Value>) -> Result<(), SettingsError> {
+    pub fn apply_update(&mut self, update: &Map<String, Value>) -> Result<(), RecordError> {
         let mut next = self.clone();
         for (key, value) in update {
             if value.is_null() || READ_ONLY_KEYS.contains(&key.as_str()) {
@@ -150,9 +135,8 @@ impl Settings {
                 }
                 _ => {
                     let kind = FIELDS.iter().find(|(name, _)| name == key).map(|(_, kind)| *kind);
-                    let kind = kind.ok_or_else(|| {
-                        SettingsError::Invalid(format!("unknown settings key `{}`", truncate_key(key)))
-                    })?;
+                    let kind = kind
+                        .ok_or_else(|| RecordError::Invalid(format!("unknown settings key `{}`", truncate_key(key))))?;
                     check(key, kind, value)?;
                     next.values.insert(key.clone(), value.clone());
                 }
@@ -169,20 +153,20 @@ impl Settings {
 }
 
 /// A secret field: a string of at most [`MAX_VALUE_LEN`] bytes; empty means none.
-fn secret(key: &str, value: &Value) -> Result<Option<Secret>, SettingsError> {
+fn secret(key: &str, value: &Value) -> Result<Option<Secret>, RecordError> {
     let text = value
         .as_str()
-        .ok_or_else(|| SettingsError::Invalid(format!("`{key}` must be a string")))?;
+        .ok_or_else(|| RecordError::Invalid(format!("`{key}` must be a string")))?;
     if text.len() > MAX_VALUE_LEN {
-        return Err(SettingsError::Invalid(format!(
+        return Err(RecordError::Invalid(format!(
             "`{key}` is longer than {MAX_VALUE_LEN} bytes"
         )));
     }
     Ok((!text.is_empty()).then(|| Secret::new(text.to_owned())))
 }
 
-fn check(key: &str, kind: Kind, value: &Value) -> Result<(), SettingsError> {
-    let invalid = |what: &str| SettingsError::Invalid(format!("`{key}` must be {what}"));
+fn check(key: &str, kind: Kind, value: &Value) -> Result<(), RecordError> {
+    let invalid = |what: &str| RecordError::Invalid(format!("`{key}` must be {what}"));
     match kind {
         Kind::Text => match value.as_str() {
             Some(text) if text.len() <= MAX_VALUE_LEN => Ok(()),

@@ -16,9 +16,23 @@ use serde::{Serialize, de::DeserializeOwned};
 
 use crate::{
     host_key::{self, HostKey},
-    settings::SettingsError,
-    store::Namespace,
+    store::{Namespace, StoreError},
 };
+
+/// A settings update that cannot be applied.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("a secret named `{0}` exists already")]
+    SecretExists(String),
+    #[error("no secret named `{0}`")]
+    NoSuchSecret(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("stored settings of this user are unreadable: {0}")]
+    Corrupt(String),
+}
 
 /// The records of one kind, keyed by user id.
 pub struct UserRecords<T> {
@@ -69,7 +83,7 @@ impl<T: Serialize + DeserializeOwned + Default> UserRecords<T> {
     }
 
     /// The record of `user_id`, if one was stored.
-    pub async fn get(&self, user_id: &str) -> Result<Option<T>, SettingsError> {
+    pub async fn get(&self, user_id: &str) -> Result<Option<T>, RecordError> {
         self.namespace
             .get(user_id.as_bytes())
             .await?
@@ -79,7 +93,7 @@ impl<T: Serialize + DeserializeOwned + Default> UserRecords<T> {
 
     /// At startup: seals every record still stored in plain JSON (written before records were encrypted), and
     /// checks that every sealed one opens, so a wrong host key stops the start instead of failing users later.
-    pub async fn seal_plain_records(&self) -> Result<SealReport, SettingsError> {
+    pub async fn seal_plain_records(&self) -> Result<SealReport, RecordError> {
         let mut report = SealReport::default();
         for (user, bytes) in self.namespace.scan_prefix(b"", usize::MAX).await? {
             if host_key::is_sealed(&bytes) {
@@ -105,19 +119,19 @@ impl<T: Serialize + DeserializeOwned + Default> UserRecords<T> {
         [self.label.as_bytes(), b"\0", user].concat()
     }
 
-    fn seal(&self, user: &[u8], plain: &[u8]) -> Result<Vec<u8>, SettingsError> {
+    fn seal(&self, user: &[u8], plain: &[u8]) -> Result<Vec<u8>, RecordError> {
         self.key
             .seal(&self.record_name(user), plain)
-            .map_err(|e| SettingsError::Corrupt(e.to_string()))
+            .map_err(|e| RecordError::Corrupt(e.to_string()))
     }
 
-    fn open(&self, user: &[u8], sealed: &[u8]) -> Result<Vec<u8>, SettingsError> {
+    fn open(&self, user: &[u8], sealed: &[u8]) -> Result<Vec<u8>, RecordError> {
         self.key
             .open(&self.record_name(user), sealed)
-            .map_err(|e| SettingsError::Corrupt(format!("a record in `{}` does not open: {e}", self.label)))
+            .map_err(|e| RecordError::Corrupt(format!("a record in `{}` does not open: {e}", self.label)))
     }
 
-    fn decode(&self, user: &[u8], bytes: &[u8]) -> Result<T, SettingsError> {
+    fn decode(&self, user: &[u8], bytes: &[u8]) -> Result<T, RecordError> {
         if host_key::is_sealed(bytes) {
             decode(&self.open(user, bytes)?)
         } else {
@@ -130,8 +144,8 @@ impl<T: Serialize + DeserializeOwned + Default> UserRecords<T> {
     pub async fn update(
         &self,
         user_id: &str,
-        mut change: impl FnMut(&mut T) -> Result<(), SettingsError>,
-    ) -> Result<T, SettingsError> {
+        mut change: impl FnMut(&mut T) -> Result<(), RecordError>,
+    ) -> Result<T, RecordError> {
         let key = user_id.as_bytes();
         let writer = self.writer(user_id);
         let turn = writer.lock().await;
@@ -149,7 +163,7 @@ impl<T: Serialize + DeserializeOwned + Default> UserRecords<T> {
                 None => T::default(),
             };
             change(&mut record)?;
-            let plain = serde_json::to_vec(&record).map_err(|e| SettingsError::Corrupt(e.to_string()))?;
+            let plain = serde_json::to_vec(&record).map_err(|e| RecordError::Corrupt(e.to_string()))?;
             let encoded = self.seal(key, &plain)?;
             if self
                 .namespace
@@ -176,9 +190,9 @@ fn backoff(attempt: u32) -> std::time::Duration {
     std::time::Duration::from_micros(hasher.finish() % ceiling)
 }
 
-fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, SettingsError> {
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, RecordError> {
     // serde_json's message names a position, never the content.
-    serde_json::from_slice(bytes).map_err(|e| SettingsError::Corrupt(e.to_string()))
+    serde_json::from_slice(bytes).map_err(|e| RecordError::Corrupt(e.to_string()))
 }
 
 #[cfg(test)]

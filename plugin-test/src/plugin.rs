@@ -3,6 +3,7 @@
 //! the response hook.
 
 use openhost_plugin_api::{
+    export::PluginDefinition,
     route_path::RoutePath,
     sdk::{
         git_service_object, server_config_object, user_auth_object, GitServiceHandle, ServerConfigHandle,
@@ -14,7 +15,7 @@ use openhost_plugin_api::{
     UserAuthObject,
 };
 
-use crate::{block_on, request::TestRequest, TestHost};
+use crate::{block_on, host::TestHost, request::TestRequest, state};
 
 /// A plugin started on a [`TestHost`].
 pub struct Plugin {
@@ -30,6 +31,19 @@ pub struct Plugin {
 }
 
 impl Plugin {
+    /// Starts the plugin `P` (the type `export_plugin!` defines; see [`crate::start!`]) on `host` with `config` as its
+    /// `[plugins.NAME.config]` table: `init` runs as the host runs it. An `Err` is what the host would refuse
+    /// the plugin with.
+    pub fn start<P: PluginDefinition>(host: &TestHost, config: serde_json::Value) -> Result<Plugin, PluginError> {
+        state::capture_logs_of(host.state());
+        // The SDK sets a panic hook that forwards to the host log; a test's own failures keep the usual one.
+        let previous = std::panic::take_hook();
+        let module = openhost_plugin_api::export::root_module::<P>();
+        let started = (module.init())(host.host().services(), config.to_string().into()).into_result();
+        std::panic::set_hook(previous);
+        Ok(Plugin::new(host.clone(), started?))
+    }
+
     pub(crate) fn new(host: TestHost, plugin: PluginObject) -> Plugin {
         let routes = plugin.routes().into_option();
         let specs = routes

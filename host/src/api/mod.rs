@@ -9,10 +9,11 @@ use openhost_plugin_api::{Header, Identity, PluginError, RequestView, Response, 
 use serde_json::{Map, Value, json};
 
 use crate::{
-    app::{CallError, Serving},
+    app::Serving,
+    call::CallError,
     registry::Owner,
     routes::{HostRoute, OptionList},
-    settings::SettingsError,
+    user_records::RecordError,
 };
 
 /// A failure of a host route: an answer, blamed on whoever produced it. Boxed: routes return it through
@@ -36,13 +37,13 @@ impl Failure {
     }
 }
 
-impl From<SettingsError> for Failure {
-    fn from(error: SettingsError) -> Failure {
+impl From<RecordError> for Failure {
+    fn from(error: RecordError) -> Failure {
         match error {
-            SettingsError::Invalid(message) => Failure::host(400, "invalid_settings", message),
-            SettingsError::SecretExists(_) => Failure::host(400, "secret_exists", error.to_string()),
-            SettingsError::NoSuchSecret(_) => Failure::host(404, "not_found", error.to_string()),
-            SettingsError::Store(crate::store::StoreError::Unavailable(_)) => {
+            RecordError::Invalid(message) => Failure::host(400, "invalid_settings", message),
+            RecordError::SecretExists(_) => Failure::host(400, "secret_exists", error.to_string()),
+            RecordError::NoSuchSecret(_) => Failure::host(404, "not_found", error.to_string()),
+            RecordError::Store(crate::store::StoreError::Unavailable(_)) => {
                 tracing::warn!("{error}");
                 Failure::host(
                     503,

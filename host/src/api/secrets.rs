@@ -8,7 +8,8 @@ use serde_json::{Map, Value, json};
 use crate::{
     api::{Failure, Outcome, json_object, ok_json, signed_in},
     app::Serving,
-    settings::{Secret, SettingsError},
+    settings::Secret,
+    user_records::RecordError,
     user_secrets::CustomSecret,
 };
 
@@ -39,12 +40,10 @@ pub async fn create(app: &Serving<'_>, identity: Option<&Identity>, body: &[u8])
     app.secrets
         .update(&identity.user_id, |secrets| {
             if secrets.custom_secrets.contains_key(&name) {
-                return Err(SettingsError::SecretExists(name.clone()));
+                return Err(RecordError::SecretExists(name.clone()));
             }
             if secrets.custom_secrets.len() >= MAX_SECRETS {
-                return Err(SettingsError::Invalid(format!(
-                    "at most {MAX_SECRETS} secrets per user"
-                )));
+                return Err(RecordError::Invalid(format!("at most {MAX_SECRETS} secrets per user")));
             }
             let secret = CustomSecret {
                 value: Secret::new(value.clone()),
@@ -70,7 +69,7 @@ pub async fn update(app: &Serving<'_>, request: &RequestView<'_>, identity: Opti
         .update(&identity.user_id, |secrets| {
             let mut secret = secrets.custom_secrets.remove(&id).ok_or_else(|| missing(&id))?;
             if name != id && secrets.custom_secrets.contains_key(&name) {
-                return Err(SettingsError::SecretExists(name.clone()));
+                return Err(RecordError::SecretExists(name.clone()));
             }
             secret.description = description.clone();
             secrets.custom_secrets.insert(name.clone(), secret);
@@ -112,14 +111,14 @@ async fn ensure_exists(app: &Serving<'_>, identity: &Identity, id: &str) -> Resu
     }
 }
 
-fn missing(id: &str) -> SettingsError {
-    SettingsError::NoSuchSecret(id.to_owned())
+fn missing(id: &str) -> RecordError {
+    RecordError::NoSuchSecret(id.to_owned())
 }
 
 /// Invalid input here is a request error, not a settings one.
-fn secret_error(error: SettingsError) -> Failure {
+fn secret_error(error: RecordError) -> Failure {
     match error {
-        SettingsError::Invalid(message) => invalid(&message),
+        RecordError::Invalid(message) => invalid(&message),
         other => other.into(),
     }
 }

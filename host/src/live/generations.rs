@@ -1,4 +1,5 @@
-//! The registry generations: the one serving, and the reload that builds the next one beside it.
+//! The registry generations: the one serving, and the ones retiring (the reload that builds the next one is
+//! [`super::reload`]).
 //!
 //! A request takes the current generation once, at its start ([`Generations::current`], an `Arc`), and keeps it
 //! to its end: a reload that swaps in the next generation meanwhile changes nothing for it. The retired
@@ -12,9 +13,7 @@ use std::{
 
 use arc_swap::ArcSwap;
 
-use crate::{
-    app::App, components::HostComponents, config::Config, error::StartupError, live::changes, registry::Registry,
-};
+use crate::{registry::Registry, telemetry::Telemetry};
 
 /// How often a retired generation is checked for requests still holding it.
 const DRAIN_CHECK_EVERY: Duration = Duration::from_millis(20);
@@ -32,42 +31,6 @@ pub struct Generations {
     retiring: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
-/// Why a reload changed nothing.
-#[derive(Debug, thiserror::Error)]
-pub enum ReloadError {
-    #[error("{0}")]
-    Refused(#[from] StartupError),
-    #[error("building the new generation stopped: {0}")]
-    Aborted(String),
-}
-
-/// What a reload did.
-#[derive(Debug, Clone)]
-pub struct Reloaded {
-    pub generation: u64,
-    pub plugins: usize,
-    /// Changed `[host]` keys that keep their running value until a restart.
-    pub needs_restart: Vec<&'static str>,
-}
-
-impl std::fmt::Display for Reloaded {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "generation {} serving, {} plugins loaded",
-            self.generation, self.plugins
-        )?;
-        if !self.needs_restart.is_empty() {
-            write!(
-                f,
-                "; changed but applied only by a restart or upgrade: {}",
-                self.needs_restart.join(", ")
-            )?;
-        }
-        Ok(())
-    }
-}
-
 impl Generations {
     pub fn new(first: Registry) -> Generations {
         Generations {
@@ -82,46 +45,19 @@ impl Generations {
         self.current.load_full()
     }
 
-    /// Re-reads `plugins.toml` and `plugin_dir`, builds the next generation with every startup check, and swaps
-    /// it in. On any error the serving generation stays as it was.
-    pub async fn reload(&self, app: &App) -> Result<Reloaded, ReloadError> {
-        let _turn = self.reloading.lock().await;
-        let result = self.build_next(app).await;
-        match &result {
-            Ok(reloaded) => {
-                app.telemetry.reloaded("ok");
-                tracing::info!("reloaded: {reloaded}");
-            }
-            Err(e) => {
-                app.telemetry.reloaded("failed");
-                tracing::error!("reload refused, nothing changed: {e}");
-            }
-        }
-        result
+    /// Waits for the turn to reload: one reload at a time, since two at once would both build "the next"
+    /// generation.
+    pub async fn reload_turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.reloading.lock().await
     }
 
-    async fn build_next(&self, app: &App) -> Result<Reloaded, ReloadError> {
-        let new = Config::load(&app.config.path, &app.overrides)?;
-        let (config, needs_restart) = changes::apply(&app.config, new);
+    /// Swaps `next` in and starts retiring the generation it replaces: once no request holds it, its plugins
+    /// get `shutdown()`.
+    pub fn swap_in(&self, next: Registry, telemetry: &Arc<Telemetry>) {
         let previous = self.current();
-        let generation = previous.generation + 1;
-        let defaults = HostComponents::new(&app.config.github_api_url, app.http.clone(), app.settings.clone());
-        let deps = Arc::clone(&app.deps);
-        let built = Arc::clone(&previous);
-        // Plugins' `init` runs here: on a blocking thread, not on a worker serving requests.
-        let registry =
-            tokio::task::spawn_blocking(move || Registry::build(&config, &deps, defaults, generation, Some(&built)))
-                .await
-                .map_err(|e| ReloadError::Aborted(e.to_string()))??;
-        let reloaded = Reloaded {
-            generation,
-            plugins: registry.plugins.iter().filter(|p| p.loaded).count(),
-            needs_restart,
-        };
-        app.telemetry.plugins_info(&registry, true);
-        self.current.store(Arc::new(registry));
-        retire(previous, app, self);
-        Ok(reloaded)
+        next.report_plugins(telemetry, true);
+        self.current.store(Arc::new(next));
+        retire(previous, Arc::clone(telemetry), self);
     }
 
     /// Shuts down the serving generation and waits for the retiring ones: for the end of the process, after
@@ -141,8 +77,7 @@ impl Generations {
 }
 
 /// Starts retiring `previous`: once no request holds it, its plugins get `shutdown()`.
-fn retire(previous: Arc<Registry>, app: &App, generations: &Generations) {
-    let telemetry = Arc::clone(&app.telemetry);
+fn retire(previous: Arc<Registry>, telemetry: Arc<Telemetry>, generations: &Generations) {
     let task = tokio::spawn(async move {
         let started = Instant::now();
         let mut reported = false;
@@ -157,7 +92,7 @@ fn retire(previous: Arc<Registry>, app: &App, generations: &Generations) {
             }
             tokio::time::sleep(DRAIN_CHECK_EVERY).await;
         }
-        telemetry.plugins_info(&previous, false);
+        previous.report_plugins(&telemetry, false);
         let generation = previous.generation;
         // Plugins' shutdown and their objects' destructors run plugin code: off the workers.
         let _ = tokio::task::spawn_blocking(move || {

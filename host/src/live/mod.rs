@@ -6,8 +6,10 @@
 pub mod admin;
 pub mod changes;
 pub mod generations;
+pub mod reload;
 pub mod signals;
 pub mod systemd;
 pub mod upgrade;
 
-pub use generations::{Generations, ReloadError, Reloaded};
+pub use generations::Generations;
+pub use reload::{ReloadError, Reloaded, reload};

@@ -3,14 +3,14 @@
 
 use tokio::sync::mpsc;
 
-use crate::{error::StartupError, live::admin};
+use crate::live::admin;
 
 /// Registers for SIGHUP and SIGUSR2 now (so a signal sent once the server says it listens is not missed) and
 /// forwards each to `requests`.
-pub fn forward(requests: mpsc::Sender<admin::Request>) -> Result<tokio::task::JoinHandle<()>, StartupError> {
+pub fn forward(requests: mpsc::Sender<admin::Request>) -> std::io::Result<tokio::task::JoinHandle<()>> {
     use tokio::signal::unix::{SignalKind, signal};
-    let mut hangup = signal(SignalKind::hangup()).map_err(StartupError::Signals)?;
-    let mut user2 = signal(SignalKind::user_defined2()).map_err(StartupError::Signals)?;
+    let mut hangup = signal(SignalKind::hangup())?;
+    let mut user2 = signal(SignalKind::user_defined2())?;
     Ok(tokio::spawn(async move {
         loop {
             let command = tokio::select! {

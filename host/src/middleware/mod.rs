@@ -14,8 +14,8 @@ use openhost_plugin_api::{Middleware, sdk};
 
 use crate::{
     config::Config,
-    error::StartupError,
     origins::Origins,
+    registry::RegistryError,
     registry::{ChainLink, Hooks, Owner},
 };
 
@@ -32,8 +32,8 @@ fn link(name: &str, middleware: impl Middleware, hooks: Hooks) -> ChainLink {
 }
 
 /// The built-ins `config` asks for (a `rate_limit_per_sec` of 0 leaves the limiter out), trusting `origins`.
-pub fn builtins(config: &Config, origins: &Arc<Origins>) -> Result<Vec<ChainLink>, StartupError> {
-    let request_id = request_id::RequestId::new().map_err(|e| StartupError::Random(e.to_string()))?;
+pub fn builtins(config: &Config, origins: &Arc<Origins>) -> Result<Vec<ChainLink>, RegistryError> {
+    let request_id = request_id::RequestId::new().map_err(|e| RegistryError::Random(Box::new(e)))?;
     let mut links = vec![link("request-id", request_id, Hooks::REQUEST)];
     if let Some(host_names) = host_names::HostNames::new(Arc::clone(origins)) {
         links.push(link("host-names", host_names, Hooks::REQUEST));

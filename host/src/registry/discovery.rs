@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 
 use crate::{
     config::{Config, PluginTable},
-    error::StartupError,
     loader::{self, LibraryFile, Probe},
+    registry::RegistryError,
 };
 
 /// What `/api/plugins` and `openhost plugins list` say about one library.
@@ -79,7 +79,7 @@ pub fn is_enabled(config: &Config, name: &str) -> bool {
 
 /// Every openhost plugin library found, by declared name. A file named by a table's `file` key is read even
 /// if its name does not end like a library's. Two files declaring one name need a `file` key to pick one.
-pub fn find_libraries(config: &Config) -> Result<BTreeMap<String, LibraryFile>, StartupError> {
+pub fn find_libraries(config: &Config) -> Result<BTreeMap<String, LibraryFile>, RegistryError> {
     let mut paths = match loader::discover(&config.plugin_dir) {
         Ok(paths) => paths,
         Err(e) => {
@@ -105,7 +105,7 @@ pub fn find_libraries(config: &Config) -> Result<BTreeMap<String, LibraryFile>, 
             Probe::NotAPlugin { path, reason } => {
                 if let Some(name) = chosen_by {
                     if config.plugins.get(name).is_some_and(PluginTable::is_enabled) {
-                        return Err(StartupError::ListedFileNotAPlugin {
+                        return Err(RegistryError::ListedFileNotAPlugin {
                             file: path,
                             table: name.to_owned(),
                             reason,
@@ -117,7 +117,7 @@ pub fn find_libraries(config: &Config) -> Result<BTreeMap<String, LibraryFile>, 
             Probe::Plugin(file) => {
                 let declared = file.manifest.name.clone();
                 if let Some(name) = chosen_by.filter(|name| *name != declared) {
-                    return Err(StartupError::ListedFileMismatch {
+                    return Err(RegistryError::ListedFileMismatch {
                         file: file.path,
                         table: name.to_owned(),
                         declared,
@@ -162,7 +162,7 @@ enum Keep {
 /// cannot be told. It does not matter when the plugin will not load (not listed under `require_listed`, or
 /// disabled) or when both hold the same bytes; a pin picks the file that matches it. So a copy planted under
 /// another name can neither stop the host nor replace a pinned plugin.
-fn settle_duplicate(config: &Config, first: &LibraryFile, second: &LibraryFile) -> Result<Keep, StartupError> {
+fn settle_duplicate(config: &Config, first: &LibraryFile, second: &LibraryFile) -> Result<Keep, RegistryError> {
     let name = first.manifest.name.as_str();
     if !is_enabled(config, name) || first.sha256 == second.sha256 {
         return Ok(Keep::First);
@@ -172,7 +172,7 @@ fn settle_duplicate(config: &Config, first: &LibraryFile, second: &LibraryFile) 
     match (matches(first), matches(second)) {
         (true, false) => Ok(Keep::First),
         (false, true) => Ok(Keep::Second),
-        _ => Err(StartupError::DuplicatePlugin {
+        _ => Err(RegistryError::DuplicatePlugin {
             plugin: name.to_owned(),
             first: first.path.clone(),
             second: second.path.clone(),
@@ -181,7 +181,7 @@ fn settle_duplicate(config: &Config, first: &LibraryFile, second: &LibraryFile) 
 }
 
 /// What every library says about itself and what would happen to it, loading none: `openhost plugins list`.
-pub fn survey(config: &Config) -> Result<Vec<PluginRecord>, StartupError> {
+pub fn survey(config: &Config) -> Result<Vec<PluginRecord>, RegistryError> {
     let mut records = Vec::new();
     for (name, file) in find_libraries(config)? {
         let mut record = PluginRecord::new(&file, is_enabled(config, &name));

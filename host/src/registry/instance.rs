@@ -1,7 +1,7 @@
 //! Initialising one plugin: its host services, its `init`, and the components it hands back, checked against
 //! what its manifest declares.
 
-use std::path::Path;
+use std::{path::Path, sync::Arc};
 
 use openhost_plugin_api::{
     GitServiceObject, MiddlewareObject, PluginModRef, RoutesObject, ServerConfigObject, Slot, UserAuthObject,
@@ -10,10 +10,27 @@ use openhost_plugin_api::{
 use serde_json::Value;
 
 use crate::{
-    error::StartupError,
-    registry::HostDeps,
+    lease::Leases,
+    registry::RegistryError,
     services::{PluginContext, host_services},
+    store::Store,
 };
+
+/// Looks up an environment variable for `${VAR}` interpolation.
+pub type EnvLookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// What the host lends every plugin it initialises.
+pub struct HostDeps {
+    pub store: Arc<dyn Store>,
+    /// The lease service plugins share (on the store's lease backend).
+    pub leases: Arc<Leases>,
+    /// Whether plugins' metrics are kept (`metrics_listen` is set).
+    pub metrics_enabled: bool,
+    pub http: reqwest::Client,
+    pub runtime: tokio::runtime::Handle,
+    /// Environment lookup for `${VAR}` (a parameter so tests can supply their own).
+    pub env: EnvLookup,
+}
 
 /// The components an initialised plugin handed over, each taken once from its plugin object.
 pub struct Instance {
@@ -39,7 +56,7 @@ impl Instance {
         module: PluginModRef,
         config_json: &Value,
         deps: &HostDeps,
-    ) -> Result<Instance, StartupError> {
+    ) -> Result<Instance, RegistryError> {
         let context = PluginContext::new(
             name,
             &*deps.store,
@@ -48,18 +65,18 @@ impl Instance {
             std::sync::Arc::clone(&deps.leases),
             deps.metrics_enabled,
         )
-        .map_err(|e| StartupError::Namespace {
+        .map_err(|source| RegistryError::Namespace {
             file: file.to_owned(),
             plugin: name.to_owned(),
-            message: e.to_string(),
+            source,
         })?;
         let services = host_services(context);
         let object = module.init()(services, config_json.to_string().into())
             .into_result()
-            .map_err(|e| StartupError::Init {
+            .map_err(|source| RegistryError::Init {
                 file: file.to_owned(),
                 plugin: name.to_owned(),
-                message: e.to_string(),
+                source: Box::new(source),
             })?;
         Ok(Instance {
             name: name.to_owned(),
@@ -103,9 +120,9 @@ impl Instance {
     }
 
     /// Refuses an instance whose components differ from what its manifest declares.
-    pub fn check_against(&self, file: &Path, provides: &[Slot], decorates: &[Slot]) -> Result<(), StartupError> {
+    pub fn check_against(&self, file: &Path, provides: &[Slot], decorates: &[Slot]) -> Result<(), RegistryError> {
         let list = |slots: &[Slot]| slots.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ");
-        let mismatch = |what, what_done, declared: &[Slot], found: &[Slot]| StartupError::SlotsMismatch {
+        let mismatch = |what, what_done, declared: &[Slot], found: &[Slot]| RegistryError::SlotsMismatch {
             file: file.to_owned(),
             plugin: self.name.clone(),
             mismatch: format!("{what} [{}] but its init {what_done} [{}]", list(declared), list(found)),

@@ -4,175 +4,36 @@
 //! docs/architecture.md: drop-in discovery ([`discovery`]), `enabled`, `require_listed`, sha256 pins and the
 //! interface gate (checked by the loader on the bytes it loads), `${VAR}` interpolation, init ([`instance`]),
 //! then slot resolution ([`resolve`]): override conflicts and `[host.overrides]`, decorators, middleware order,
-//! route collisions. Every refusal of an enabled plugin is a [`StartupError`] naming the file and plugin.
+//! route collisions. Every refusal of an enabled plugin is a [`RegistryError`] naming the file and plugin.
 
+mod chain;
 pub mod discovery;
+mod error;
 pub mod instance;
 pub mod resolve;
 pub mod route_table;
+mod slots;
 
-use crate::telemetry::CallSite;
 use std::sync::Arc;
 
-use openhost_plugin_api::{
-    GitServiceObject, MiddlewareObject, PluginModRef, RoutesObject, ServerConfigObject, Slot, UserAuthObject,
-};
+use openhost_plugin_api::{GitServiceObject, PluginModRef, ServerConfigObject, Slot, UserAuthObject};
 use serde_json::{Value, json};
 
+pub use chain::{ChainLink, Hooks};
 pub use discovery::{PluginRecord, survey};
+pub use error::RegistryError;
+pub use instance::{EnvLookup, HostDeps};
+pub use route_table::{Route, RouteTarget};
+pub use slots::{Active, Owner};
 
 use crate::{
     components::HostComponents,
     config::{Config, plugin_config_json},
-    error::StartupError,
     loader,
     origins::{Origins, PublicOrigin},
     registry::{discovery::is_enabled, instance::Instance, route_table::RouteTable},
-    routes::HostRoute,
-    store::Store,
     telemetry::panics::PanicCounts,
 };
-
-/// Who provides an implementation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Owner {
-    Host,
-    Plugin(String),
-}
-
-impl Owner {
-    pub fn name(&self) -> &str {
-        match self {
-            Owner::Host => "host",
-            Owner::Plugin(name) => name,
-        }
-    }
-}
-
-/// The active implementation of an override slot: the owner's, wrapped by any decorators (innermost first).
-pub struct Active<T> {
-    pub owner: Owner,
-    pub decorators: Vec<String>,
-    pub object: T,
-    pub calls: CallSite,
-}
-
-impl<T> Active<T> {
-    fn host(object: T) -> Active<T> {
-        Active {
-            owner: Owner::Host,
-            decorators: Vec::new(),
-            object,
-            calls: CallSite::default(),
-        }
-    }
-
-    /// Who answers for a failure of the slot: the outermost decorator, else the owner.
-    pub fn blame(&self) -> Owner {
-        match self.decorators.last() {
-            Some(name) => Owner::Plugin(name.clone()),
-            None => self.owner.clone(),
-        }
-    }
-
-    /// The name a call of this slot is counted under: the outermost decorator (it is called first), else the
-    /// owner.
-    pub fn attributed(&self) -> &str {
-        self.decorators.last().map_or(self.owner.name(), String::as_str)
-    }
-
-    /// Who a call of `slot` is counted under, and where: for `App::within_deadline`.
-    pub fn site(&self, slot: Slot) -> (&str, Slot, &CallSite) {
-        (self.attributed(), slot, &self.calls)
-    }
-}
-
-/// One link of the middleware chain.
-pub struct ChainLink {
-    pub name: String,
-    pub owner: Owner,
-    pub order: i32,
-    pub object: MiddlewareObject,
-    /// Which hooks to call. A plugin's link calls both; a host built-in says which it implements, so the chain
-    /// makes no empty calls on every request.
-    pub hooks: Hooks,
-    pub calls: CallSite,
-}
-
-impl ChainLink {
-    /// Who a call of this link is counted under, and where: for `App::within_deadline`.
-    pub fn site(&self) -> (&str, Slot, &CallSite) {
-        (self.owner.name(), Slot::Middleware, &self.calls)
-    }
-}
-
-/// The hooks of a middleware the chain calls, and whether it reads request bodies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Hooks {
-    pub on_request: bool,
-    pub on_response: bool,
-    /// The middleware reads the body (interface 1.5): the pipeline reads it before calling the link.
-    pub body: bool,
-}
-
-impl Hooks {
-    pub const BOTH: Hooks = Hooks {
-        on_request: true,
-        on_response: true,
-        body: false,
-    };
-    pub const REQUEST: Hooks = Hooks {
-        on_request: true,
-        on_response: false,
-        body: false,
-    };
-    pub const RESPONSE: Hooks = Hooks {
-        on_request: false,
-        on_response: true,
-        body: false,
-    };
-}
-
-/// What serves a route.
-pub enum RouteTarget {
-    Host(HostRoute),
-    /// `routes()[index]` of a plugin's routes object.
-    Plugin {
-        owner: String,
-        handler: Arc<RoutesObject>,
-        index: u32,
-        calls: CallSite,
-    },
-}
-
-/// A route and whether it needs no sign-in.
-pub struct Route {
-    pub target: RouteTarget,
-    pub public: bool,
-    /// Accepts unsafe requests from other sites (a plugin's webhook).
-    pub cross_site: bool,
-    /// The route needs to know who the request is for: when no middleware said, the pipeline asks `user_auth`
-    /// before the route runs.
-    pub identify: bool,
-    /// Its requests' counts and durations, labelled with its path as declared (`/api/secrets/{id}`).
-    pub metrics: crate::telemetry::RequestMetrics,
-}
-
-/// Looks up an environment variable for `${VAR}` interpolation.
-pub type EnvLookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
-
-/// What the host lends every plugin it initialises.
-pub struct HostDeps {
-    pub store: Arc<dyn Store>,
-    /// The lease service plugins share (on the store's lease backend).
-    pub leases: Arc<crate::lease::Leases>,
-    /// Whether plugins' metrics are kept (`metrics_listen` is set).
-    pub metrics_enabled: bool,
-    pub http: reqwest::Client,
-    pub runtime: tokio::runtime::Handle,
-    /// Environment lookup for `${VAR}` (a parameter so tests can supply their own).
-    pub env: EnvLookup,
-}
 
 /// The resolved slots of one generation: the first is built at startup, each reload builds the next
 /// (crate::live).
@@ -193,11 +54,11 @@ pub struct Registry {
 
 /// The plugin libraries in `plugin_dir`, by name, refusing a config that enables a plugin none declares. Reads
 /// files as data only: a host upgrade checks this before the old process stops accepting for it.
-pub fn preflight(config: &Config) -> Result<std::collections::BTreeMap<String, loader::LibraryFile>, StartupError> {
+pub fn preflight(config: &Config) -> Result<std::collections::BTreeMap<String, loader::LibraryFile>, RegistryError> {
     let libraries = discovery::find_libraries(config)?;
     for (name, table) in &config.plugins {
         if table.is_enabled() && !libraries.contains_key(name) {
-            return Err(StartupError::PluginNotFound {
+            return Err(RegistryError::PluginNotFound {
                 plugin: name.clone(),
                 dir: config.plugin_dir.clone(),
             });
@@ -218,7 +79,7 @@ impl Registry {
         defaults: HostComponents,
         generation: u64,
         previous: Option<&Registry>,
-    ) -> Result<Registry, StartupError> {
+    ) -> Result<Registry, RegistryError> {
         let libraries = preflight(config)?;
 
         let mut records = Vec::new();
@@ -236,7 +97,7 @@ impl Registry {
                 records.push(record);
                 continue;
             }
-            let load_error = |source| StartupError::Load {
+            let load_error = |source| RegistryError::Load {
                 file: file.path.clone(),
                 source,
             };
@@ -267,7 +128,7 @@ impl Registry {
         for instance in &instances {
             for origin in &instance.public_origins {
                 public_origins.push(
-                    PublicOrigin::parse(origin).map_err(|source| StartupError::PublicOrigin {
+                    PublicOrigin::parse(origin).map_err(|source| RegistryError::PublicOrigin {
                         plugin: instance.name.clone(),
                         source,
                     })?,
@@ -299,7 +160,7 @@ impl Registry {
         defaults: HostComponents,
         builtins: Vec<ChainLink>,
         origins: Arc<Origins>,
-    ) -> Result<Registry, StartupError> {
+    ) -> Result<Registry, RegistryError> {
         use resolve::slot;
         let server_config = slot(
             config,
@@ -392,6 +253,19 @@ impl Registry {
                 "routes": routes,
             }
         })
+    }
+
+    /// Sets `openhost_plugin_info` for each plugin this generation loaded: 1 while it serves, 0 once retired.
+    pub fn report_plugins(&self, telemetry: &crate::telemetry::Telemetry, serving: bool) {
+        for plugin in self.plugins.iter().filter(|plugin| plugin.loaded) {
+            telemetry.plugin_info(
+                &plugin.name,
+                &plugin.version,
+                &plugin.interface.to_string(),
+                self.generation,
+                serving,
+            );
+        }
     }
 
     /// Calls every initialised plugin's `shutdown`, in reverse load order.

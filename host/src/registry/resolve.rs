@@ -8,7 +8,7 @@ use openhost_plugin_api::{PluginError, Slot, types::RResult};
 
 use crate::{
     config::Config,
-    error::StartupError,
+    registry::RegistryError,
     registry::{
         Active, ChainLink, Hooks, Owner, Route, RouteTarget,
         instance::Instance,
@@ -28,7 +28,7 @@ pub fn slot<T, D>(
     take: impl Fn(&mut Instance) -> Option<T>,
     take_decorator: impl Fn(&mut Instance) -> Option<D>,
     wrap: impl Fn(&D, T) -> RResult<T, PluginError>,
-) -> Result<Active<T>, StartupError> {
+) -> Result<Active<T>, RegistryError> {
     let active = override_winner(config, slot, instances, take)?.unwrap_or_else(|| Active::host(default));
     decorate(active, slot, instances, take_decorator, wrap)
 }
@@ -39,7 +39,7 @@ fn override_winner<T>(
     slot: Slot,
     instances: &mut [Instance],
     take: impl Fn(&mut Instance) -> Option<T>,
-) -> Result<Option<Active<T>>, StartupError> {
+) -> Result<Option<Active<T>>, RegistryError> {
     let providers: Vec<usize> = (0..instances.len())
         .filter(|&i| instances[i].provided_slots().contains(&slot))
         .collect();
@@ -50,7 +50,7 @@ fn override_winner<T>(
                 .iter()
                 .copied()
                 .find(|&i| instances[i].name == chosen)
-                .ok_or_else(|| StartupError::OverrideUnknown {
+                .ok_or_else(|| RegistryError::OverrideUnknown {
                     slot,
                     chosen: chosen.to_owned(),
                 })?,
@@ -59,7 +59,7 @@ fn override_winner<T>(
             [] => None,
             [only] => Some(*only),
             [first, second, ..] => {
-                return Err(StartupError::OverrideConflict {
+                return Err(RegistryError::OverrideConflict {
                     slot,
                     first: instances[*first].name.clone(),
                     second: instances[*second].name.clone(),
@@ -86,24 +86,25 @@ fn decorate<T, D>(
     instances: &mut [Instance],
     take: impl Fn(&mut Instance) -> Option<D>,
     wrap: impl Fn(&D, T) -> RResult<T, PluginError>,
-) -> Result<Active<T>, StartupError> {
+) -> Result<Active<T>, RegistryError> {
     for instance in instances.iter_mut() {
         let Some(decorator) = take(instance) else {
             continue;
         };
         if active.owner == Owner::Plugin(instance.name.clone()) {
-            return Err(StartupError::OverrideAndDecorate {
+            return Err(RegistryError::OverrideAndDecorate {
                 plugin: instance.name.clone(),
                 slot,
             });
         }
-        active.object = wrap(&decorator, active.object)
-            .into_result()
-            .map_err(|e| StartupError::DecorateFailed {
-                plugin: instance.name.clone(),
-                slot,
-                message: e.to_string(),
-            })?;
+        active.object =
+            wrap(&decorator, active.object)
+                .into_result()
+                .map_err(|source| RegistryError::DecorateFailed {
+                    plugin: instance.name.clone(),
+                    slot,
+                    source: Box::new(source),
+                })?;
         active.decorators.push(instance.name.clone());
         tracing::info!(plugin = %instance.name, slot = %slot, "decorating");
     }
@@ -133,12 +134,12 @@ pub fn middleware_chain(builtins: Vec<ChainLink>, instances: &mut [Instance]) ->
 }
 
 /// The route table: the host's routes and every plugin's, refusing collisions.
-pub fn route_table(instances: &mut [Instance]) -> Result<RouteTable, StartupError> {
+pub fn route_table(instances: &mut [Instance]) -> Result<RouteTable, RegistryError> {
     let mut table = RouteTable::default();
     for (method, path, route) in HostRoute::ALL {
         let methods = table
             .methods_mut(path)
-            .map_err(|reason| StartupError::HostRoute { path, reason })?;
+            .map_err(|reason| RegistryError::HostRoute { path, reason })?;
         methods.insert(
             method.to_string(),
             Route {
@@ -158,7 +159,7 @@ pub fn route_table(instances: &mut [Instance]) -> Result<RouteTable, StartupErro
         for (index, spec) in handler.routes().into_iter().enumerate() {
             let method = spec.method.as_str().to_owned();
             let path = spec.path.as_str().to_owned();
-            let invalid = |reason: RouteRefusal| StartupError::InvalidRoute {
+            let invalid = |reason: RouteRefusal| RegistryError::InvalidRoute {
                 plugin: instance.name.clone(),
                 method: method.clone(),
                 path: path.clone(),
@@ -171,7 +172,7 @@ pub fn route_table(instances: &mut [Instance]) -> Result<RouteTable, StartupErro
             let index = u32::try_from(index).unwrap_or(u32::MAX);
             let methods = table.methods_mut(&path).map_err(|e| invalid(e.into()))?;
             if let Some(existing) = methods.get(&method) {
-                return Err(StartupError::RouteCollision {
+                return Err(RegistryError::RouteCollision {
                     method,
                     path,
                     plugin: instance.name.clone(),

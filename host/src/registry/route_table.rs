@@ -10,7 +10,36 @@ use std::collections::{BTreeMap, HashMap};
 
 use openhost_plugin_api::route_path::{PathError, RoutePath};
 
-use crate::registry::Route;
+use std::sync::Arc;
+
+use openhost_plugin_api::RoutesObject;
+
+use crate::{routes::HostRoute, telemetry::CallSite};
+
+/// What serves a route.
+pub enum RouteTarget {
+    Host(HostRoute),
+    /// `routes()[index]` of a plugin's routes object.
+    Plugin {
+        owner: String,
+        handler: Arc<RoutesObject>,
+        index: u32,
+        calls: CallSite,
+    },
+}
+
+/// A route and whether it needs no sign-in.
+pub struct Route {
+    pub target: RouteTarget,
+    pub public: bool,
+    /// Accepts unsafe requests from other sites (a plugin's webhook).
+    pub cross_site: bool,
+    /// The route needs to know who the request is for: when no middleware said, the pipeline asks `user_auth`
+    /// before the route runs.
+    pub identify: bool,
+    /// Its requests' counts and durations, labelled with its path as declared (`/api/secrets/{id}`).
+    pub metrics: crate::telemetry::RequestMetrics,
+}
 
 /// Method -> route, for one declared path.
 pub type Methods = BTreeMap<String, Route>;

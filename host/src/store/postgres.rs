@@ -63,8 +63,8 @@ pub struct PostgresStore {
     runtime: tokio::runtime::Handle,
 }
 
-fn unavailable(error: impl std::fmt::Display) -> StoreError {
-    StoreError::Unavailable(error.to_string())
+fn unavailable(error: impl Into<crate::store::Cause>) -> StoreError {
+    StoreError::Unavailable(error.into())
 }
 
 fn failed(error: tokio_postgres::Error) -> StoreError {
@@ -72,7 +72,7 @@ fn failed(error: tokio_postgres::Error) -> StoreError {
     if error.is_closed() || error.as_db_error().is_none() {
         unavailable(error)
     } else {
-        StoreError::Backend(error.to_string())
+        StoreError::Backend(error.into())
     }
 }
 
@@ -85,7 +85,7 @@ impl PostgresStore {
         runtime: tokio::runtime::Handle,
     ) -> Result<PostgresStore, StoreError> {
         let config = tokio_postgres::Config::from_str(url)
-            .map_err(|e| StoreError::Backend(format!("database_url is not a PostgreSQL URL: {e}")))?;
+            .map_err(|e| StoreError::Backend(format!("database_url is not a PostgreSQL URL: {e}").into()))?;
         let manager = Manager::from_config(
             config,
             NoTls,
@@ -102,7 +102,7 @@ impl PostgresStore {
             .recycle_timeout(Some(POOL_TIMEOUT))
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .build()
-            .map_err(|e| StoreError::Backend(e.to_string()))?;
+            .map_err(|e| StoreError::Backend(e.into()))?;
         let store = PostgresStore { pool, runtime };
         store.migrate().await?;
         Ok(store)
@@ -150,10 +150,13 @@ impl PostgresStore {
         if let Some((newest, _)) = MIGRATIONS.last()
             && applied > *newest
         {
-            return Err(StoreError::Backend(format!(
-                "the database is at schema version {applied}, newer than this openhost knows ({newest}): \
+            return Err(StoreError::Backend(
+                format!(
+                    "the database is at schema version {applied}, newer than this openhost knows ({newest}): \
                  upgrade openhost"
-            )));
+                )
+                .into(),
+            ));
         }
         transaction.commit().await.map_err(failed)
     }
@@ -219,7 +222,7 @@ where
     });
     Box::pin(async move {
         task.await
-            .map_err(|e| StoreError::Backend(format!("the store task failed: {e}")))?
+            .map_err(|e| StoreError::Backend(format!("the store task failed: {e}").into()))?
     })
 }
 

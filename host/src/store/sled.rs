@@ -43,7 +43,7 @@ fn is_expired(entry: Option<&IVec>, now: i64) -> bool {
 
 impl From<::sled::Error> for StoreError {
     fn from(e: ::sled::Error) -> Self {
-        StoreError::Backend(e.to_string())
+        StoreError::Backend(e.into())
     }
 }
 
@@ -68,7 +68,7 @@ type TreesCell = RwLock<Option<Trees>>;
 const LOCK_WAIT_STEP: Duration = Duration::from_millis(20);
 
 fn handed_over() -> StoreError {
-    StoreError::Unavailable("the database has been handed to another openhost process".to_owned())
+    StoreError::Unavailable("the database has been handed to another openhost process".into())
 }
 
 /// The trees of namespace `name` in `db`, created if new.
@@ -80,7 +80,7 @@ impl SledStore {
     /// Opens (or creates) the database. A second process on the same directory, or a damaged database, is an
     /// error here with sled's reason, not a panic later.
     pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
-        let loosened = crate::data_dir::make_private(dir).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let loosened = crate::data_dir::make_private(dir).map_err(|e| StoreError::Backend(e.into()))?;
         if loosened > 0 {
             tracing::warn!(entries = loosened, dir = %dir.display(), "the data directory was readable by other users; made it private");
         }
@@ -114,8 +114,7 @@ fn open_db(dir: &Path) -> Result<::sled::Db, StoreError> {
             StoreError::Locked
         }
         ::sled::Error::Corruption { .. } => StoreError::Backend(
-            "the database is corrupted: sled cannot read its files (restore the data directory from a backup)"
-                .to_owned(),
+            "the database is corrupted: sled cannot read its files (restore the data directory from a backup)".into(),
         ),
         other => StoreError::from(other),
     })
@@ -244,7 +243,7 @@ impl Store for SledStore {
                 Ok(removed)
             })
             .await
-            .map_err(|e| StoreError::Backend(format!("the sweep task failed: {e}")))?
+            .map_err(|e| StoreError::Backend(format!("the sweep task failed: {e}").into()))?
         })
     }
 }
@@ -262,7 +261,7 @@ fn transaction<T>(
         .transaction(|(tree, expiry)| write(tree, expiry))
         .map_err(|e| match e {
             TransactionError::Storage(e) => StoreError::from(e),
-            TransactionError::Abort(()) => StoreError::Backend("a store transaction was aborted".to_owned()),
+            TransactionError::Abort(()) => StoreError::Backend("a store transaction was aborted".into()),
         })
 }
 
@@ -399,7 +398,7 @@ impl Namespace for SledNamespace {
         Box::pin(async move {
             tokio::task::spawn_blocking(move || tree.flush())
                 .await
-                .map_err(|e| StoreError::Backend(format!("the flush task failed: {e}")))??;
+                .map_err(|e| StoreError::Backend(format!("the flush task failed: {e}").into()))??;
             Ok(())
         })
     }

@@ -24,7 +24,7 @@ use metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use openhost_plugin_api::{PluginError, Slot};
 
-use crate::app::CallError;
+use crate::call::CallError;
 
 /// Upper bounds of the latency histograms, in seconds: 250 µs to 10 s (the plugin deadline's default).
 const BUCKETS: &[f64] = &[
@@ -236,14 +236,12 @@ impl Telemetry {
         }
     }
 
-    /// Sets `openhost_plugin_info` for each plugin `registry` loaded: 1 while its generation serves, 0 once
-    /// it is retired.
-    pub fn plugins_info(&self, registry: &crate::registry::Registry, serving: bool) {
-        for plugin in registry.plugins.iter().filter(|plugin| plugin.loaded) {
-            metrics::gauge!(names::PLUGIN_INFO, "plugin" => plugin.name.clone(), "version" => plugin.version.clone(),
-                "interface" => plugin.interface.to_string(), "generation" => registry.generation.to_string())
-            .set(if serving { 1.0 } else { 0.0 });
-        }
+    /// Sets `openhost_plugin_info` of one plugin of a generation: 1 while the generation serves, 0 once it is
+    /// retired.
+    pub fn plugin_info(&self, plugin: &str, version: &str, interface: &str, generation: u64, serving: bool) {
+        metrics::gauge!(names::PLUGIN_INFO, "plugin" => plugin.to_owned(), "version" => version.to_owned(),
+            "interface" => interface.to_owned(), "generation" => generation.to_string())
+        .set(if serving { 1.0 } else { 0.0 });
     }
 
     /// Counts a reload: `ok` or `failed`.

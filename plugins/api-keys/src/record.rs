@@ -4,7 +4,7 @@ use openhost_plugin_api::{Identity, IdentityView};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::{policy::Policy, time::to_rfc3339};
+use crate::time::to_rfc3339;
 
 /// What a key may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,8 +77,9 @@ impl KeyRecord {
         Identity::new(&self.owner.user_id, &self.owner.login, AUTH_KIND)
     }
 
-    /// The API's form (`GET /api/keys`): without the key; `expires_at` as the operator's policy has it.
-    pub fn to_json(&self, policy: &Policy) -> Value {
+    /// The API's form (`GET /api/keys`): without the key; `expires_at` is `ends_at`, the end the operator's
+    /// policy gives the key (`Policy::ends_at`).
+    pub fn to_json(&self, ends_at: Option<u64>) -> Value {
         json!({
             "id": self.id,
             "name": self.name,
@@ -86,7 +87,7 @@ impl KeyRecord {
             "scope": self.scope.as_str(),
             "created_at": to_rfc3339(self.created_at),
             "last_used_at": self.last_used_at.map(to_rfc3339),
-            "expires_at": policy.ends_at(self).map(to_rfc3339),
+            "expires_at": ends_at.map(to_rfc3339),
         })
     }
 }

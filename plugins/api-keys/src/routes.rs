@@ -108,7 +108,7 @@ async fn create(keys: &Keys, request: Request) -> Result<Response, PluginError> 
         Err(CreateError::Plugin(e)) => return Err(e),
     };
     tracing::info!(user = %record.owner.user_id, key = %record.id, scope = record.scope.as_str(), "API key created");
-    let mut json = record.to_json(policy);
+    let mut json = record.to_json(policy.ends_at(&record));
     json["key"] = Value::String(secret);
     Ok(Response::json(201, &json))
 }
@@ -118,7 +118,12 @@ async fn list(keys: &Keys, request: Request) -> Result<Response, PluginError> {
     let records = keys.store.list(identity.user_id.as_str()).await?;
     Ok(Response::json(
         200,
-        &Value::Array(records.iter().map(|record| record.to_json(&keys.policy)).collect()),
+        &Value::Array(
+            records
+                .iter()
+                .map(|record| record.to_json(keys.policy.ends_at(record)))
+                .collect(),
+        ),
     ))
 }
 

@@ -21,7 +21,7 @@ pub fn return_path(state: Option<&str>, public_url: &str) -> String {
     let relative = state
         .and_then(|state| state.strip_prefix(public_url))
         .filter(|rest| rest.starts_with('/'));
-    crate::oauth::safe_redirect(relative)
+    crate::redirect::safe_redirect(relative)
 }
 
 #[cfg(test)]

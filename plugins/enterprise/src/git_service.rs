@@ -17,8 +17,9 @@ use openhost_github::{GitData, GitError, GitQuery, GithubAccess};
 use openhost_plugin_api::{Header, PageRequest, PluginError, RepositoryPage};
 
 use crate::{
-    Enterprise, now,
-    oauth::{HostHttp, stored_tokens, token_error},
+    Enterprise,
+    clock::now,
+    oauth_client::{HostHttp, stored_tokens, token_error},
     tokens::StoredTokens,
 };
 

@@ -4,23 +4,32 @@
 //!
 //! Modules: [`config`] (validated settings), [`keys`] (HKDF-derived cookie MAC and token encryption keys),
 //! [`session`] (signed cookie + server-side record), [`tokens`] (encrypted token store), [`oauth`] (GitHub App
-//! login), [`oidc`] (OpenID Connect login and Keycloak's token broker), [`frontend_sign_in`] (the OpenHands frontend's sign-in URL), [`git_service`] (tokens refreshed
-//! single-flight, repositories from installations), [`revoke`] (tokens revoked at GitHub when forgotten).
+//! sign-in), [`oidc`] (OpenID Connect sign-in and Keycloak's token broker), [`oauth_client`] (the OAuth client of
+//! either, over the host's HTTP), [`redirect`] (where a sign-in may send the browser), [`frontend_sign_in`] (the
+//! OpenHands frontend's sign-in URL), [`git_service`] (tokens refreshed single-flight, repositories from
+//! installations), [`revoke`] (tokens revoked at GitHub when forgotten), [`transport`] (the one outbound HTTP
+//! transport, one deadline), [`clock`] (Unix time). What the parts share is [`Enterprise`].
 
+pub mod clock;
 pub mod config;
+mod enterprise;
 pub mod frontend_sign_in;
 pub mod git_service;
 pub mod keys;
 pub mod oauth;
+pub mod oauth_client;
 pub mod oidc;
+pub mod redirect;
 pub mod revoke;
 pub mod session;
 pub mod tokens;
+pub mod transport;
+
+pub use enterprise::Enterprise;
 
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
-    time::{SystemTime, UNIX_EPOCH},
 };
 
 use openhost_github::Github;
@@ -31,59 +40,11 @@ use crate::{
     config::{EnterpriseConfig, GitTokens},
     git_service::AppTokenAccess,
     keys::Keyring,
-    oauth::{OAuthClient, OAuthRoutes, TokenIssuer, oauth_client},
+    oauth::{OAuthRoutes, oauth_client},
     oidc::{Oidc, broker::BrokerAccess},
     session::{SessionError, SessionPolicy, Sessions},
     tokens::TokenStore,
 };
-
-pub const USER_AGENT: &str = concat!("openhost-enterprise/", env!("CARGO_PKG_VERSION"));
-
-/// Unix time in seconds.
-pub fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
-
-/// Everything the plugin's components share.
-pub struct Enterprise {
-    pub host: Host,
-    pub config: EnterpriseConfig,
-    pub keys: Arc<Keyring>,
-    /// The GitHub App's client (`login = "github"`).
-    pub oauth: OAuthClient,
-    /// The OpenID Connect provider (`login = "oidc"`).
-    pub oidc: Option<Oidc>,
-    pub tokens: TokenStore,
-    pub sessions: Sessions,
-    refresh_locks: Mutex<HashMap<String, Arc<futures_util::lock::Mutex<()>>>>,
-}
-
-impl Enterprise {
-    /// Ends `session` server-side (a copied cookie dies with it); the user's tokens go with their last session.
-    pub async fn end_session(&self, session: &session::Session) -> Result<(), PluginError> {
-        let uid = session.identity.user_id.as_str();
-        if self.sessions.revoke(&session.sid, uid).await? {
-            self.forget_tokens(uid).await?;
-        }
-        Ok(())
-    }
-
-    /// Who issues the sign-in's tokens.
-    pub fn token_issuer(&self) -> TokenIssuer {
-        match self.oidc {
-            Some(_) => TokenIssuer::IdentityProvider,
-            None => TokenIssuer::Github,
-        }
-    }
-
-    /// The OAuth client of the sign-in's provider, which also refreshes its tokens.
-    pub async fn login_client(&self) -> Result<OAuthClient, PluginError> {
-        match &self.oidc {
-            Some(oidc) => oidc.client(&self.host).await,
-            None => Ok(self.oauth.clone()),
-        }
-    }
-}
 
 /// Requires a valid session on every route the host does not mark public, establishes the identity and re-issues
 /// the cookie past half-life.

@@ -2,22 +2,27 @@
 //! (`/oauth/github/login` or the frontend's [`frontend_sign_in`] URL, then `/oauth/github/callback`; README.md
 //! "Enterprise mode").
 
-use std::{future::Future, pin::Pin, sync::Arc};
+use std::sync::Arc;
 
 use oauth2::{
-    AsyncHttpClient, AuthType, AuthUrl, AuthorizationCode, Client, ClientId, ClientSecret, CsrfToken, EndpointNotSet,
-    EndpointSet, ExtraTokenFields, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError,
-    StandardRevocableToken, StandardTokenResponse, TokenResponse as _, TokenUrl,
-    basic::{BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse, BasicTokenType},
+    AuthType, AuthUrl, AuthorizationCode, Client, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge,
+    PkceCodeVerifier, RedirectUrl, TokenUrl,
 };
 use openhost_github::{GitData, GitQuery, interpret, request_headers};
-use openhost_plugin_api::{Header, Host, HttpRequest, PluginError, Request, Response, RouteSpec, Router};
+use openhost_plugin_api::{Header, PluginError, Request, Response, RouteSpec, Router};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use subtle::ConstantTimeEq;
 
 use crate::{
-    Enterprise, USER_AGENT, config::EnterpriseConfig, frontend_sign_in, keys::Keyring, now, tokens::StoredTokens,
+    Enterprise,
+    clock::now,
+    config::EnterpriseConfig,
+    frontend_sign_in,
+    keys::Keyring,
+    oauth_client::{HostHttp, OAuthClient, TokenIssuer, stored_tokens, token_error},
+    redirect::{query_param, safe_redirect},
+    tokens::StoredTokens,
+    transport::{self, USER_AGENT},
 };
 
 pub const LOGIN_PATH: &str = "/oauth/github/login";
@@ -31,173 +36,6 @@ const USED_STATE_PREFIX: &str = "oauth-state/";
 const SWEEP_BATCH: u32 = 64;
 const STATE_TYPE: &str = "oauth_state";
 const STATE_TTL_SECS: u64 = 600;
-const HTTP_TIMEOUT_MS: u64 = 15_000;
-
-/// A token response: the standard fields plus GitHub's `refresh_token_expires_in` and OpenID Connect's
-/// `id_token`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TokenFields {
-    #[serde(default)]
-    pub refresh_token_expires_in: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id_token: Option<String>,
-}
-
-impl ExtraTokenFields for TokenFields {}
-
-pub type TokenResponse = StandardTokenResponse<TokenFields, BasicTokenType>;
-
-/// The OAuth client of whoever signs users in: the GitHub App, or the OpenID Connect provider (crate::oidc).
-pub type OAuthClient = Client<
-    BasicErrorResponse,
-    TokenResponse,
-    BasicTokenIntrospectionResponse,
-    StandardRevocableToken,
-    BasicRevocationErrorResponse,
-    EndpointSet,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointSet,
->;
-
-/// The OAuth client for the configured GitHub App; the secret goes in the request body, as GitHub expects.
-pub fn oauth_client(config: &EnterpriseConfig) -> Result<OAuthClient, String> {
-    let web = &config.github_web_url;
-    Ok(Client::new(ClientId::new(config.github_client_id.clone()))
-        .set_client_secret(ClientSecret::new(config.github_client_secret.clone()))
-        .set_auth_uri(AuthUrl::new(format!("{web}/login/oauth/authorize")).map_err(|e| format!("github_web_url: {e}"))?)
-        .set_token_uri(
-            TokenUrl::new(format!("{web}/login/oauth/access_token")).map_err(|e| format!("github_web_url: {e}"))?,
-        )
-        .set_redirect_uri(
-            RedirectUrl::new(format!("{}{CALLBACK_PATH}", config.public_url))
-                .map_err(|e| format!("public_url: {e}"))?,
-        )
-        .set_auth_type(AuthType::RequestBody))
-}
-
-/// The host's HTTP service as oauth2's HTTP client.
-pub struct HostHttp(pub Host);
-
-/// A transport failure of the host's HTTP service.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct TransportError(String);
-
-impl<'c> AsyncHttpClient<'c> for HostHttp {
-    type Error = TransportError;
-    type Future = Pin<Box<dyn Future<Output = Result<oauth2::HttpResponse, TransportError>> + Send + 'c>>;
-
-    fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
-        Box::pin(async move {
-            let (parts, body) = request.into_parts();
-            let headers = parts
-                .headers
-                .iter()
-                .filter_map(|(name, value)| Some(Header::new(name.as_str(), value.to_str().ok()?)))
-                .collect();
-            let response = self
-                .0
-                .http(HttpRequest {
-                    method: parts.method.as_str().into(),
-                    url: parts.uri.to_string().into(),
-                    headers,
-                    body: body.into(),
-                    timeout_ms: HTTP_TIMEOUT_MS,
-                })
-                .await
-                .map_err(|e| TransportError(e.to_string()))?;
-            let status = github_error_status(response.status, &response.body);
-            let mut builder = oauth2::http::Response::builder().status(status);
-            for header in response.headers.iter() {
-                builder = builder.header(header.name.as_str(), header.value.as_str());
-            }
-            builder
-                .body(response.body.into_vec())
-                .map_err(|e| TransportError(e.to_string()))
-        })
-    }
-}
-
-/// GitHub answers token errors with HTTP 200 and `{"error": ...}`; oauth2 would then fail to parse a token. Such
-/// an answer is reported as the 400 it is, so oauth2 parses it as an error response.
-fn github_error_status(status: u16, body: &[u8]) -> u16 {
-    if status != 200 {
-        return status;
-    }
-    match serde_json::from_slice::<Value>(body) {
-        Ok(json) if json.get("error").is_some() && json.get("access_token").is_none() => 400,
-        _ => status,
-    }
-}
-
-/// What the token endpoint gave, as stored.
-pub fn stored_tokens(response: &TokenResponse) -> StoredTokens {
-    let issued = now();
-    StoredTokens {
-        access_token: response.access_token().secret().clone(),
-        access_expires_at: response.expires_in().map(|d| issued + d.as_secs()),
-        refresh_token: response.refresh_token().map(|t| t.secret().clone()),
-        refresh_expires_at: response.extra_fields().refresh_token_expires_in.map(|s| issued + s),
-    }
-}
-
-/// An OAuth failure as the API answers it.
-pub fn token_error(
-    error: RequestTokenError<TransportError, BasicErrorResponse>,
-    rejected_code: &str,
-    issuer: TokenIssuer,
-) -> PluginError {
-    let (name, unavailable) = (issuer.name(), issuer.unavailable_code());
-    match error {
-        RequestTokenError::ServerResponse(response) => {
-            tracing::info!(error = %response.error(), "{name} rejected the grant");
-            PluginError::http(401, rejected_code, format!("{name} rejected the grant; sign in again"))
-        }
-        RequestTokenError::Request(transport) => {
-            tracing::warn!("{name}'s token endpoint is unreachable: {transport}");
-            PluginError::http(502, unavailable, format!("{name} cannot be reached"))
-        }
-        RequestTokenError::Parse(..) | RequestTokenError::Other(_) => {
-            PluginError::http(502, unavailable, format!("{name} sent an unexpected token response"))
-        }
-    }
-}
-
-/// Who issues the tokens of the sign-in: named in messages, and in the code of an answer when it is out of
-/// reach.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenIssuer {
-    Github,
-    IdentityProvider,
-}
-
-impl TokenIssuer {
-    pub fn name(self) -> &'static str {
-        match self {
-            TokenIssuer::Github => "GitHub",
-            TokenIssuer::IdentityProvider => "the sign-in provider",
-        }
-    }
-
-    pub fn unavailable_code(self) -> &'static str {
-        match self {
-            TokenIssuer::Github => "git_provider_unavailable",
-            TokenIssuer::IdentityProvider => "identity_provider_unavailable",
-        }
-    }
-}
-
-/// The post-login redirect: a relative path starting with one `/` followed by neither `/` nor `\`, without
-/// control characters. Anything else becomes `/` (no open redirect).
-pub fn safe_redirect(target: Option<&str>) -> String {
-    let Some(target) = target else { return "/".to_owned() };
-    let mut chars = target.chars();
-    let safe =
-        chars.next() == Some('/') && !matches!(chars.next(), Some('/' | '\\')) && !target.chars().any(char::is_control);
-    if safe { target.to_owned() } else { "/".to_owned() }
-}
 
 /// What the sign-in state cookie carries.
 #[derive(Debug, Serialize, Deserialize)]
@@ -220,10 +58,20 @@ pub fn verify_state_cookie(keys: &Keyring, cookie: Option<&str>, now: u64) -> Op
         .filter(|claims| claims.typ == STATE_TYPE && claims.exp > now)
 }
 
-pub(crate) fn query_param(request: &Request, name: &str) -> Option<String> {
-    form_urlencoded::parse(request.query.as_bytes())
-        .find(|(key, _)| key == name)
-        .map(|(_, value)| value.into_owned())
+/// The OAuth client for the configured GitHub App; the secret goes in the request body, as GitHub expects.
+pub fn oauth_client(config: &EnterpriseConfig) -> Result<OAuthClient, String> {
+    let web = &config.github_web_url;
+    Ok(Client::new(ClientId::new(config.github_client_id.clone()))
+        .set_client_secret(ClientSecret::new(config.github_client_secret.clone()))
+        .set_auth_uri(AuthUrl::new(format!("{web}/login/oauth/authorize")).map_err(|e| format!("github_web_url: {e}"))?)
+        .set_token_uri(
+            TokenUrl::new(format!("{web}/login/oauth/access_token")).map_err(|e| format!("github_web_url: {e}"))?,
+        )
+        .set_redirect_uri(
+            RedirectUrl::new(format!("{}{CALLBACK_PATH}", config.public_url))
+                .map_err(|e| format!("public_url: {e}"))?,
+        )
+        .set_auth_type(AuthType::RequestBody))
 }
 
 /// `/oauth/github/login` and `/oauth/github/callback`.
@@ -518,15 +366,10 @@ impl Enterprise {
             .into_iter()
             .map(|(name, value)| Header::new(name, &value))
             .collect();
+        let url = format!("{}{}", self.config.github_api_url, query.path_and_query());
         let response = self
             .host
-            .http(HttpRequest {
-                method: "GET".into(),
-                url: format!("{}{}", self.config.github_api_url, query.path_and_query()).into(),
-                headers,
-                body: Vec::new().into(),
-                timeout_ms: HTTP_TIMEOUT_MS,
-            })
+            .http(transport::request("GET", &url, headers, Vec::new()))
             .await
             .map_err(|e| openhost_github::GitError::Unavailable(e.to_string()))?;
         interpret(
@@ -536,33 +379,5 @@ impl Enterprise {
             &response.body,
             now(),
         )
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_plain_relative_redirects_survive() {
-        assert_eq!(safe_redirect(Some("/app?x=1")), "/app?x=1");
-        for bad in [
-            "//evil.example",
-            "/\\evil.example",
-            "https://evil.example",
-            "app",
-            "/a\r\nb",
-            "",
-        ] {
-            assert_eq!(safe_redirect(Some(bad)), "/", "{bad:?}");
-        }
-        assert_eq!(safe_redirect(None), "/");
-    }
-
-    #[test]
-    fn github_200_errors_become_400() {
-        assert_eq!(github_error_status(200, br#"{"error":"bad_verification_code"}"#), 400);
-        assert_eq!(github_error_status(200, br#"{"access_token":"x"}"#), 200);
-        assert_eq!(github_error_status(500, b""), 500);
     }
 }

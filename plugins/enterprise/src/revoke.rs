@@ -5,12 +5,9 @@
 //! slow or down must not hold up a sign-out, and the tokens are gone from this server either way.
 
 use base64::{Engine as _, engine::general_purpose::STANDARD};
-use openhost_plugin_api::{Header, HttpRequest, PluginError};
+use openhost_plugin_api::{Header, PluginError};
 
-use crate::{Enterprise, USER_AGENT, tokens::StoredTokens};
-
-/// How long a sign-out waits for GitHub to confirm a revocation.
-const REVOKE_DEADLINE_MS: u64 = 5_000;
+use crate::{Enterprise, tokens::StoredTokens, transport};
 
 impl Enterprise {
     /// Deletes the user's stored tokens and revokes the access token at GitHub.
@@ -43,24 +40,17 @@ impl Enterprise {
         let config = &self.config;
         let credentials = STANDARD.encode(format!("{}:{}", config.github_client_id, config.github_client_secret));
         let body = serde_json::json!({"access_token": access_token}).to_string();
-        let request = HttpRequest {
-            method: "DELETE".into(),
-            url: format!(
-                "{}/applications/{}/token",
-                config.github_api_url, config.github_client_id
-            )
-            .into(),
-            headers: vec![
-                Header::new("authorization", &format!("Basic {credentials}")),
-                Header::new("accept", "application/vnd.github+json"),
-                Header::new("content-type", "application/json"),
-                Header::new("user-agent", USER_AGENT),
-                Header::new("x-github-api-version", "2022-11-28"),
-            ]
-            .into(),
-            body: body.into_bytes().into(),
-            timeout_ms: REVOKE_DEADLINE_MS,
-        };
+        let url = format!(
+            "{}/applications/{}/token",
+            config.github_api_url, config.github_client_id
+        );
+        let headers = vec![
+            Header::new("authorization", &format!("Basic {credentials}")),
+            Header::new("accept", "application/vnd.github+json"),
+            Header::new("content-type", "application/json"),
+            Header::new("x-github-api-version", "2022-11-28"),
+        ];
+        let request = transport::request("DELETE", &url, headers, body.into_bytes());
         match self.host.http(request).await {
             Ok(response) if response.status == 204 => tracing::info!(user = uid, "revoked the GitHub token"),
             // 404: GitHub no longer knows the token (it expired, or was revoked there).

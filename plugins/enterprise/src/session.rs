@@ -22,7 +22,10 @@ use std::sync::Arc;
 use openhost_plugin_api::{Host, Identity, PluginError, RequestView};
 use serde::{Deserialize, Serialize};
 
-use crate::{keys::Keyring, now};
+use crate::{
+    clock::{now, now_millis},
+    keys::Keyring,
+};
 
 /// The cookie's name over plain http (loopback development).
 pub const COOKIE: &str = "openhost_session";
@@ -149,12 +152,6 @@ pub fn verify_cookie(keys: &Keyring, cookie: Option<&str>, now: u64) -> Result<C
         return Err(SessionError::Expired);
     }
     Ok(claims)
-}
-
-fn now_millis() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 const RECORD_PREFIX: &str = "session/";

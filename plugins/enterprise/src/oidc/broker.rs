@@ -5,17 +5,14 @@
 //! hosts), and a 401 from the broker forces one refresh.
 
 use openhost_github::{GitData, GitError, GitQuery, GithubAccess};
-use openhost_plugin_api::{Header, HttpRequest, PluginError};
+use openhost_plugin_api::{Header, PluginError};
 
-use crate::{Enterprise, USER_AGENT};
+use crate::{Enterprise, transport};
 
 /// How the git service reaches GitHub with a token the broker hands out.
 pub struct BrokerAccess {
     pub enterprise: std::sync::Arc<Enterprise>,
 }
-
-/// How long the broker may take to answer.
-const BROKER_TIMEOUT_MS: u64 = 10_000;
 
 impl GithubAccess for BrokerAccess {
     async fn get(&self, user_id: &str, query: &GitQuery) -> Result<GitData, PluginError> {
@@ -71,17 +68,12 @@ impl Enterprise {
         let url = format!("{}/broker/{}/token", oidc.config.issuer, oidc.config.broker_alias);
         let response = self
             .host
-            .http(HttpRequest {
-                method: "GET".into(),
-                url: url.into(),
-                headers: vec![
-                    Header::new("authorization", &format!("Bearer {keycloak_token}")),
-                    Header::new("user-agent", USER_AGENT),
-                ]
-                .into(),
-                body: Vec::new().into(),
-                timeout_ms: BROKER_TIMEOUT_MS,
-            })
+            .http(transport::request(
+                "GET",
+                &url,
+                vec![Header::new("authorization", &format!("Bearer {keycloak_token}"))],
+                Vec::new(),
+            ))
             .await
             .map_err(|e| {
                 tracing::warn!("Keycloak's broker cannot be reached: {e}");

@@ -11,14 +11,14 @@ use std::{sync::Arc, time::Instant};
 
 use futures_util::lock::Mutex;
 use oauth2::{AuthType, AuthUrl, Client, ClientId, ClientSecret, RedirectUrl, TokenUrl};
-use openhost_plugin_api::{Header, Host, HttpRequest, PluginError};
+use openhost_plugin_api::{Header, Host, PluginError};
 use serde::Deserialize;
 
 use crate::{
-    USER_AGENT,
     config::OidcConfig,
-    oauth::OAuthClient,
+    oauth_client::OAuthClient,
     oidc::id_token::{Expected, IdTokenError, KeySet, Person},
+    transport,
 };
 
 /// Where the provider sends the browser back.
@@ -26,8 +26,6 @@ pub const CALLBACK_PATH: &str = "/oauth/oidc/callback";
 pub const LOGIN_PATH: &str = "/oauth/oidc/login";
 /// Where a browser signs out of this server and of the provider.
 pub const LOGOUT_PATH: &str = "/oauth/oidc/logout";
-/// The provider's answers are read within this deadline.
-const HTTP_TIMEOUT_MS: u64 = 10_000;
 /// An unknown key id fetches the key set again, at most this often (a flood of such tokens costs one fetch a
 /// second, not one each).
 const REFETCH_AT_MOST_EVERY_MS: u128 = 1_000;
@@ -81,17 +79,12 @@ impl Oidc {
         url: &str,
     ) -> Result<T, PluginError> {
         let response = host
-            .http(HttpRequest {
-                method: "GET".into(),
-                url: url.into(),
-                headers: vec![
-                    Header::new("accept", "application/json"),
-                    Header::new("user-agent", USER_AGENT),
-                ]
-                .into(),
-                body: Vec::new().into(),
-                timeout_ms: HTTP_TIMEOUT_MS,
-            })
+            .http(transport::request(
+                "GET",
+                url,
+                vec![Header::new("accept", "application/json")],
+                Vec::new(),
+            ))
             .await
             .map_err(|e| unavailable(what, e))?;
         if response.status != 200 {

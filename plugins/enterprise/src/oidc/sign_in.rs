@@ -7,9 +7,11 @@ use oauth2::{AuthorizationCode, CsrfToken, PkceCodeVerifier};
 use openhost_plugin_api::{Header, PluginError, Request, Response};
 
 use crate::{
-    now,
-    oauth::{HostHttp, OAuthRoutes, TokenIssuer, query_param, safe_redirect, stored_tokens, token_error},
+    clock::now,
+    oauth::OAuthRoutes,
+    oauth_client::{HostHttp, TokenIssuer, stored_tokens, token_error},
     oidc::Oidc,
+    redirect::{query_param, safe_redirect},
 };
 
 impl OAuthRoutes {

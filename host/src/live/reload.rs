@@ -1,0 +1,85 @@
+//! A reload (SIGHUP, `openhost plugins reload`): re-read `plugins.toml` and `plugin_dir`, build the next
+//! registry generation with every startup check, and swap it in ([`super::generations`]). On any error the
+//! serving generation stays as it was.
+
+use std::sync::Arc;
+
+use crate::{app::App, components::HostComponents, config::Config, live::changes, registry::Registry};
+
+/// Why a reload changed nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    #[error("{0}")]
+    Refused(#[from] crate::registry::RegistryError),
+    #[error("{0}")]
+    Config(#[from] crate::config::ConfigError),
+    #[error("building the new generation stopped: {0}")]
+    Aborted(String),
+}
+
+/// What a reload did.
+#[derive(Debug, Clone)]
+pub struct Reloaded {
+    pub generation: u64,
+    pub plugins: usize,
+    /// Changed `[host]` keys that keep their running value until a restart.
+    pub needs_restart: Vec<&'static str>,
+}
+
+impl std::fmt::Display for Reloaded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "generation {} serving, {} plugins loaded",
+            self.generation, self.plugins
+        )?;
+        if !self.needs_restart.is_empty() {
+            write!(
+                f,
+                "; changed but applied only by a restart or upgrade: {}",
+                self.needs_restart.join(", ")
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Re-reads `plugins.toml` and `plugin_dir`, builds the next generation with every startup check, and swaps
+/// it in. On any error the serving generation stays as it was.
+pub async fn reload(app: &App) -> Result<Reloaded, ReloadError> {
+    let _turn = app.generations.reload_turn().await;
+    let result = build_next(app).await;
+    match &result {
+        Ok(reloaded) => {
+            app.telemetry.reloaded("ok");
+            tracing::info!("reloaded: {reloaded}");
+        }
+        Err(e) => {
+            app.telemetry.reloaded("failed");
+            tracing::error!("reload refused, nothing changed: {e}");
+        }
+    }
+    result
+}
+
+async fn build_next(app: &App) -> Result<Reloaded, ReloadError> {
+    let new = Config::load(&app.config.path, &app.overrides)?;
+    let (config, needs_restart) = changes::apply(&app.config, new);
+    let previous = app.generations.current();
+    let generation = previous.generation + 1;
+    let defaults = HostComponents::new(&app.config.github_api_url, app.http.clone(), app.settings.clone());
+    let deps = Arc::clone(&app.deps);
+    let built = Arc::clone(&previous);
+    // Plugins' `init` runs here: on a blocking thread, not on a worker serving requests.
+    let registry =
+        tokio::task::spawn_blocking(move || Registry::build(&config, &deps, defaults, generation, Some(&built)))
+            .await
+            .map_err(|e| ReloadError::Aborted(e.to_string()))??;
+    let reloaded = Reloaded {
+        generation,
+        plugins: registry.plugins.iter().filter(|p| p.loaded).count(),
+        needs_restart,
+    };
+    app.generations.swap_in(registry, &app.telemetry);
+    Ok(reloaded)
+}

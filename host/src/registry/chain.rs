@@ -1,0 +1,52 @@
+//! One link of the middleware chain: a built-in or a plugin's middleware, its position, and which of its hooks
+//! the pipeline calls.
+
+use openhost_plugin_api::{MiddlewareObject, Slot};
+
+use crate::{registry::Owner, telemetry::CallSite};
+
+/// One link of the middleware chain.
+pub struct ChainLink {
+    pub name: String,
+    pub owner: Owner,
+    pub order: i32,
+    pub object: MiddlewareObject,
+    /// Which hooks to call. A plugin's link calls both; a host built-in says which it implements, so the chain
+    /// makes no empty calls on every request.
+    pub hooks: Hooks,
+    pub calls: CallSite,
+}
+
+impl ChainLink {
+    /// Who a call of this link is counted under, and where: for `App::within_deadline`.
+    pub fn site(&self) -> (&str, Slot, &CallSite) {
+        (self.owner.name(), Slot::Middleware, &self.calls)
+    }
+}
+
+/// The hooks of a middleware the chain calls, and whether it reads request bodies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hooks {
+    pub on_request: bool,
+    pub on_response: bool,
+    /// The middleware reads the body (interface 1.5): the pipeline reads it before calling the link.
+    pub body: bool,
+}
+
+impl Hooks {
+    pub const BOTH: Hooks = Hooks {
+        on_request: true,
+        on_response: true,
+        body: false,
+    };
+    pub const REQUEST: Hooks = Hooks {
+        on_request: true,
+        on_response: false,
+        body: false,
+    };
+    pub const RESPONSE: Hooks = Hooks {
+        on_request: false,
+        on_response: true,
+        body: false,
+    };
+}

@@ -1,0 +1,167 @@
+//! The OAuth client of whoever signs users in (the GitHub App, or the OpenID Connect provider) over the host's
+//! HTTP service (crate::transport): token exchange and refresh, what a token response holds, and how its
+//! failures are answered.
+
+use std::{future::Future, pin::Pin};
+
+use oauth2::{
+    AsyncHttpClient, Client, EndpointNotSet, EndpointSet, ExtraTokenFields, RequestTokenError, StandardRevocableToken,
+    StandardTokenResponse, TokenResponse as _,
+    basic::{BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse, BasicTokenType},
+};
+use openhost_plugin_api::{Header, Host, PluginError};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{clock::now, tokens::StoredTokens, transport};
+
+/// A token response: the standard fields plus GitHub's `refresh_token_expires_in` and OpenID Connect's
+/// `id_token`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TokenFields {
+    #[serde(default)]
+    pub refresh_token_expires_in: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+}
+
+impl ExtraTokenFields for TokenFields {}
+
+pub type TokenResponse = StandardTokenResponse<TokenFields, BasicTokenType>;
+
+/// The OAuth client of whoever signs users in: the GitHub App, or the OpenID Connect provider (crate::oidc).
+pub type OAuthClient = Client<
+    BasicErrorResponse,
+    TokenResponse,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointSet,
+>;
+
+/// The host's HTTP service as oauth2's HTTP client.
+pub struct HostHttp(pub Host);
+
+/// A transport failure of the host's HTTP service.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct TransportError(String);
+
+impl<'c> AsyncHttpClient<'c> for HostHttp {
+    type Error = TransportError;
+    type Future = Pin<Box<dyn Future<Output = Result<oauth2::HttpResponse, TransportError>> + Send + 'c>>;
+
+    fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
+        Box::pin(async move {
+            let (parts, body) = request.into_parts();
+            let headers = parts
+                .headers
+                .iter()
+                .filter_map(|(name, value)| Some(Header::new(name.as_str(), value.to_str().ok()?)))
+                .collect();
+            let response = self
+                .0
+                .http(transport::request(
+                    parts.method.as_str(),
+                    &parts.uri.to_string(),
+                    headers,
+                    body,
+                ))
+                .await
+                .map_err(|e| TransportError(e.to_string()))?;
+            let status = github_error_status(response.status, &response.body);
+            let mut builder = oauth2::http::Response::builder().status(status);
+            for header in response.headers.iter() {
+                builder = builder.header(header.name.as_str(), header.value.as_str());
+            }
+            builder
+                .body(response.body.into_vec())
+                .map_err(|e| TransportError(e.to_string()))
+        })
+    }
+}
+
+/// GitHub answers token errors with HTTP 200 and `{"error": ...}`; oauth2 would then fail to parse a token. Such
+/// an answer is reported as the 400 it is, so oauth2 parses it as an error response.
+fn github_error_status(status: u16, body: &[u8]) -> u16 {
+    if status != 200 {
+        return status;
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(json) if json.get("error").is_some() && json.get("access_token").is_none() => 400,
+        _ => status,
+    }
+}
+
+/// What the token endpoint gave, as stored.
+pub fn stored_tokens(response: &TokenResponse) -> StoredTokens {
+    let issued = now();
+    StoredTokens {
+        access_token: response.access_token().secret().clone(),
+        access_expires_at: response.expires_in().map(|d| issued + d.as_secs()),
+        refresh_token: response.refresh_token().map(|t| t.secret().clone()),
+        refresh_expires_at: response.extra_fields().refresh_token_expires_in.map(|s| issued + s),
+    }
+}
+
+/// An OAuth failure as the API answers it.
+pub fn token_error(
+    error: RequestTokenError<TransportError, BasicErrorResponse>,
+    rejected_code: &str,
+    issuer: TokenIssuer,
+) -> PluginError {
+    let (name, unavailable) = (issuer.name(), issuer.unavailable_code());
+    match error {
+        RequestTokenError::ServerResponse(response) => {
+            tracing::info!(error = %response.error(), "{name} rejected the grant");
+            PluginError::http(401, rejected_code, format!("{name} rejected the grant; sign in again"))
+        }
+        RequestTokenError::Request(transport) => {
+            tracing::warn!("{name}'s token endpoint is unreachable: {transport}");
+            PluginError::http(502, unavailable, format!("{name} cannot be reached"))
+        }
+        RequestTokenError::Parse(..) | RequestTokenError::Other(_) => {
+            PluginError::http(502, unavailable, format!("{name} sent an unexpected token response"))
+        }
+    }
+}
+
+/// Who issues the tokens of the sign-in: named in messages, and in the code of an answer when it is out of
+/// reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenIssuer {
+    Github,
+    IdentityProvider,
+}
+
+impl TokenIssuer {
+    pub fn name(self) -> &'static str {
+        match self {
+            TokenIssuer::Github => "GitHub",
+            TokenIssuer::IdentityProvider => "the sign-in provider",
+        }
+    }
+
+    pub fn unavailable_code(self) -> &'static str {
+        match self {
+            TokenIssuer::Github => "git_provider_unavailable",
+            TokenIssuer::IdentityProvider => "identity_provider_unavailable",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn github_200_errors_become_400() {
+        assert_eq!(github_error_status(200, br#"{"error":"bad_verification_code"}"#), 400);
+        assert_eq!(github_error_status(200, br#"{"access_token":"x"}"#), 200);
+        assert_eq!(github_error_status(500, b""), 500);
+    }
+}
