@@ -60,7 +60,9 @@ impl<'g> RequestContext<'g> {
             body: None,
             peer: PeerText::new(peer),
         };
-        let bearer_only = {
+        // Only a write can be refused as cross-site: a safe method needs no look at its headers.
+        let unsafe_method = !request.parts.method.is_safe();
+        let bearer_only = unsafe_method && {
             let headers = request.header_views();
             crossing(&registry.origins, &request.view(&headers, None)) == Crossing::BearerOnly
         };

@@ -16,7 +16,8 @@ use http::HeaderMap;
 use http_body::Body;
 use http_body_util::Full;
 use openhost_plugin_api::{
-    Decision, Header, HeaderChange, HeaderView, MiddlewareAction, PluginError, Response, ResponseView, Slot,
+    Decision, Header, HeaderChange, HeaderView, Identity, MiddlewareAction, PluginError, RequestView, Response,
+    ResponseView, Slot,
 };
 
 use crate::{
@@ -26,7 +27,7 @@ use crate::{
     registry::{Owner, Registry, RouteTarget},
     server::{
         body::{MAX_BODY_BYTES, MAX_DRAINED_BYTES, body_too_large, body_too_slow, drain, read_body},
-        context::RequestContext,
+        context::{CurrentRequest, RequestContext},
         http::{format_into, to_http},
     },
 };
@@ -46,12 +47,31 @@ impl App {
         let (parts, body) = request.into_parts();
         let mut context = RequestContext::new(parts, peer, &serving.registry);
         let mut body = body;
-        let mut response = match serving.run_chain(&mut context, &mut body).await {
+        let early = serving.run_chain(&mut context, &mut body).await;
+        // From here on the request no longer changes: the route and the response hooks share one header array.
+        let buffered = context.request.body.take();
+        let headers = context.request.header_views();
+        let mut response = match early {
             Some(early) => early,
-            None => serving.dispatch(&mut context, body).await,
+            None => match serving
+                .identify(&context.request, &headers, context.identity.take())
+                .await
+            {
+                Ok(identity) => {
+                    context.identity = identity;
+                    let identity = context.identity.as_ref();
+                    serving
+                        .dispatch(&context.request, &headers, identity, buffered, body)
+                        .await
+                }
+                Err(refusal) => refusal,
+            },
         };
         response.headers.extend(std::mem::take(&mut context.response_headers));
-        serving.run_response_hooks(&context, &mut response).await;
+        let request = context.request.view(&headers, context.identity.as_ref());
+        serving
+            .run_response_hooks(request, context.links_run, context.received, &mut response)
+            .await;
         serving.finish(&context, response)
     }
 }
@@ -120,12 +140,42 @@ impl Serving<'_> {
         None
     }
 
-    /// Answers the request with its route: the body read (bounded) if not yet, who it is for resolved when the
-    /// route needs it, then the host's handler or the plugin's, given the same request.
-    async fn dispatch<B: Body + Unpin>(&self, context: &mut RequestContext<'_>, mut body: B) -> Response {
-        let route = match &context.request.routing {
+    /// Who the request is for, as the route needs to know: what a middleware established, else (for a route
+    /// that needs it) what the active `user_auth` says, maybe nobody. The route and the response hooks see it.
+    async fn identify(
+        &self,
+        request: &CurrentRequest<'_>,
+        headers: &[HeaderView<'_>],
+        established: Option<Identity>,
+    ) -> Result<Option<Identity>, Response> {
+        let needs_asking = request.routing.as_ref().is_ok_and(|route| route.identify);
+        if established.is_some() || !needs_asking {
+            return Ok(established);
+        }
+        let active = &self.registry.user_auth;
+        let found = self
+            .within_deadline(
+                active.site(Slot::UserAuth),
+                active.object.identify(request.view(headers, None)),
+            )
+            .await
+            .map_err(|error| self.failure(&active.blame(), error))?;
+        Ok(found.into_option())
+    }
+
+    /// Answers the request with its route: the body read (bounded) unless a middleware read it (`buffered`),
+    /// then the host's handler or the plugin's, given the same request and identity.
+    async fn dispatch<B: Body + Unpin>(
+        &self,
+        request: &CurrentRequest<'_>,
+        headers: &[HeaderView<'_>],
+        identity: Option<&Identity>,
+        buffered: Option<Vec<u8>>,
+        mut body: B,
+    ) -> Response {
+        let route = match &request.routing {
             Ok(route) => *route,
-            Err(allowed) => return no_route(context.request.parts.uri.path(), allowed),
+            Err(allowed) => return no_route(request.parts.uri.path(), allowed),
         };
         let wants_body = match &route.target {
             RouteTarget::Host(route) => route.takes_body(),
@@ -135,39 +185,25 @@ impl Serving<'_> {
         if let RouteTarget::Host(_) = route.target
             && wants_body
             && let Err(error) = openhost_plugin_api::sdk::require_json(
-                context
-                    .request
-                    .parts
-                    .headers
-                    .get("content-type")
-                    .and_then(|v| v.to_str().ok()),
+                request.parts.headers.get("content-type").and_then(|v| v.to_str().ok()),
             )
         {
             return self.failure(&Owner::Host, error.into());
         }
-        let body = match context.request.body.take() {
+        let body = match buffered {
             Some(read) => read,
-            None if wants_body => match self.read_body(&context.request.parts.headers, &mut body).await {
+            None if wants_body => match self.read_body(&request.parts.headers, &mut body).await {
                 Ok(read) => read,
                 Err(refusal) => return refusal,
             },
             None => Vec::new(),
         };
-        if route.identify
-            && context.identity.is_none()
-            && let Err(failure) = self.resolve_identity(context).await
-        {
-            return self.failure(&failure.owner, *failure.error);
-        }
-        let headers = context.request.header_views();
-        let request = context.request.view(&headers, context.identity.as_ref());
+        let view = request.view(headers, identity);
         match &route.target {
-            RouteTarget::Host(host_route) => {
-                match api::handle(self, *host_route, &request, context.identity.as_ref(), &body).await {
-                    Ok(response) => response,
-                    Err(failure) => self.failure(&failure.owner, *failure.error),
-                }
-            }
+            RouteTarget::Host(host_route) => match api::handle(self, *host_route, &view, identity, &body).await {
+                Ok(response) => response,
+                Err(failure) => self.failure(&failure.owner, *failure.error),
+            },
             RouteTarget::Plugin {
                 owner,
                 handler,
@@ -176,7 +212,7 @@ impl Serving<'_> {
             } => match self
                 .within_deadline(
                     (owner, Slot::Routes, calls),
-                    handler.handle(*index, request, RSlice::from_slice(&body)),
+                    handler.handle(*index, view, RSlice::from_slice(&body)),
                 )
                 .await
             {
@@ -184,21 +220,6 @@ impl Serving<'_> {
                 Err(error) => self.failure(&Owner::Plugin(owner.clone()), error),
             },
         }
-    }
-
-    /// Asks the active `user_auth` who the request is for; its answer (maybe nobody) stays in the context, so
-    /// the route and the response hooks see who was served.
-    async fn resolve_identity(&self, context: &mut RequestContext<'_>) -> Result<(), api::Failure> {
-        let active = &self.registry.user_auth;
-        let found = {
-            let headers = context.request.header_views();
-            let request = context.request.view(&headers, None);
-            self.within_deadline(active.site(Slot::UserAuth), active.object.identify(request))
-                .await
-                .map_err(|error| api::Failure::new(&active.blame(), error))?
-        };
-        context.identity = found.into_option();
-        Ok(())
     }
 
     /// Reads a request body: at most [`MAX_BODY_BYTES`] (413 beyond), within the body deadline (408 after).
@@ -221,11 +242,15 @@ impl Serving<'_> {
         }
     }
 
-    /// Lets each middleware that saw the request change the response headers, innermost first.
-    async fn run_response_hooks(&self, context: &RequestContext<'_>, response: &mut Response) {
-        let request_headers = context.request.header_views();
-        let request = context.request.view(&request_headers, context.identity.as_ref());
-        let elapsed_micros = u64::try_from(context.received.elapsed().as_micros()).unwrap_or(u64::MAX);
+    /// Lets each of the first `links_run` middleware change the response headers, innermost first.
+    async fn run_response_hooks(
+        &self,
+        request: RequestView<'_>,
+        links_run: usize,
+        received: std::time::Instant,
+        response: &mut Response,
+    ) {
+        let elapsed_micros = u64::try_from(received.elapsed().as_micros()).unwrap_or(u64::MAX);
         let mut changes: Vec<HeaderChange> = Vec::new();
         let mut failed = None;
         {
@@ -237,7 +262,7 @@ impl Serving<'_> {
                     value: h.value.as_rstr(),
                 })
                 .collect();
-            for link in self.registry.middleware[..context.links_run]
+            for link in self.registry.middleware[..links_run]
                 .iter()
                 .rev()
                 .filter(|l| l.hooks.on_response)
