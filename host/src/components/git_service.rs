@@ -2,7 +2,7 @@
 //! `github_api_url` sets the API base (GitHub Enterprise Server: `https://HOST/api/v3`); a token stored with a
 //! `host` talks to that host instead.
 
-use openhost_github::{GitData, GitError, GitQuery, GithubAccess, api_base, interpret, request_headers};
+use openhost_github::{Answer, GitData, GitError, GitQuery, GithubAccess, Transport, api_base};
 use openhost_plugin_api::PluginError;
 
 use crate::{USER_AGENT, outbound, settings::SettingsStore, text::now_epoch};
@@ -30,21 +30,26 @@ impl GithubAccess for PatAccess {
     }
 }
 
-/// Sends one API request and interprets the answer. A transport failure is "GitHub cannot be reached", nothing
-/// more ([`outbound`]).
+/// Sends one API request over the host's HTTP client and interprets the answer ([`openhost_github::call`]). A
+/// transport failure is "GitHub cannot be reached", nothing more ([`outbound`]).
 pub async fn fetch(http: &reqwest::Client, base: &str, token: &str, query: &GitQuery) -> Result<GitData, GitError> {
-    let mut request = http.get(format!("{base}{}", query.path_and_query()));
-    for (name, value) in request_headers(token, USER_AGENT) {
-        request = request.header(name, value);
+    openhost_github::call(&HostClient(http), base, token, USER_AGENT, query, now_epoch()).await
+}
+
+/// The host's HTTP client as the GitHub crate's transport.
+struct HostClient<'a>(&'a reqwest::Client);
+
+impl Transport for HostClient<'_> {
+    async fn get(&self, url: String, headers: Vec<(&'static str, String)>) -> Result<Answer, String> {
+        let mut request = self.0.get(url);
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        let (status, headers, body) = outbound::send(request).await.map_err(|e| e.to_string())?;
+        let headers = headers
+            .iter()
+            .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
+            .collect();
+        Ok(Answer { status, headers, body })
     }
-    let (status, headers, body) = outbound::send(request)
-        .await
-        .map_err(|e| GitError::Unavailable(format!("GitHub cannot be reached ({e})")))?;
-    interpret(
-        query,
-        status,
-        |name| headers.get(name).and_then(|v| v.to_str().ok()),
-        &body,
-        now_epoch(),
-    )
 }

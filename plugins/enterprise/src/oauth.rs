@@ -8,7 +8,7 @@ use oauth2::{
     AuthType, AuthUrl, AuthorizationCode, Client, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge,
     PkceCodeVerifier, RedirectUrl, TokenUrl,
 };
-use openhost_github::{GitData, GitQuery, interpret, request_headers};
+use openhost_github::{GitData, GitQuery};
 use openhost_plugin_api::{Header, PluginError, Request, Response, RouteSpec, Router};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
@@ -360,24 +360,17 @@ impl Enterprise {
         }
     }
 
-    /// One GitHub API GET through the host's HTTP service.
+    /// One GitHub API GET through the host's HTTP service ([`openhost_github::call`] over [`transport::Http`]).
     pub async fn github_get(&self, access_token: &str, query: &GitQuery) -> Result<GitData, openhost_github::GitError> {
-        let headers = request_headers(access_token, USER_AGENT)
-            .into_iter()
-            .map(|(name, value)| Header::new(name, &value))
-            .collect();
-        let url = format!("{}{}", self.config.github_api_url, query.path_and_query());
-        let response = self
-            .host
-            .http(transport::request("GET", &url, headers, Vec::new()))
-            .await
-            .map_err(|e| openhost_github::GitError::Unavailable(e.to_string()))?;
-        interpret(
+        let http = transport::Http(self.host);
+        openhost_github::call(
+            &http,
+            &self.config.github_api_url,
+            access_token,
+            USER_AGENT,
             query,
-            response.status,
-            |name| response.header(name),
-            &response.body,
             now(),
         )
+        .await
     }
 }

@@ -2,7 +2,8 @@
 //! Connect provider, Keycloak's broker) goes through the host's HTTP service (no redirects followed, answers
 //! capped) with the plugin's user agent and one deadline.
 
-use openhost_plugin_api::{Header, HttpRequest};
+use openhost_github::{Answer, Transport};
+use openhost_plugin_api::{Header, Host, HttpRequest};
 
 /// What every request of the plugin says it is.
 pub const USER_AGENT: &str = concat!("openhost-enterprise/", env!("CARGO_PKG_VERSION"));
@@ -25,5 +26,32 @@ pub fn request(method: &str, url: &str, mut headers: Vec<Header>, body: Vec<u8>)
         headers: headers.into(),
         body: body.into(),
         timeout_ms: TIMEOUT_MS,
+    }
+}
+
+/// The host's HTTP service as the GitHub crate's transport: GitHub's API calls go through [`request`] too.
+pub struct Http(pub Host);
+
+impl Transport for Http {
+    async fn get(&self, url: String, headers: Vec<(&'static str, String)>) -> Result<Answer, String> {
+        let headers = headers
+            .into_iter()
+            .map(|(name, value)| Header::new(name, &value))
+            .collect();
+        let response = self
+            .0
+            .http(request("GET", &url, headers, Vec::new()))
+            .await
+            .map_err(|e| e.to_string())?;
+        let headers = response
+            .headers
+            .iter()
+            .map(|h| (h.name.to_string(), h.value.to_string()))
+            .collect();
+        Ok(Answer {
+            status: response.status,
+            headers,
+            body: response.body.into_vec(),
+        })
     }
 }
