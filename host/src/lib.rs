@@ -1,37 +1,42 @@
 //! openhost: the server that serves the coding-agent API and hosts stable-ABI plugins.
 //!
 //! Start-up is [`run`]: read `plugins.toml` ([`config`]), open the store ([`store`]), find, check and initialise
-//! plugins ([`loader`], [`registry`]) handing each its [`services`], then serve HTTP ([`server`], [`api`]) until
-//! SIGINT/SIGTERM, and shut plugins down. The host's own slot implementations live in [`components`].
+//! plugins ([`loader`], `registry`) handing each its `services`, then serve HTTP ([`server`], `api`) until
+//! SIGINT/SIGTERM, and shut plugins down. The host's own slot implementations live in `components`.
+//!
+//! The library's public surface is what its other users need, and nothing else: the binary ([`cli`], [`config`],
+//! [`live`], [`malloc`], [`run`], [`error`]), the store conformance tests ([`store`], [`lease`]) and the fuzz
+//! targets ([`loader`], [`server`]). Every other module is private: a plugin reaches the host only through the
+//! plugin interface, never through this crate.
 
-pub mod api;
-pub mod app;
-pub mod call;
+mod api;
+mod app;
+mod call;
 pub mod cli;
-pub mod client;
-pub mod components;
+mod client;
+mod components;
 pub mod config;
-pub mod data_dir;
+mod data_dir;
 pub mod error;
-pub mod host_key;
+mod host_key;
 pub mod lease;
 pub mod live;
 pub mod loader;
 pub mod malloc;
-pub mod middleware;
-pub mod options;
-pub mod origins;
-pub mod outbound;
-pub mod registry;
-pub mod routes;
+mod middleware;
+mod options;
+mod origins;
+mod outbound;
+mod registry;
+mod routes;
 pub mod server;
-pub mod services;
-pub mod settings;
+mod services;
+mod settings;
 pub mod store;
-pub mod telemetry;
-pub mod text;
-pub mod user_records;
-pub mod user_secrets;
+mod telemetry;
+mod text;
+mod user_records;
+mod user_secrets;
 
 use std::{os::fd::AsRawFd, sync::Arc};
 

@@ -58,17 +58,6 @@ impl PluginContext {
         })
     }
 
-    /// The context a plugin gets from a host with nothing else loaded: its namespace of `store`, a plain HTTP
-    /// client and leases of its own. For running a plugin's parts outside a server (benchmarks, tests).
-    pub fn standalone(
-        name: &str,
-        store: &dyn Store,
-        runtime: tokio::runtime::Handle,
-    ) -> Result<PluginContext, StoreError> {
-        let leases = Leases::new(store.lease_backend(), runtime.clone());
-        PluginContext::new(name, store, reqwest::Client::new(), runtime, leases, false)
-    }
-
     /// The prefix of this plugin's lease names.
     fn lease_owner(&self) -> String {
         format!("plugin/{}/", self.name)

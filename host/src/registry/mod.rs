@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 pub use chain::{ChainLink, Hooks};
 pub use discovery::{PluginRecord, survey};
 pub use error::RegistryError;
-pub use instance::{EnvLookup, HostDeps};
+pub use instance::HostDeps;
 pub use route_table::{Route, RouteTarget};
 pub use slots::{Active, Owner};
 
