@@ -37,6 +37,10 @@ const FROZEN_APIS: &[(&str, &str)] = &[
         "1.3",
         "69b84efeaf5f4d354fda8b9afd83eeecedce01e97a8310fdb51f1dfb1fe6ce91",
     ),
+    (
+        "1.4",
+        "3aaa790a61b0dbbdfb443a8bb82a7c15b9a8987d4ac3e6d50e99aa6ca9404b44",
+    ),
 ];
 
 fn fixture_dir(version: &str) -> PathBuf {
@@ -166,6 +170,27 @@ fn a_plugin_built_against_1_3_is_served_with_the_1_3_services() {
         (200, json!({"held": true, "read": "again"})),
         "released on drop"
     );
+}
+
+/// A 1.4 plugin's middleware lacks the 1.5 `decide` and `reads_body`: the host runs their defaults, so its
+/// `on_request` still stamps every answer.
+#[test]
+fn a_plugin_built_against_1_4_is_served_with_the_1_4_metrics() {
+    let site = Site::new();
+    std::fs::copy(compat_library("1.4"), site.plugin_dir().join("libcompat_plugin_1_4.so")).unwrap();
+    site.write_config("");
+    let host = site.start();
+    let (_, _, plugins) = get_json(&host.url("/api/plugins"));
+    assert_eq!(plugins["plugins"][0]["interface"], "1.4");
+    let (status, headers, config) = get_json(&host.url("/api/options/config"));
+    assert_eq!((status, config["APP_MODE"].as_str()), (200, Some("compat-1.4")));
+    assert_eq!(headers["x-compat"], "1.4");
+    let (status, _, body) = get_json(&host.url("/compat/lease?value=leased"));
+    assert_eq!((status, body), (200, json!({"held": true, "read": "leased"})));
+    // 1.4: a metric recorded (without metrics_listen the host keeps nothing and says yes).
+    let (status, headers, body) = get_json(&host.url("/compat/metric"));
+    assert_eq!((status, body), (200, json!({"counted": true})));
+    assert_eq!(headers["x-compat-status"], "200", "the 1.4 response hook still runs");
 }
 
 #[test]
