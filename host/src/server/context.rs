@@ -3,7 +3,7 @@
 //! the answer, and how far down the chain it went. Every phase of the pipeline reads and writes this one value;
 //! no phase keeps a second copy of any of it.
 //!
-//! Middleware and routes see the request as a borrowed [`RequestView`]: [`RequestContext::header_views`] lends
+//! Middleware and routes see the request as a borrowed [`RequestView`]: [`CurrentRequest::header_views`] lends
 //! the header array once, and [`CurrentRequest::view`] builds a view around it at no cost.
 
 use std::{net::SocketAddr, time::Instant};
