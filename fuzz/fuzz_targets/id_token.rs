@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use libfuzzer_sys::fuzz_target;
-use openhost_enterprise::oidc::id_token::{Expected, KeySet, verify};
+use openhost_enterprise::provider::oidc::id_token::{Expected, KeySet, verify};
 
 fn keys() -> &'static KeySet {
     static KEYS: OnceLock<KeySet> = OnceLock::new();

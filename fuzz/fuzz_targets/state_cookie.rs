@@ -4,7 +4,7 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use openhost_enterprise::{keys::Keyring, oauth::verify_state_cookie};
+use openhost_enterprise::{keys::Keyring, sign_in::state::verify_state_cookie};
 
 fn keys() -> &'static Keyring {
     static KEYS: OnceLock<Keyring> = OnceLock::new();

@@ -1,6 +1,6 @@
 //! The open-source `server_config`: the JSON of `GET /api/options/config` for a single-user host.
 
-use openhost_plugin_api::{PluginError, ServerConfig};
+use openhost_plugin_api::{PluginError, ServerConfig, sdk::server_config::feature_flags_off};
 use serde_json::{Value, json};
 
 /// `{"APP_MODE": "oss", ...}`.
@@ -11,13 +11,7 @@ impl ServerConfig for OssServerConfig {
         Ok(json!({
             "APP_MODE": "oss",
             "GITHUB_CLIENT_ID": null,
-            "FEATURE_FLAGS": {
-                "ENABLE_BILLING": false,
-                "HIDE_LLM_SETTINGS": false,
-                "ENABLE_JIRA": false,
-                "ENABLE_JIRA_DC": false,
-                "ENABLE_LINEAR": false,
-            },
+            "FEATURE_FLAGS": feature_flags_off(),
         }))
     }
 }

@@ -8,6 +8,7 @@ pub mod config;
 mod handles;
 pub mod order;
 mod router;
+pub mod server_config;
 mod slot_traits;
 
 pub use adapters::{git_service_object, middleware_object, routes_object, server_config_object, user_auth_object};

@@ -4,10 +4,11 @@
 
 use std::sync::Arc;
 
+use oauth2::TokenResponse as _;
 use openhost_plugin_api::{Host, PluginError};
 use serde::{Deserialize, Serialize};
 
-use crate::keys::Keyring;
+use crate::{clock::now, keys::Keyring, provider::oauth_client::TokenResponse};
 
 /// A user's tokens. Times are Unix seconds; `None` means "does not expire".
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -16,6 +17,19 @@ pub struct StoredTokens {
     pub access_expires_at: Option<u64>,
     pub refresh_token: Option<String>,
     pub refresh_expires_at: Option<u64>,
+}
+
+impl StoredTokens {
+    /// What the token endpoint gave, as stored.
+    pub fn from_response(response: &TokenResponse) -> StoredTokens {
+        let issued = now();
+        StoredTokens {
+            access_token: response.access_token().secret().clone(),
+            access_expires_at: response.expires_in().map(|d| issued + d.as_secs()),
+            refresh_token: response.refresh_token().map(|t| t.secret().clone()),
+            refresh_expires_at: response.extra_fields().refresh_token_expires_in.map(|s| issued + s),
+        }
+    }
 }
 
 impl std::fmt::Debug for StoredTokens {

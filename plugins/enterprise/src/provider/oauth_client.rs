@@ -6,14 +6,14 @@ use std::{future::Future, pin::Pin};
 
 use oauth2::{
     AsyncHttpClient, Client, EndpointNotSet, EndpointSet, ExtraTokenFields, RequestTokenError, StandardRevocableToken,
-    StandardTokenResponse, TokenResponse as _,
+    StandardTokenResponse,
     basic::{BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse, BasicTokenType},
 };
 use openhost_plugin_api::{Header, Host, PluginError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{clock::now, tokens::StoredTokens, transport};
+use crate::transport;
 
 /// A token response: the standard fields plus GitHub's `refresh_token_expires_in` and OpenID Connect's
 /// `id_token`.
@@ -29,7 +29,7 @@ impl ExtraTokenFields for TokenFields {}
 
 pub type TokenResponse = StandardTokenResponse<TokenFields, BasicTokenType>;
 
-/// The OAuth client of whoever signs users in: the GitHub App, or the OpenID Connect provider (crate::oidc).
+/// The OAuth client of whoever signs users in: the GitHub App, or the OpenID Connect provider (super::oidc).
 pub type OAuthClient = Client<
     BasicErrorResponse,
     TokenResponse,
@@ -73,6 +73,11 @@ impl<'c> AsyncHttpClient<'c> for HostHttp {
                 ))
                 .await
                 .map_err(|e| TransportError(e.to_string()))?;
+            // A provider failing is not a provider refusing: whatever the body says, a 5xx must not end anyone's
+            // tokens (oauth2 would read an `error` field in it as a refusal).
+            if response.status >= 500 {
+                return Err(TransportError(format!("HTTP {}", response.status)));
+            }
             let status = github_error_status(response.status, &response.body);
             let mut builder = oauth2::http::Response::builder().status(status);
             for header in response.headers.iter() {
@@ -94,17 +99,6 @@ fn github_error_status(status: u16, body: &[u8]) -> u16 {
     match serde_json::from_slice::<Value>(body) {
         Ok(json) if json.get("error").is_some() && json.get("access_token").is_none() => 400,
         _ => status,
-    }
-}
-
-/// What the token endpoint gave, as stored.
-pub fn stored_tokens(response: &TokenResponse) -> StoredTokens {
-    let issued = now();
-    StoredTokens {
-        access_token: response.access_token().secret().clone(),
-        access_expires_at: response.expires_in().map(|d| issued + d.as_secs()),
-        refresh_token: response.refresh_token().map(|t| t.secret().clone()),
-        refresh_expires_at: response.extra_fields().refresh_token_expires_in.map(|s| issued + s),
     }
 }
 

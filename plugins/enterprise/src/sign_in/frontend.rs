@@ -6,7 +6,12 @@
 //! `GET /api/options/config`. The plugin publishes its own `public_url` as `AUTH_URL` and serves that path: it
 //! starts the same GitHub sign-in as `/oauth/github/login`, returning to the page named in `state`. No Keycloak
 //! runs, so there is no `/oauth/keycloak/callback` hop: the GitHub callback sets the session and goes back to
-//! that page itself.
+//! that page itself. With `login = "oidc"` it starts the OpenID Connect sign-in instead.
+
+use openhost_plugin_api::{PluginError, Request, Response};
+
+use super::{SignInRoutes, github, oidc, redirect::query_param};
+use crate::provider::Provider;
 
 /// The path the frontend builds from `AUTH_URL` (realm `allhands` is fixed in the frontend).
 pub const PATH: &str = "/realms/allhands/protocol/openid-connect/auth";
@@ -21,7 +26,26 @@ pub fn return_path(state: Option<&str>, public_url: &str) -> String {
     let relative = state
         .and_then(|state| state.strip_prefix(public_url))
         .filter(|rest| rest.starts_with('/'));
-    crate::redirect::safe_redirect(relative)
+    super::redirect::safe_redirect(relative)
+}
+
+/// The frontend's sign-in URL: GitHub is the one identity provider, reached directly or through the OpenID
+/// Connect provider.
+pub async fn login(routes: &SignInRoutes, request: Request) -> Result<Response, PluginError> {
+    let hint = query_param(&request, "kc_idp_hint");
+    if hint.as_deref().is_some_and(|hint| hint != GITHUB_HINT) {
+        return Ok(Response::error(
+            400,
+            "unsupported_identity_provider",
+            "this server signs in with GitHub only",
+        ));
+    }
+    let state = query_param(&request, "state");
+    let redirect = return_path(state.as_deref(), &routes.enterprise.config.public_url);
+    match routes.enterprise.provider.as_ref() {
+        Provider::Oidc(_) => oidc::start(routes, redirect).await,
+        Provider::Github(_) => github::start(routes, redirect).await,
+    }
 }
 
 #[cfg(test)]

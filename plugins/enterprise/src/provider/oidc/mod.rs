@@ -1,11 +1,9 @@
-//! Sign-in through any OpenID Connect provider (`login = "oidc"`; Keycloak is the one the seed plans): discovery
-//! of its endpoints, the authorization code flow with PKCE, `state` and `nonce` ([`sign_in`]), and the ID token
-//! verified against the provider's keys ([`id_token`], with the key set cached and fetched again when a token
-//! names a key it does not hold). The user is `oidc:<sub>`.
+//! An OpenID Connect provider (`login = "oidc"`; Keycloak is the one the product plans): discovery of its
+//! endpoints, its OAuth client, and ID tokens verified against its keys ([`id_token`], with the key set cached and
+//! fetched again when a token names a key it does not hold). Its sign-in routes are crate::sign_in::oidc; the
+//! user is `oidc:<sub>`.
 
-pub mod broker;
 pub mod id_token;
-pub mod sign_in;
 
 use std::{sync::Arc, time::Instant};
 
@@ -14,18 +12,12 @@ use oauth2::{AuthType, AuthUrl, Client, ClientId, ClientSecret, RedirectUrl, Tok
 use openhost_plugin_api::{Header, Host, PluginError};
 use serde::Deserialize;
 
-use crate::{
-    config::OidcConfig,
-    oauth_client::OAuthClient,
-    oidc::id_token::{Expected, IdTokenError, KeySet, Person},
-    transport,
-};
+use super::oauth_client::OAuthClient;
+use crate::{config::OidcConfig, transport};
+use id_token::{Expected, IdTokenError, KeySet, Person};
 
 /// Where the provider sends the browser back.
 pub const CALLBACK_PATH: &str = "/oauth/oidc/callback";
-pub const LOGIN_PATH: &str = "/oauth/oidc/login";
-/// Where a browser signs out of this server and of the provider.
-pub const LOGOUT_PATH: &str = "/oauth/oidc/logout";
 /// An unknown key id fetches the key set again, at most this often (a flood of such tokens costs one fetch a
 /// second, not one each).
 const REFETCH_AT_MOST_EVERY_MS: u128 = 1_000;
