@@ -81,12 +81,16 @@ fn message(text: &str) -> Outcome {
     ok_json(&json!({"message": text}))
 }
 
+/// The parameters of the route's declared path (`{id}` of `/api/secrets/{id}`), by name.
+pub type PathParams = [(String, String)];
+
 /// Answers a host route for `identity` (who the request is for, if anyone: a route that needs a sign-in was
 /// resolved by the pipeline).
 pub async fn handle(
     app: &Serving<'_>,
     route: HostRoute,
     request: &RequestView<'_>,
+    params: &PathParams,
     identity: Option<&Identity>,
     body: &[u8],
 ) -> Outcome {
@@ -174,8 +178,8 @@ pub async fn handle(
         }
         HostRoute::ListSecrets => secrets::list(app, identity).await,
         HostRoute::CreateSecret => secrets::create(app, identity, body).await,
-        HostRoute::UpdateSecret => secrets::update(app, request, identity, body).await,
-        HostRoute::DeleteSecret => secrets::delete(app, request, identity).await,
+        HostRoute::UpdateSecret => secrets::update(app, params, identity, body).await,
+        HostRoute::DeleteSecret => secrets::delete(app, params, identity).await,
         HostRoute::StartConversation => {
             signed_in(identity)?;
             Err(Failure::host(

@@ -2,11 +2,11 @@
 //! secrets-service.ts` at d6fab190bf). Names and descriptions are listed; values are written once and never
 //! returned. A secret's id in the path is its name.
 
-use openhost_plugin_api::{Identity, RequestView, Response};
+use openhost_plugin_api::{Identity, Response};
 use serde_json::{Map, Value, json};
 
 use crate::{
-    api::{Failure, Outcome, json_object, ok_json, signed_in},
+    api::{Failure, Outcome, PathParams, json_object, ok_json, signed_in},
     app::Serving,
     settings::Secret,
     user_records::RecordError,
@@ -58,9 +58,9 @@ pub async fn create(app: &Serving<'_>, identity: Option<&Identity>, body: &[u8])
 }
 
 /// `PUT /api/secrets/{name}` `{"name", "description"?}`: renames or re-describes; the value stays.
-pub async fn update(app: &Serving<'_>, request: &RequestView<'_>, identity: Option<&Identity>, body: &[u8]) -> Outcome {
+pub async fn update(app: &Serving<'_>, params: &PathParams, identity: Option<&Identity>, body: &[u8]) -> Outcome {
     let identity = signed_in(identity)?;
-    let id = path_id(request);
+    let id = path_id(params);
     let object = json_object(body, "invalid_request")?;
     let name = name(&object)?;
     let description = text(&object, "description", MAX_DESCRIPTION_LEN)?.unwrap_or_default();
@@ -81,9 +81,9 @@ pub async fn update(app: &Serving<'_>, request: &RequestView<'_>, identity: Opti
 }
 
 /// `DELETE /api/secrets/{name}`.
-pub async fn delete(app: &Serving<'_>, request: &RequestView<'_>, identity: Option<&Identity>) -> Outcome {
+pub async fn delete(app: &Serving<'_>, params: &PathParams, identity: Option<&Identity>) -> Outcome {
     let identity = signed_in(identity)?;
-    let id = path_id(request);
+    let id = path_id(params);
     ensure_exists(app, identity, &id).await?;
     app.secrets
         .update(&identity.user_id, |secrets| {
@@ -123,12 +123,11 @@ fn secret_error(error: RecordError) -> Failure {
     }
 }
 
-/// The last path segment: the secret's name (route `/api/secrets/{id}`).
-fn path_id(request: &RequestView<'_>) -> String {
-    request
-        .path()
-        .rsplit('/')
-        .next()
+/// The secret's name: `{id}` of `/api/secrets/{id}`, cut past the longest name (it is checked by lookup only).
+fn path_id(params: &PathParams) -> String {
+    params
+        .iter()
+        .find_map(|(name, value)| (name == "id").then_some(value.as_str()))
         .unwrap_or_default()
         .chars()
         .take(MAX_NAME_LEN + 1)

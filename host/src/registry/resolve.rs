@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use openhost_plugin_api::{PluginError, Slot, types::RResult};
+use openhost_plugin_api::{PluginError, Slot, route_path::RoutePath, types::RResult};
 
 use crate::{
     config::Config,
@@ -137,12 +137,14 @@ pub fn middleware_chain(builtins: Vec<ChainLink>, instances: &mut [Instance]) ->
 pub fn route_table(instances: &mut [Instance]) -> Result<RouteTable, RegistryError> {
     let mut table = RouteTable::default();
     for (method, path, route) in HostRoute::ALL {
+        let declared = RoutePath::parse(path).map_err(|reason| RegistryError::HostRoute { path, reason })?;
         let methods = table
             .methods_mut(path)
             .map_err(|reason| RegistryError::HostRoute { path, reason })?;
         methods.insert(
             method.to_string(),
             Route {
+                path: declared,
                 public: route.is_public(),
                 cross_site: false,
                 identify: route.needs_identity(),
@@ -170,6 +172,7 @@ pub fn route_table(instances: &mut [Instance]) -> Result<RouteTable, RegistryErr
             }
             // A plugin declares far fewer than 2^32 routes; `routes()` is the plugin's own list.
             let index = u32::try_from(index).unwrap_or(u32::MAX);
+            let declared = RoutePath::parse(&path).map_err(|e| invalid(e.into()))?;
             let methods = table.methods_mut(&path).map_err(|e| invalid(e.into()))?;
             if let Some(existing) = methods.get(&method) {
                 return Err(RegistryError::RouteCollision {
@@ -185,6 +188,7 @@ pub fn route_table(instances: &mut [Instance]) -> Result<RouteTable, RegistryErr
             methods.insert(
                 method,
                 Route {
+                    path: declared,
                     public: spec.is_public(),
                     cross_site: spec.accepts_cross_site(),
                     identify: !spec.is_public(),

@@ -31,6 +31,8 @@ pub enum RouteTarget {
 /// A route and whether it needs no sign-in.
 pub struct Route {
     pub target: RouteTarget,
+    /// Its path as declared, which names its parameters (`/api/secrets/{id}`).
+    pub path: RoutePath,
     pub public: bool,
     /// Accepts unsafe requests from other sites (a plugin's webhook).
     pub cross_site: bool,
@@ -129,9 +131,10 @@ mod tests {
     use super::*;
     use crate::{registry::RouteTarget, routes::HostRoute, telemetry::RequestMetrics};
 
-    fn route(tag: HostRoute) -> Route {
+    fn route(path: &str, tag: HostRoute) -> Route {
         Route {
             target: RouteTarget::Host(tag),
+            path: RoutePath::parse(path).unwrap(),
             public: false,
             cross_site: false,
             identify: false,
@@ -156,7 +159,7 @@ mod tests {
             ("/integrations/*", HostRoute::Logout),
         ];
         for (path, tag) in declared {
-            table.methods_mut(path).unwrap().insert("GET".into(), route(tag));
+            table.methods_mut(path).unwrap().insert("GET".into(), route(path, tag));
         }
         assert_eq!(
             served(&table, "GET", "/integrations/x/list"),
@@ -181,8 +184,13 @@ mod tests {
         table
             .methods_mut("/api/secrets/{id}")
             .unwrap()
-            .insert("PUT".into(), route(HostRoute::UpdateSecret));
+            .insert("PUT".into(), route("/api/secrets/{id}", HostRoute::UpdateSecret));
         assert_eq!(served(&table, "PUT", "/api/secrets/a"), Some(HostRoute::UpdateSecret));
+        let found = table.find("PUT", "/api/secrets/a").ok().unwrap();
+        assert_eq!(
+            found.path.params("/api/secrets/a"),
+            Some(vec![("id".into(), "a".into())])
+        );
         assert_eq!(served(&table, "PUT", "/api/secrets/"), None);
         assert_eq!(served(&table, "PUT", "/api/secrets/a/b"), None);
     }
@@ -193,7 +201,7 @@ mod tests {
         table
             .methods_mut("/a/{x}")
             .unwrap()
-            .insert("GET".into(), route(HostRoute::Healthz));
+            .insert("GET".into(), route("/a/{x}", HostRoute::Healthz));
         assert!(table.methods_mut("/a/{y}").unwrap().contains_key("GET"));
         assert!(!table.methods_mut("/a/{y}/*").unwrap().contains_key("GET"));
     }

@@ -200,10 +200,13 @@ impl Serving<'_> {
         };
         let view = request.view(headers, identity);
         match &route.target {
-            RouteTarget::Host(host_route) => match api::handle(self, *host_route, &view, identity, &body).await {
-                Ok(response) => response,
-                Err(failure) => self.failure(&failure.owner, *failure.error),
-            },
+            RouteTarget::Host(host_route) => {
+                let params = route.path.params(request.parts.uri.path()).unwrap_or_default();
+                match api::handle(self, *host_route, &view, &params, identity, &body).await {
+                    Ok(response) => response,
+                    Err(failure) => self.failure(&failure.owner, *failure.error),
+                }
+            }
             RouteTarget::Plugin {
                 owner,
                 handler,
