@@ -46,10 +46,16 @@ pub type OAuthClient = Client<
 /// The host's HTTP service as oauth2's HTTP client.
 pub struct HostHttp(pub Host);
 
-/// A transport failure of the host's HTTP service.
+/// Why a token endpoint gave no answer oauth2 can read.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct TransportError(String);
+pub enum TransportError {
+    #[error("the host's HTTP service failed")]
+    Host(#[source] PluginError),
+    #[error("the token endpoint failed with HTTP {0}")]
+    Failed(u16),
+    #[error("the token endpoint's answer cannot be passed on")]
+    Answer(#[source] oauth2::http::Error),
+}
 
 impl<'c> AsyncHttpClient<'c> for HostHttp {
     type Error = TransportError;
@@ -72,20 +78,18 @@ impl<'c> AsyncHttpClient<'c> for HostHttp {
                     body,
                 ))
                 .await
-                .map_err(|e| TransportError(e.to_string()))?;
+                .map_err(TransportError::Host)?;
             // A provider failing is not a provider refusing: whatever the body says, a 5xx must not end anyone's
             // tokens (oauth2 would read an `error` field in it as a refusal).
             if response.status >= 500 {
-                return Err(TransportError(format!("HTTP {}", response.status)));
+                return Err(TransportError::Failed(response.status));
             }
             let status = github_error_status(response.status, &response.body);
             let mut builder = oauth2::http::Response::builder().status(status);
             for header in response.headers.iter() {
                 builder = builder.header(header.name.as_str(), header.value.as_str());
             }
-            builder
-                .body(response.body.into_vec())
-                .map_err(|e| TransportError(e.to_string()))
+            builder.body(response.body.into_vec()).map_err(TransportError::Answer)
         })
     }
 }
@@ -115,7 +119,8 @@ pub fn token_error(
             PluginError::http(401, rejected_code, format!("{name} rejected the grant; sign in again"))
         }
         RequestTokenError::Request(transport) => {
-            tracing::warn!("{name}'s token endpoint is unreachable: {transport}");
+            let cause = std::error::Error::source(&transport).map_or(String::new(), |cause| format!(": {cause}"));
+            tracing::warn!("{name}'s token endpoint is unreachable: {transport}{cause}");
             PluginError::http(502, unavailable, format!("{name} cannot be reached"))
         }
         RequestTokenError::Parse(..) | RequestTokenError::Other(_) => {
