@@ -66,20 +66,33 @@ impl App {
     /// touch the timer, nor get a span.
     pub async fn within_deadline<T>(
         &self,
-        (plugin, slot, site): (&str, Slot, &CallSite),
+        site: (&str, Slot, &CallSite),
         call: impl std::future::Future<Output = RResult<T, PluginError>>,
+    ) -> Result<T, CallError> {
+        // A named future, not an `async` block: the compiler cannot prove an `async` block around a borrowed call
+        // `Send` for every lifetime the connection task needs.
+        let call = futures_util::FutureExt::map(call, |result| result.into_result().map_err(CallError::from));
+        self.timed_call(site, self.config.plugin_timeout, call).await
+    }
+
+    /// Awaits a call that fails as a [`CallError`] itself (a sandboxed guest's trap or deadline), giving up after
+    /// `deadline`; counted, timed and spanned like [`App::within_deadline`].
+    pub async fn timed_call<T>(
+        &self,
+        (plugin, slot, site): (&str, Slot, &CallSite),
+        deadline: std::time::Duration,
+        call: impl std::future::Future<Output = Result<T, CallError>>,
     ) -> Result<T, CallError> {
         let timer = CallTimer::start(plugin, slot, site);
         let mut call = std::pin::pin!(call);
         let first = std::future::poll_fn(|cx| Poll::Ready(call.as_mut().poll(cx))).await;
         let result = match first {
-            Poll::Ready(result) => Ok(result),
-            Poll::Pending => tokio::time::timeout(self.config.plugin_timeout, call)
+            Poll::Ready(result) => result,
+            Poll::Pending => tokio::time::timeout(deadline, call)
                 .instrument(timer.span())
                 .await
-                .map_err(|_| CallError::Timeout(self.config.plugin_timeout)),
-        }
-        .and_then(|result| Ok(result.into_result()?));
+                .unwrap_or(Err(CallError::Timeout(deadline))),
+        };
         timer.finish(&self.telemetry, &result);
         result
     }

@@ -202,8 +202,12 @@ pub fn list(config: &Path) -> Result<String, StartupError> {
         let provides = record.provides.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",");
         rows.push([
             record.name.clone(),
-            record.version.clone(),
-            record.interface.to_string(),
+            if record.version.is_empty() {
+                "-".to_owned()
+            } else {
+                record.version.clone()
+            },
+            record.interface_name(),
             file,
             if record.enabled { "yes" } else { "no" }.to_owned(),
             if provides.is_empty() { "-".to_owned() } else { provides },

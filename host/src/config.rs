@@ -81,9 +81,19 @@ pub struct PluginTable {
     pub file: Option<String>,
     /// Hex sha256 the library file must have.
     pub sha256: Option<String>,
-    /// Handed to the plugin's `init` as JSON after `${VAR}` interpolation.
+    /// Handed to the plugin's `init` as JSON after `${VAR}` interpolation (a sandboxed plugin reads the JSON
+    /// text with `get_config`).
     #[serde(default)]
     pub config: Option<toml::Table>,
+    /// Sandboxed (`*.wasm`) plugins only: the place in the middleware chain (default 500; a native plugin's
+    /// middleware says its own).
+    pub order: Option<i32>,
+    /// Sandboxed plugins only: the most linear memory an instance may have (default 16).
+    pub memory_limit_mib: Option<u32>,
+    /// Sandboxed plugins only: how long one call of the guest may run (default 100).
+    pub call_timeout_ms: Option<u64>,
+    /// Sandboxed plugins only: how many idle instances are kept (default 8).
+    pub pool_size: Option<usize>,
 }
 
 impl PluginTable {

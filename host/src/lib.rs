@@ -37,6 +37,7 @@ mod telemetry;
 mod text;
 mod user_records;
 mod user_secrets;
+mod wasm;
 
 use std::{os::fd::AsRawFd, sync::Arc};
 

@@ -13,13 +13,15 @@ for build in "--workspace --exclude openhost-tests -e normal,build" "-p openhost
     # shellcheck disable=SC2086
     differences="$(tree $build | python3 -c '
 import re, sys
+# A package built both as a build dependency and as a normal one is listed twice (cargo unifies their features
+# apart): the union of its lists is compared.
 def load(lines):
     features = {}
     for line in lines:
         m = re.match(r"^(\S+ v\S+)(?: \(.*?\))? \[(.*)\]$", line.strip())
         if m:
-            features[m.group(1)] = m.group(2)
-    return features
+            features.setdefault(m.group(1), set()).update(f for f in m.group(2).split(",") if f)
+    return {package: ",".join(sorted(enabled)) for package, enabled in features.items()}
 reference = load(open(sys.argv[1]))
 for package, enabled in sorted(load(sys.stdin).items()):
     if package in reference and reference[package] != enabled:

@@ -16,7 +16,7 @@ use crate::{
     config::Config,
     origins::Origins,
     registry::RegistryError,
-    registry::{ChainLink, Hooks, Owner},
+    registry::{ChainLink, Hooks, LinkObject, Owner},
 };
 
 fn link(name: &str, middleware: impl Middleware, hooks: Hooks) -> ChainLink {
@@ -26,7 +26,7 @@ fn link(name: &str, middleware: impl Middleware, hooks: Hooks) -> ChainLink {
         name: name.to_owned(),
         owner: Owner::Host,
         order: object.order(),
-        object,
+        object: LinkObject::Native(object),
         hooks,
     }
 }

@@ -1,16 +1,26 @@
-//! One link of the middleware chain: a built-in or a plugin's middleware, its position, and which of its hooks
-//! the pipeline calls.
+//! One link of the middleware chain: a built-in, a plugin's middleware or a sandboxed plugin, its position, and
+//! which of its hooks the pipeline calls.
+
+use std::sync::Arc;
 
 use openhost_plugin_api::{MiddlewareObject, Slot};
 
-use crate::{registry::Owner, telemetry::CallSite};
+use crate::{registry::Owner, telemetry::CallSite, wasm::WasmPlugin};
+
+/// What runs at a link.
+pub enum LinkObject {
+    /// A middleware through the plugin interface: a built-in or a native plugin's.
+    Native(MiddlewareObject),
+    /// An http-wasm guest (crate::wasm).
+    Sandboxed(Arc<WasmPlugin>),
+}
 
 /// One link of the middleware chain.
 pub struct ChainLink {
     pub name: String,
     pub owner: Owner,
     pub order: i32,
-    pub object: MiddlewareObject,
+    pub object: LinkObject,
     /// Which hooks to call. A plugin's link calls both; a host built-in says which it implements, so the chain
     /// makes no empty calls on every request.
     pub hooks: Hooks,

@@ -1,7 +1,10 @@
-//! Which plugin libraries are in `plugin_dir`, what each says about itself, and what `plugins.toml` does with
-//! it. Everything here reads files as data: no library is loaded.
+//! Which plugin libraries and sandboxed modules are in `plugin_dir`, what each says about itself, and what
+//! `plugins.toml` does with it. Everything here reads files as data: no library is loaded, no module compiled.
 
-use std::{collections::BTreeMap, path::PathBuf};
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+};
 
 use openhost_plugin_api::{InterfaceVersion, Slot};
 use serde_json::{Value, json};
@@ -10,7 +13,17 @@ use crate::{
     config::{Config, PluginTable},
     loader::{self, LibraryFile, Probe},
     registry::RegistryError,
+    wasm::WasmLimits,
 };
+
+/// How a plugin runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PluginKind {
+    /// A library loaded into the host process, through the plugin interface.
+    Native,
+    /// An http-wasm module in the sandbox, with its limits.
+    Sandboxed(WasmLimits),
+}
 
 /// What `/api/plugins` and `openhost plugins list` say about one library.
 #[derive(Debug, Clone)]
@@ -28,6 +41,7 @@ pub struct PluginRecord {
     pub provides: Vec<Slot>,
     pub decorates: Vec<Slot>,
     pub error: Option<String>,
+    pub kind: PluginKind,
 }
 
 impl PluginRecord {
@@ -46,15 +60,49 @@ impl PluginRecord {
             provides: manifest.provides.clone(),
             decorates: manifest.decorates.clone(),
             error: None,
+            kind: PluginKind::Native,
+        }
+    }
+
+    /// The record of a sandboxed module (the http-wasm ABI: middleware, nothing else).
+    pub fn sandboxed(name: &str, path: &Path, sha256: String, enabled: bool, limits: WasmLimits) -> Self {
+        PluginRecord {
+            name: name.to_owned(),
+            version: String::new(),
+            interface: loader::HOST_INTERFACE,
+            description: "http-wasm middleware".to_owned(),
+            file: path.to_path_buf(),
+            sha256,
+            enabled,
+            loaded: false,
+            generation: 0,
+            provides: vec![Slot::Middleware],
+            decorates: Vec::new(),
+            error: None,
+            kind: PluginKind::Sandboxed(limits),
+        }
+    }
+
+    /// The interface it was built against: `http-wasm` for a sandboxed module.
+    pub fn interface_name(&self) -> String {
+        match self.kind {
+            PluginKind::Native => self.interface.to_string(),
+            PluginKind::Sandboxed(_) => "http-wasm".to_owned(),
         }
     }
 
     /// The `/api/plugins` form.
     pub fn to_json(&self) -> Value {
+        let (kind, limits) = match &self.kind {
+            PluginKind::Native => ("native", Value::Null),
+            PluginKind::Sandboxed(limits) => ("wasm", limits.to_json()),
+        };
         json!({
             "name": self.name,
+            "kind": kind,
+            "limits": limits,
             "version": self.version,
-            "interface": self.interface.to_string(),
+            "interface": self.interface_name(),
             "abi": self.interface.major,
             "description": self.description,
             "file": self.file.file_name().map(|n| n.to_string_lossy().into_owned()),
@@ -90,6 +138,7 @@ pub fn find_libraries(config: &Config) -> Result<BTreeMap<String, LibraryFile>, 
     let explicit: BTreeMap<&str, PathBuf> = config
         .plugins
         .iter()
+        .filter(|(_, table)| !table.file.as_deref().is_some_and(is_module_name))
         .filter_map(|(name, table)| Some((name.as_str(), config.plugin_dir.join(table.file.as_ref()?))))
         .collect();
     for path in explicit.values() {
@@ -180,6 +229,36 @@ fn settle_duplicate(config: &Config, first: &LibraryFile, second: &LibraryFile) 
     }
 }
 
+fn is_module_name(file: &str) -> bool {
+    Path::new(file).extension().is_some_and(|extension| extension == "wasm")
+}
+
+/// The sandboxed modules in `plugin_dir`, by plugin name: each `*.wasm` under its file stem, and the file a
+/// table's `file` names under the table's name.
+pub fn find_modules(config: &Config) -> BTreeMap<String, PathBuf> {
+    let mut modules = BTreeMap::new();
+    if let Ok(entries) = std::fs::read_dir(&config.plugin_dir) {
+        for path in entries.filter_map(|entry| entry.ok().map(|entry| entry.path())) {
+            let stem = path.file_stem().and_then(|stem| stem.to_str()).map(str::to_owned);
+            let named = path
+                .file_name()
+                .and_then(|name| name.to_str())
+                .is_some_and(is_module_name);
+            if let (Some(stem), true, true) = (stem, named, path.is_file()) {
+                modules.insert(stem, path);
+            }
+        }
+    }
+    for (name, table) in &config.plugins {
+        if let Some(file) = table.file.as_deref().filter(|file| is_module_name(file)) {
+            let path = config.plugin_dir.join(file);
+            modules.retain(|_, found| *found != path);
+            modules.insert(name.clone(), path);
+        }
+    }
+    modules
+}
+
 /// What every library says about itself and what would happen to it, loading none: `openhost plugins list`.
 pub fn survey(config: &Config) -> Result<Vec<PluginRecord>, RegistryError> {
     let mut records = Vec::new();
@@ -194,5 +273,42 @@ pub fn survey(config: &Config) -> Result<Vec<PluginRecord>, RegistryError> {
         }
         records.push(record);
     }
+    for (name, path) in find_modules(config) {
+        let table = config.plugins.get(&name);
+        let limits = WasmLimits::from_table(table);
+        let (sha256, read_error) = match read_module(&path) {
+            Ok(bytes) => (loader::sha256_hex(&bytes), None),
+            Err(e) => (String::new(), Some(e.to_string())),
+        };
+        let enabled = is_enabled(config, &name);
+        let mut record = PluginRecord::sandboxed(
+            &name,
+            &path,
+            sha256,
+            enabled,
+            limits.as_ref().copied().unwrap_or_default(),
+        );
+        record.error = read_error.or_else(|| limits.err().map(|e| e.to_string()));
+        let pin = table.and_then(|t| t.sha256.as_deref());
+        if let Err(e) = loader::check_pin(&name, &record.sha256, pin) {
+            record.error.get_or_insert(e.to_string());
+        }
+        records.push(record);
+    }
     Ok(records)
+}
+
+/// A module's bytes; a file larger than any plugin may be is refused unread.
+pub fn read_module(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    let mut bytes = Vec::new();
+    file.take(loader::MAX_LIBRARY_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > loader::MAX_LIBRARY_BYTES {
+        return Err(std::io::Error::other(format!(
+            "larger than {} MiB",
+            loader::MAX_LIBRARY_BYTES >> 20
+        )));
+    }
+    Ok(bytes)
 }

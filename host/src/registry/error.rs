@@ -8,7 +8,7 @@ use openhost_plugin_api::{PluginError, Slot};
 
 use crate::{
     config::ConfigError, loader::LoadError, origins::NotAnOrigin, registry::route_table::RouteRefusal,
-    store::StoreError,
+    store::StoreError, wasm::WasmError,
 };
 
 /// Why the plugins cannot be loaded and resolved.
@@ -110,6 +110,22 @@ pub enum RegistryError {
         #[source]
         source: NotAnOrigin,
     },
+    #[error("{}: sandboxed plugin `{plugin}` {source}", file.display())]
+    Sandbox {
+        file: PathBuf,
+        plugin: String,
+        #[source]
+        source: WasmError,
+    },
+    #[error("{}: sandboxed plugin `{plugin}` cannot be read: {source}", file.display())]
+    ReadModule {
+        file: PathBuf,
+        plugin: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("plugins.{plugin}.{key} applies to sandboxed (*.wasm) plugins only")]
+    SandboxOnlyKey { plugin: String, key: &'static str },
     /// The built-in request-id middleware could not seed its generator.
     #[error("cannot seed request ids: {0}")]
     Random(#[source] Box<PluginError>),

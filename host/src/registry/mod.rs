@@ -12,14 +12,15 @@ mod error;
 pub mod instance;
 pub mod resolve;
 pub mod route_table;
+mod sandboxed;
 mod slots;
 
-use std::sync::Arc;
+use std::{collections::BTreeMap, path::PathBuf, sync::Arc};
 
 use openhost_plugin_api::{GitServiceObject, PluginModRef, ServerConfigObject, Slot, UserAuthObject};
 use serde_json::{Value, json};
 
-pub use chain::{ChainLink, Hooks};
+pub use chain::{ChainLink, Hooks, LinkObject};
 pub use discovery::{PluginRecord, survey};
 pub use error::RegistryError;
 pub use instance::HostDeps;
@@ -52,19 +53,44 @@ pub struct Registry {
     modules: Vec<(String, PluginModRef)>,
 }
 
-/// The plugin libraries in `plugin_dir`, by name, refusing a config that enables a plugin none declares. Reads
-/// files as data only: a host upgrade checks this before the old process stops accepting for it.
-pub fn preflight(config: &Config) -> Result<std::collections::BTreeMap<String, loader::LibraryFile>, RegistryError> {
+/// What `plugin_dir` holds: plugin libraries and sandboxed modules, by plugin name.
+pub struct Found {
+    pub libraries: BTreeMap<String, loader::LibraryFile>,
+    pub modules: BTreeMap<String, PathBuf>,
+}
+
+/// The plugin libraries and sandboxed modules in `plugin_dir`, refusing a config that enables a plugin none
+/// declares, a name that both a library and a module claim, and a sandbox's keys on a library. Reads files as
+/// data only: a host upgrade checks this before the old process stops accepting for it.
+pub fn preflight(config: &Config) -> Result<Found, RegistryError> {
     let libraries = discovery::find_libraries(config)?;
+    let modules = discovery::find_modules(config);
     for (name, table) in &config.plugins {
-        if table.is_enabled() && !libraries.contains_key(name) {
+        if table.is_enabled() && !libraries.contains_key(name) && !modules.contains_key(name) {
             return Err(RegistryError::PluginNotFound {
                 plugin: name.clone(),
                 dir: config.plugin_dir.clone(),
             });
         }
     }
-    Ok(libraries)
+    for (name, path) in &modules {
+        if let Some(library) = libraries.get(name).filter(|_| is_enabled(config, name)) {
+            return Err(RegistryError::DuplicatePlugin {
+                plugin: name.clone(),
+                first: library.path.clone(),
+                second: path.clone(),
+            });
+        }
+    }
+    for name in libraries.keys() {
+        if let Some(key) = config.plugins.get(name).and_then(sandboxed::sandbox_only_key) {
+            return Err(RegistryError::SandboxOnlyKey {
+                plugin: name.clone(),
+                key,
+            });
+        }
+    }
+    Ok(Found { libraries, modules })
 }
 
 impl Registry {
@@ -80,7 +106,7 @@ impl Registry {
         generation: u64,
         previous: Option<&Registry>,
     ) -> Result<Registry, RegistryError> {
-        let libraries = preflight(config)?;
+        let Found { libraries, modules } = preflight(config)?;
 
         let mut records = Vec::new();
         let mut instances = Vec::new();
@@ -148,8 +174,16 @@ impl Registry {
             );
         }
         let origins = Arc::new(origins);
-        let builtins = crate::middleware::builtins(config, &origins)?;
-        Registry::resolve(config, generation, records, instances, defaults, builtins, origins)
+        let mut links = crate::middleware::builtins(config, &origins)?;
+        links.extend(sandboxed::load(
+            config,
+            &modules,
+            &*deps.env,
+            generation,
+            previous,
+            &mut records,
+        )?);
+        Registry::resolve(config, generation, records, instances, defaults, links, origins)
     }
 
     fn resolve(
@@ -158,7 +192,8 @@ impl Registry {
         plugins: Vec<PluginRecord>,
         mut instances: Vec<Instance>,
         defaults: HostComponents,
-        builtins: Vec<ChainLink>,
+        // The host's built-ins and the sandboxed plugins: links made before resolution.
+        links: Vec<ChainLink>,
         origins: Arc<Origins>,
     ) -> Result<Registry, RegistryError> {
         use resolve::slot;
@@ -189,7 +224,7 @@ impl Registry {
             |i| i.git_service_decorator.take(),
             |decorator, inner| decorator.wrap(inner),
         )?;
-        let middleware = resolve::middleware_chain(builtins, &mut instances);
+        let middleware = resolve::middleware_chain(links, &mut instances);
         let routes = resolve::route_table(&mut instances)?;
 
         Ok(Registry {
@@ -261,7 +296,7 @@ impl Registry {
             telemetry.plugin_info(
                 &plugin.name,
                 &plugin.version,
-                &plugin.interface.to_string(),
+                &plugin.interface_name(),
                 self.generation,
                 serving,
             );

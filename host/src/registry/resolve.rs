@@ -10,7 +10,7 @@ use crate::{
     config::Config,
     registry::RegistryError,
     registry::{
-        Active, ChainLink, Hooks, Owner, Route, RouteTarget,
+        Active, ChainLink, Hooks, LinkObject, Owner, Route, RouteTarget,
         instance::Instance,
         route_table::{RouteRefusal, RouteTable},
     },
@@ -111,9 +111,10 @@ fn decorate<T, D>(
     Ok(active)
 }
 
-/// The middleware chain: the host's built-ins and each plugin's, by ascending order, ties by name.
-pub fn middleware_chain(builtins: Vec<ChainLink>, instances: &mut [Instance]) -> Vec<ChainLink> {
-    let mut chain = builtins;
+/// The middleware chain: `links` (the host's built-ins, the sandboxed plugins) and each native plugin's, by
+/// ascending order, ties by name.
+pub fn middleware_chain(links: Vec<ChainLink>, instances: &mut [Instance]) -> Vec<ChainLink> {
+    let mut chain = links;
     for instance in instances.iter_mut() {
         if let Some(object) = instance.middleware.take() {
             chain.push(ChainLink {
@@ -124,7 +125,7 @@ pub fn middleware_chain(builtins: Vec<ChainLink>, instances: &mut [Instance]) ->
                     body: object.reads_body(),
                     ..Hooks::BOTH
                 },
-                object,
+                object: LinkObject::Native(object),
                 calls: CallSite::default(),
             });
         }

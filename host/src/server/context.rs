@@ -15,6 +15,7 @@ use crate::{
     middleware::cross_site::{Crossing, crossing},
     registry::{Registry, Route},
     server::http::{format_into, header_views},
+    wasm::{Body, GuestRequest, Held},
 };
 
 /// What routing found for the request: its route, or the methods its path allows (none: no such path).
@@ -31,6 +32,8 @@ pub struct RequestContext<'g> {
     pub response_headers: Vec<Header>,
     /// How many links of the chain saw the request: their response hooks run, innermost first.
     pub links_run: usize,
+    /// The instances of sandboxed links waiting for the response (`handle_response`), by link index.
+    pub held: Vec<(usize, Held)>,
     pub received: Instant,
 }
 
@@ -72,6 +75,7 @@ impl<'g> RequestContext<'g> {
             identity: None,
             response_headers: Vec::new(),
             links_run: 0,
+            held: Vec::new(),
             received: Instant::now(),
         }
     }
@@ -103,6 +107,34 @@ impl<'g> CurrentRequest<'g> {
             peer_addr: self.peer.as_str().into(),
             identity: identity.map(Identity::as_view).into(),
             flags: self.flags(),
+        }
+    }
+
+    /// The request as a sandboxed guest sees it (its body, if read); a bearer-only request's cookies are left
+    /// out, as for any middleware.
+    pub fn for_guest(&self) -> GuestRequest {
+        let headers = self
+            .header_views()
+            .iter()
+            .map(|header| (header.name.as_str().to_owned(), header.value.as_str().to_owned()))
+            .collect();
+        GuestRequest {
+            method: self.parts.method.as_str().to_owned(),
+            uri: self
+                .parts
+                .uri
+                .path_and_query()
+                .map_or_else(|| "/".to_owned(), |path| path.as_str().to_owned()),
+            version: match self.parts.version {
+                http::Version::HTTP_09 => "HTTP/0.9",
+                http::Version::HTTP_10 => "HTTP/1.0",
+                http::Version::HTTP_2 => "HTTP/2.0",
+                http::Version::HTTP_3 => "HTTP/3.0",
+                _ => "HTTP/1.1",
+            },
+            headers,
+            body: Body::new(self.body.clone().unwrap_or_default()),
+            source: self.peer.as_str().to_owned(),
         }
     }
 

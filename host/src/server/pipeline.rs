@@ -24,12 +24,13 @@ use crate::{
     api,
     app::{App, Serving},
     middleware::cross_site::refusal as cross_site_refusal,
-    registry::{Owner, Registry, RouteTarget},
+    registry::{LinkObject, Owner, Registry, RouteTarget},
     server::{
         body::{MAX_BODY_BYTES, MAX_DRAINED_BYTES, body_too_large, body_too_slow, drain, read_body},
         context::{CurrentRequest, RequestContext},
         http::{format_into, to_http},
     },
+    wasm::{Held, RequestOutcome},
 };
 
 /// The response header naming the registry generation that served the request.
@@ -69,8 +70,9 @@ impl App {
         };
         response.headers.extend(std::mem::take(&mut context.response_headers));
         let request = context.request.view(&headers, context.identity.as_ref());
+        let held = std::mem::take(&mut context.held);
         serving
-            .run_response_hooks(request, context.links_run, context.received, &mut response)
+            .run_response_hooks(request, context.links_run, held, context.received, &mut response)
             .await;
         serving.finish(&context, response)
     }
@@ -103,13 +105,38 @@ impl Serving<'_> {
                 (Some(read), true) => read.as_slice(),
                 _ => &[],
             };
-            let view = context.request.view(&headers, context.identity.as_ref());
-            let decided = self
-                .within_deadline(link.site(), link.object.decide(view, RSlice::from_slice(body_seen)))
-                .await;
-            let (action, edits) = match decided {
-                Ok(Decision { action, edits }) => (action, edits),
-                Err(error) => return Some(self.failure(&link.owner, error)),
+            let (action, edits) = match &link.object {
+                LinkObject::Native(object) => {
+                    let view = context.request.view(&headers, context.identity.as_ref());
+                    let decided = self
+                        .within_deadline(link.site(), object.decide(view, RSlice::from_slice(body_seen)))
+                        .await;
+                    match decided {
+                        Ok(Decision { action, edits }) => (action, edits),
+                        Err(error) => return Some(self.failure(&link.owner, error)),
+                    }
+                }
+                LinkObject::Sandboxed(plugin) => {
+                    let guest = plugin.handle_request(context.request.for_guest());
+                    match self.timed_call(link.site(), plugin.limits.call_timeout, guest).await {
+                        Ok(RequestOutcome::Respond(response)) => return Some(response),
+                        Ok(RequestOutcome::Next {
+                            edits,
+                            response_headers,
+                            held,
+                        }) => {
+                            if let Some(held) = held {
+                                context.held.push((context.links_run - 1, held));
+                            }
+                            let action = MiddlewareAction::Continue {
+                                add_response_headers: response_headers.into(),
+                                identity: ROption::RNone,
+                            };
+                            (action, edits.into())
+                        }
+                        Err(error) => return Some(self.failure(&link.owner, error)),
+                    }
+                }
             };
             match action {
                 MiddlewareAction::Continue {
@@ -245,54 +272,93 @@ impl Serving<'_> {
         }
     }
 
-    /// Lets each of the first `links_run` middleware change the response headers, innermost first.
+    /// Lets each of the first `links_run` middleware change the response, innermost first: a native link its
+    /// headers, a sandboxed one (with the instance `held` from its request) its status, headers and body. A run
+    /// of native links sees the response as the run began, and their header changes apply after the run; a
+    /// sandboxed link sees every change made before it.
     async fn run_response_hooks(
         &self,
         request: RequestView<'_>,
         links_run: usize,
+        mut held: Vec<(usize, Held)>,
         received: std::time::Instant,
         response: &mut Response,
     ) {
         let elapsed_micros = u64::try_from(received.elapsed().as_micros()).unwrap_or(u64::MAX);
-        let mut changes: Vec<HeaderChange> = Vec::new();
-        let mut failed = None;
-        {
-            let views: Vec<HeaderView<'_>> = response
-                .headers
-                .iter()
-                .map(|h| HeaderView {
-                    name: h.name.as_rstr(),
-                    value: h.value.as_rstr(),
-                })
-                .collect();
-            for link in self.registry.middleware[..links_run]
-                .iter()
-                .rev()
-                .filter(|l| l.hooks.on_response)
+        // Indices, innermost first. No iterator adaptor is held across the awaits below: the compiler cannot
+        // prove one `Send` for every lifetime the connection task needs.
+        let chain = &self.registry.middleware;
+        let mut next = links_run;
+        let mut take = |native: bool| {
+            while next > 0 {
+                next -= 1;
+                let link = &chain[next];
+                if link.hooks.on_response {
+                    if matches!(link.object, LinkObject::Native(_)) != native {
+                        next += 1;
+                        return None;
+                    }
+                    return Some((next, link));
+                }
+            }
+            None
+        };
+        loop {
+            let mut changes: Vec<HeaderChange> = Vec::new();
+            let mut failed = None;
             {
-                let view = ResponseView {
-                    status: response.status,
-                    headers: RSlice::from_slice(&views),
-                    elapsed_micros,
-                };
-                match self
-                    .within_deadline(link.site(), link.object.on_response(request, view))
-                    .await
-                {
-                    Ok(more) => changes.extend(more),
-                    Err(error) => {
-                        failed = Some((link.owner.clone(), error));
-                        break;
+                let views: Vec<HeaderView<'_>> = response
+                    .headers
+                    .iter()
+                    .map(|h| HeaderView {
+                        name: h.name.as_rstr(),
+                        value: h.value.as_rstr(),
+                    })
+                    .collect();
+                while let Some((_, link)) = take(true) {
+                    let LinkObject::Native(object) = &link.object else {
+                        continue;
+                    };
+                    let view = ResponseView {
+                        status: response.status,
+                        headers: RSlice::from_slice(&views),
+                        elapsed_micros,
+                    };
+                    match self
+                        .within_deadline(link.site(), object.on_response(request, view))
+                        .await
+                    {
+                        Ok(more) => changes.extend(more),
+                        Err(error) => {
+                            failed = Some((link.owner.clone(), error));
+                            break;
+                        }
                     }
                 }
             }
-        }
-        if let Some((owner, error)) = failed {
-            *response = self.failure(&owner, error);
-            return;
-        }
-        for change in changes {
-            response.apply(change);
+            if let Some((owner, error)) = failed {
+                *response = self.failure(&owner, error);
+                return;
+            }
+            for change in changes {
+                response.apply(change);
+            }
+            let Some((index, link)) = take(false) else {
+                return;
+            };
+            let (LinkObject::Sandboxed(plugin), Some(position)) =
+                (&link.object, held.iter().position(|(i, _)| *i == index))
+            else {
+                continue;
+            };
+            let (_, instance) = held.swap_remove(position);
+            // The guest is told when the answer is a failure of the server (a plugin's, a store's).
+            let is_error = response.status >= 500;
+            let guest = plugin.handle_response(instance, response, is_error);
+            if let Err(error) = self.timed_call(link.site(), plugin.limits.call_timeout, guest).await {
+                *response = self.failure(&link.owner, error);
+                return;
+            }
         }
     }
 

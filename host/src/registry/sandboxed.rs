@@ -1,0 +1,102 @@
+//! Loading the sandboxed plugins of one generation: each enabled `*.wasm` module read once, its pin checked on
+//! those bytes, compiled and checked (crate::wasm), and placed in the middleware chain at its `order`.
+
+use std::{collections::BTreeMap, path::PathBuf, sync::Arc};
+
+use crate::{
+    config::{Config, PluginTable, plugin_config_json},
+    loader,
+    registry::{
+        ChainLink, Hooks, LinkObject, Owner, PluginRecord, Registry, RegistryError,
+        discovery::{is_enabled, read_module},
+    },
+    telemetry::CallSite,
+    wasm::{DEFAULT_ORDER, WasmLimits, WasmPlugin},
+};
+
+/// A key of `[plugins.NAME]` that only a sandboxed plugin reads, if the table sets one.
+pub fn sandbox_only_key(table: &PluginTable) -> Option<&'static str> {
+    [
+        ("order", table.order.is_some()),
+        ("memory_limit_mib", table.memory_limit_mib.is_some()),
+        ("call_timeout_ms", table.call_timeout_ms.is_some()),
+        ("pool_size", table.pool_size.is_some()),
+    ]
+    .into_iter()
+    .find_map(|(key, set)| set.then_some(key))
+}
+
+/// Loads every enabled module of `modules`, recording each in `records`; the links go into the chain.
+pub fn load(
+    config: &Config,
+    modules: &BTreeMap<String, PathBuf>,
+    env: &dyn Fn(&str) -> Option<String>,
+    generation: u64,
+    previous: Option<&Registry>,
+    records: &mut Vec<PluginRecord>,
+) -> Result<Vec<ChainLink>, RegistryError> {
+    let mut links = Vec::new();
+    for (name, path) in modules {
+        let table = config.plugins.get(name);
+        let sandbox = |source| RegistryError::Sandbox {
+            file: path.clone(),
+            plugin: name.clone(),
+            source,
+        };
+        let limits = WasmLimits::from_table(table).map_err(sandbox)?;
+        if !is_enabled(config, name) {
+            let mut record = PluginRecord::sandboxed(name, path, String::new(), false, limits);
+            if table.is_none() {
+                record.error = Some("not listed in plugins.toml and host.require_listed is true".into());
+            }
+            records.push(record);
+            continue;
+        }
+        let bytes = read_module(path).map_err(|source| RegistryError::ReadModule {
+            file: path.clone(),
+            plugin: name.clone(),
+            source,
+        })?;
+        // The pin is checked on the bytes that are compiled.
+        let sha256 = loader::sha256_hex(&bytes);
+        loader::check_pin(name, &sha256, table.and_then(|t| t.sha256.as_deref())).map_err(|source| {
+            RegistryError::Load {
+                file: path.clone(),
+                source,
+            }
+        })?;
+        let guest_config = match table.and_then(|t| t.config.as_ref()) {
+            Some(table) => plugin_config_json(name, Some(table), env)?.to_string().into_bytes(),
+            None => Vec::new(),
+        };
+        let plugin = WasmPlugin::load(name, &bytes, limits, guest_config).map_err(sandbox)?;
+        let mut record = PluginRecord::sandboxed(name, path, sha256, true, limits);
+        record.loaded = true;
+        record.generation = previous
+            .and_then(|previous| previous.plugins.iter().find(|p| p.name == *name && p.loaded))
+            .filter(|earlier| earlier.sha256 == record.sha256)
+            .map_or(generation, |earlier| earlier.generation);
+        tracing::info!(
+            plugin = %name,
+            file = %path.display(),
+            memory_limit_mib = limits.memory_bytes >> 20,
+            call_timeout_ms = limits.call_timeout.as_millis() as u64,
+            "sandboxed plugin loaded"
+        );
+        records.push(record);
+        links.push(ChainLink {
+            name: name.clone(),
+            owner: Owner::Plugin(name.clone()),
+            order: table.and_then(|t| t.order).unwrap_or(DEFAULT_ORDER),
+            hooks: Hooks {
+                on_request: true,
+                on_response: plugin.has_response_hook(),
+                // The guest may read the body: it is read (bounded) before the guest runs.
+                body: true,
+            },
+            object: LinkObject::Sandboxed(Arc::new(plugin)),
+            calls: CallSite::default(),
+        });
+    }
+    Ok(links)
+}

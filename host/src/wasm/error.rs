@@ -1,0 +1,30 @@
+//! Why a sandboxed plugin is refused at load.
+
+/// A module that cannot run as a sandboxed plugin, each in one line.
+#[derive(Debug, thiserror::Error)]
+pub enum WasmError {
+    #[error("the WebAssembly runtime cannot start: {0}")]
+    Engine(String),
+    #[error("not a valid WebAssembly module")]
+    Invalid(#[source] wasmtime::Error),
+    #[error(
+        "imports `{import}`, which is not offered: only the http_handler functions and WASI's fd_write, \
+         clock_time_get, random_get, args_*, environ_* and proc_exit are"
+    )]
+    ForbiddenImport { import: String },
+    #[error("exports no `{export}`")]
+    MissingExport { export: &'static str },
+    #[error("exports `{export}` with the wrong signature (expected {signature})")]
+    WrongExport {
+        export: &'static str,
+        signature: &'static str,
+    },
+    #[error("`{key}` must be {range}")]
+    Limit { key: &'static str, range: &'static str },
+    #[error("its imports do not match what openhost offers")]
+    Link(#[source] wasmtime::Error),
+    #[error("its first instance failed to start: {0}")]
+    Start(String),
+    #[error("its first instance did not start within {0:?}")]
+    StartTimeout(std::time::Duration),
+}

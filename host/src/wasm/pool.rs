@@ -1,0 +1,58 @@
+//! The idle instances of one sandboxed plugin, kept for the next requests: making an instance (and running its
+//! start function) costs far more than a call. An instance that trapped or ran out of time is never put back.
+
+use std::sync::Mutex;
+
+use wasmtime::{Store, TypedFunc};
+
+use super::exchange::{Exchange, GuestRequest, GuestResponse};
+
+/// One ready instance.
+pub struct Warm {
+    pub store: Store<Exchange>,
+    pub handle_request: TypedFunc<(), i64>,
+    pub handle_response: Option<TypedFunc<(i32, i32), ()>>,
+}
+
+impl Warm {
+    /// Forgets the last request, so an idle instance holds no one's data (nor their body's memory).
+    fn clear(&mut self) {
+        let exchange = self.store.data_mut();
+        exchange.request = GuestRequest::default();
+        exchange.response = GuestResponse::default();
+    }
+}
+
+/// Idle instances, at most `capacity`.
+pub struct Pool {
+    idle: Mutex<Vec<Warm>>,
+    capacity: usize,
+}
+
+impl Pool {
+    pub fn new(capacity: usize) -> Pool {
+        Pool {
+            idle: Mutex::new(Vec::with_capacity(capacity)),
+            capacity,
+        }
+    }
+
+    /// An idle instance, if there is one.
+    pub fn take(&self) -> Option<Warm> {
+        self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).pop()
+    }
+
+    /// Keeps `warm` for a later request, unless the pool is full.
+    pub fn give(&self, mut warm: Warm) {
+        warm.clear();
+        let mut idle = self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if idle.len() < self.capacity {
+            idle.push(warm);
+        }
+    }
+
+    /// How many instances are idle.
+    pub fn idle(&self) -> usize {
+        self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).len()
+    }
+}
