@@ -772,3 +772,42 @@ pub fn store_pat(host: &Host) {
     );
     assert_eq!(status, 200, "{body}");
 }
+
+/// An example guest of `examples/NAME`, built for `wasm32-unknown-unknown` (in `target/wasm`), as a sandboxed
+/// plugin file. Without that target installed (`rustup target add wasm32-unknown-unknown`), prints that `what`
+/// was skipped and returns `None`; in CI (`CI` set) a skip is a failure.
+pub fn wasm_example(name: &str, what: &str) -> Option<PathBuf> {
+    let root = workspace_root();
+    let target_dir = root.join("target/wasm");
+    let output = openhost_xtask::cargo_command()
+        .args([
+            "build",
+            "--quiet",
+            "--release",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--manifest-path",
+        ])
+        .arg(root.join("examples").join(name).join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .output()
+        .expect("run cargo");
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let no_target =
+            stderr.contains("target may not be installed") || stderr.contains("can't find crate for `core`");
+        assert!(no_target, "building examples/{name} for wasm32 failed:\n{stderr}");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "the wasm32-unknown-unknown target is not installed: the sandbox's Rust guest tests must run in CI ({what})"
+        );
+        eprintln!("skipped: the wasm32-unknown-unknown target is not installed ({what})");
+        return None;
+    }
+    Some(
+        target_dir
+            .join("wasm32-unknown-unknown/release")
+            .join(format!("{}.wasm", name.replace('-', "_"))),
+    )
+}

@@ -6,7 +6,7 @@
 
 use std::{thread, time::Duration};
 
-use openhost_tests::{Site, assert_error, client, get_json, send, workspace_root};
+use openhost_tests::{Site, assert_error, client, get_json, send, wasm_example, workspace_root};
 use serde_json::json;
 
 /// A guest of tests/fixtures/wasm, as a binary module.
@@ -77,6 +77,20 @@ fn a_guest_rewrites_the_request_before_routing_and_the_response_after() {
             .any(|line| line.contains("hello from stdout") && line.contains("stamp")),
         "stdout is logged, tagged with the plugin:\n{logs}"
     );
+}
+
+#[test]
+fn a_rust_guest_written_with_the_guest_crate_stamps_responses() {
+    let Some(module) = wasm_example("wasm-header-stamp", "a Rust guest") else {
+        return;
+    };
+    let site = Site::new();
+    site.add_library(&module);
+    site.write_config("");
+    let host = site.start();
+    let (status, headers, _) = get_json(&host.url("/api/options/models"));
+    assert_eq!(status, 200);
+    assert_eq!(headers["x-openhost-stamp"], "wasm-header-stamp");
 }
 
 #[test]

@@ -118,7 +118,7 @@ impl Serving<'_> {
                 }
                 LinkObject::Sandboxed(plugin) => {
                     let guest = plugin.handle_request(context.request.for_guest());
-                    match self.timed_call(link.site(), plugin.limits.call_timeout, guest).await {
+                    match self.timed_call(link.site(), plugin.limits().call_timeout, guest).await {
                         Ok(RequestOutcome::Respond(response)) => return Some(response),
                         Ok(RequestOutcome::Next {
                             edits,
@@ -276,6 +276,8 @@ impl Serving<'_> {
     /// headers, a sandboxed one (with the instance `held` from its request) its status, headers and body. A run
     /// of native links sees the response as the run began, and their header changes apply after the run; a
     /// sandboxed link sees every change made before it.
+    // Without the sandbox (no feature `wasm`) no instance is held, and the code after taking one never runs.
+    #[cfg_attr(not(feature = "wasm"), allow(unused_variables))]
     async fn run_response_hooks(
         &self,
         request: RequestView<'_>,
@@ -355,7 +357,7 @@ impl Serving<'_> {
             // The guest is told when the answer is a failure of the server (a plugin's, a store's).
             let is_error = response.status >= 500;
             let guest = plugin.handle_response(instance, response, is_error);
-            if let Err(error) = self.timed_call(link.site(), plugin.limits.call_timeout, guest).await {
+            if let Err(error) = self.timed_call(link.site(), plugin.limits().call_timeout, guest).await {
                 *response = self.failure(&link.owner, error);
                 return;
             }

@@ -6,8 +6,9 @@
 use wasmtime::{Caller, Error, Linker, Result};
 
 use super::{
-    exchange::{Exchange, Headers, SUPPORTED_FEATURES},
+    exchange::{Exchange, SUPPORTED_FEATURES},
     memory::{read, read_text, write, write_if_fits},
+    message::Headers,
 };
 
 /// The `http_handler` functions, by name: the imports a guest may have from this module.

@@ -5,7 +5,10 @@ use std::sync::Mutex;
 
 use wasmtime::{Store, TypedFunc};
 
-use super::exchange::{Exchange, GuestRequest, GuestResponse};
+use super::{
+    exchange::Exchange,
+    message::{GuestRequest, GuestResponse},
+};
 
 /// One ready instance.
 pub struct Warm {

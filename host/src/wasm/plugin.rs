@@ -1,0 +1,279 @@
+//! One sandboxed plugin: its module compiled and checked, its idle instances, and the two calls the middleware
+//! chain makes (`handle_request`, `handle_response`), each within the plugin's deadline.
+
+use std::{
+    future::Future,
+    pin::pin,
+    sync::Arc,
+    task::{Context, Poll, Waker},
+    time::Instant,
+};
+
+use openhost_plugin_api::{Header, HeaderChange, PluginError, RequestEdit, Response};
+use wasmtime::{InstancePre, Linker, Module, Store, StoreLimitsBuilder};
+
+use super::{
+    WasmError, WasmLimits, checks, engine, exchange, http_handler,
+    message::{Body, GuestRequest, GuestResponse, Headers},
+    outcome::{Held, RequestOutcome},
+    pool::{Pool, Warm},
+    wasi,
+};
+use crate::call::CallError;
+
+/// One sandboxed plugin, compiled, with its idle instances.
+pub struct WasmPlugin {
+    pub name: Arc<str>,
+    limits: WasmLimits,
+    pre: InstancePre<exchange::Exchange>,
+    shape: checks::Shape,
+    config: Arc<[u8]>,
+    pool: Pool,
+}
+
+impl WasmPlugin {
+    /// Compiles and checks `bytes`, then makes the first instance (running its start function).
+    pub fn load(name: &str, bytes: &[u8], limits: WasmLimits, config: Vec<u8>) -> Result<WasmPlugin, WasmError> {
+        let engine = engine::engine()?;
+        let module = Module::new(engine, bytes).map_err(|e| WasmError::Invalid(e.into_boxed_dyn_error()))?;
+        let shape = checks::check(&module)?;
+        let mut linker = Linker::new(engine);
+        let link = |e: wasmtime::Error| WasmError::Link(e.into_boxed_dyn_error());
+        http_handler::add_to(&mut linker).map_err(link)?;
+        wasi::add_to(&mut linker).map_err(link)?;
+        let pre = linker.instantiate_pre(&module).map_err(link)?;
+        let plugin = WasmPlugin {
+            name: Arc::from(name),
+            limits,
+            pre,
+            shape,
+            config: Arc::from(config),
+            pool: Pool::new(limits.pool_size),
+        };
+        let first = run_to_end(plugin.instantiate(), limits.call_timeout)
+            .ok_or(WasmError::StartTimeout(limits.call_timeout))?
+            .map_err(|e| WasmError::Start(root_cause(&e)))?;
+        plugin.pool.give(first);
+        Ok(plugin)
+    }
+
+    /// What the plugin may use.
+    pub fn limits(&self) -> WasmLimits {
+        self.limits
+    }
+
+    /// Whether the guest exports `handle_response`.
+    pub fn has_response_hook(&self) -> bool {
+        self.shape.handle_response
+    }
+
+    /// How many instances are idle.
+    pub fn idle_instances(&self) -> usize {
+        self.pool.idle()
+    }
+
+    /// A new instance, its start function run.
+    async fn instantiate(&self) -> wasmtime::Result<Warm> {
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(self.limits.memory_bytes)
+            .trap_on_grow_failure(true)
+            .build();
+        let exchange = exchange::Exchange::new(Arc::clone(&self.name), Arc::clone(&self.config), limits);
+        let mut store = Store::new(self.pre.module().engine(), exchange);
+        store.limiter(|exchange| &mut exchange.limits);
+        // The guest yields at every tick; the caller's timer decides when it has run too long.
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_async_yield_and_update(1);
+        let instance = self.pre.instantiate_async(&mut store).await?;
+        if let Some(start) = self.shape.start {
+            instance
+                .get_typed_func::<(), ()>(&mut store, start)?
+                .call_async(&mut store, ())
+                .await?;
+        }
+        let handle_request = instance.get_typed_func::<(), i64>(&mut store, "handle_request")?;
+        let handle_response = match self.shape.handle_response {
+            true => Some(instance.get_typed_func::<(i32, i32), ()>(&mut store, "handle_response")?),
+            false => None,
+        };
+        Ok(Warm {
+            store,
+            handle_request,
+            handle_response,
+        })
+    }
+
+    /// Runs `handle_request` on `request` (an idle instance, or a new one), within the plugin's deadline.
+    pub async fn handle_request(&self, request: GuestRequest) -> Result<RequestOutcome, CallError> {
+        let before = request.clone();
+        let call = async {
+            let mut warm = match self.pool.take() {
+                Some(warm) => warm,
+                None => self.instantiate().await?,
+            };
+            warm.store.data_mut().request = request;
+            warm.store.data_mut().response = GuestResponse::default();
+            let handle_request = warm.handle_request.clone();
+            let ctx_next = handle_request.call_async(&mut warm.store, ()).await?;
+            wasmtime::Result::Ok((warm, ctx_next))
+        };
+        let (mut warm, ctx_next) = self.within_deadline(call).await?;
+        let exchange = warm.store.data_mut();
+        if ctx_next & 1 == 0 {
+            let answer = std::mem::take(&mut exchange.response);
+            self.pool.give(warm);
+            return Ok(RequestOutcome::Respond(to_response(answer)));
+        }
+        // A guest with a response hook may read the request there too (`get_uri` in `handle_response`).
+        let after = match warm.handle_response {
+            Some(_) => exchange.request.clone(),
+            None => std::mem::take(&mut exchange.request),
+        };
+        let response_headers = std::mem::take(&mut exchange.response.headers)
+            .into_iter()
+            .map(|(name, value)| Header::new(&name, &value))
+            .collect();
+        let edits = request_edits(&before, after);
+        let held = match warm.handle_response {
+            Some(_) => Some(Held {
+                warm,
+                context: (ctx_next >> 32) as i32,
+            }),
+            None => {
+                self.pool.give(warm);
+                None
+            }
+        };
+        Ok(RequestOutcome::Next {
+            edits,
+            response_headers,
+            held,
+        })
+    }
+
+    /// Runs `handle_response` on `response` with the instance `handle_request` ran on; the guest may change its
+    /// status, headers and body.
+    pub async fn handle_response(&self, held: Held, response: &mut Response, is_error: bool) -> Result<(), CallError> {
+        let Held { mut warm, context } = held;
+        let Some(handle_response) = warm.handle_response.clone() else {
+            self.pool.give(warm);
+            return Ok(());
+        };
+        warm.store.data_mut().response = GuestResponse {
+            status: response.status,
+            headers: response
+                .headers
+                .iter()
+                .map(|h| (h.name.as_str().to_ascii_lowercase(), h.value.to_string()))
+                .collect(),
+            body: Body::new(std::mem::take(&mut response.body).into_vec()),
+        };
+        let call = async {
+            handle_response
+                .call_async(&mut warm.store, (context, i32::from(is_error)))
+                .await?;
+            wasmtime::Result::Ok(warm)
+        };
+        let mut warm = self.within_deadline(call).await?;
+        let answer = std::mem::take(&mut warm.store.data_mut().response);
+        self.pool.give(warm);
+        let answer = to_response(answer);
+        response.status = answer.status;
+        response.headers = answer.headers;
+        response.body = answer.body;
+        Ok(())
+    }
+
+    /// Runs a call of the guest within the plugin's deadline: a trap is the plugin's failure, the deadline a
+    /// timeout. Either way the instance (owned by the call) is dropped, never pooled.
+    async fn within_deadline<T>(&self, call: impl Future<Output = wasmtime::Result<T>>) -> Result<T, CallError> {
+        match tokio::time::timeout(self.limits.call_timeout, call).await {
+            Err(_) => Err(CallError::Timeout(self.limits.call_timeout)),
+            Ok(Err(error)) => Err(CallError::Plugin(PluginError::other(format!(
+                "the sandboxed guest failed: {}",
+                root_cause(&error)
+            )))),
+            Ok(Ok(value)) => Ok(value),
+        }
+    }
+}
+
+/// The innermost cause of a wasmtime error, in one line: the trap, or the host function's refusal.
+fn root_cause(error: &wasmtime::Error) -> String {
+    error
+        .root_cause()
+        .to_string()
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The answer a guest wrote.
+fn to_response(answer: GuestResponse) -> Response {
+    Response {
+        status: answer.status,
+        headers: answer
+            .headers
+            .into_iter()
+            .map(|(name, value)| Header::new(&name, &value))
+            .collect::<Vec<_>>()
+            .into(),
+        body: answer.body.bytes.into(),
+    }
+}
+
+/// The changes a guest made to the request, as the chain applies them: method, URI, each header whose values
+/// changed (removed, then its new values appended), and the body if it wrote one.
+fn request_edits(before: &GuestRequest, after: GuestRequest) -> Vec<RequestEdit> {
+    let mut edits = Vec::new();
+    if after.method != before.method {
+        edits.push(RequestEdit::SetMethod(after.method.as_str().into()));
+    }
+    if after.uri != before.uri {
+        edits.push(RequestEdit::SetUri(after.uri.as_str().into()));
+    }
+    let values = |headers: &Headers, name: &str| -> Vec<String> {
+        headers
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    };
+    let mut names: Vec<&str> = Vec::new();
+    for (name, _) in before.headers.iter().chain(&after.headers) {
+        if !names.contains(&name.as_str()) {
+            names.push(name);
+        }
+    }
+    for name in names {
+        let new = values(&after.headers, name);
+        if values(&before.headers, name) != new {
+            edits.push(RequestEdit::Header(HeaderChange::Remove(name.into())));
+            for value in new {
+                edits.push(RequestEdit::Header(HeaderChange::Append(Header::new(name, &value))));
+            }
+        }
+    }
+    if after.body.written {
+        edits.push(RequestEdit::SetBody(after.body.bytes.into()));
+    }
+    edits
+}
+
+/// Polls `future` on this thread until it is ready or `limit` has passed (`None`). For the first instance at
+/// load, where no runtime may be at hand; the guest yields at every epoch tick, so the limit is looked at.
+fn run_to_end<T>(future: impl Future<Output = T>, limit: std::time::Duration) -> Option<T> {
+    let started = Instant::now();
+    let mut future = pin!(future);
+    let mut context = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(value) = future.as_mut().poll(&mut context) {
+            return Some(value);
+        }
+        if started.elapsed() > limit {
+            return None;
+        }
+        std::thread::yield_now();
+    }
+}
