@@ -15,7 +15,7 @@ use crate::{
     middleware::cross_site::{Crossing, crossing},
     registry::{Registry, Route},
     server::http::{format_into, header_views},
-    wasm::{Body, GuestRequest, Held},
+    wasm::{Body, Changed, GuestRequest, Held},
 };
 
 /// What routing found for the request: its route, or the methods its path allows (none: no such path).
@@ -135,6 +135,7 @@ impl<'g> CurrentRequest<'g> {
             headers,
             body: Body::new(self.body.clone().unwrap_or_default()),
             source: self.peer.as_str().to_owned(),
+            changed: Changed::default(),
         }
     }
 

@@ -70,10 +70,14 @@ fn write_list(caller: &mut Caller<'_, Exchange>, buf: u32, limit: u32, count: us
     Ok(pair(count, bytes.len()))
 }
 
-/// The header kind's headers, or a trap for trailers, which this host does not support.
-fn headers_mut<'a>(caller: &'a mut Caller<'_, Exchange>, kind: u32) -> Result<&'a mut Headers> {
-    caller
-        .data_mut()
+/// The headers of `kind` to change `name` in, or a trap for trailers, which this host does not support. A
+/// request header's name is noted as changed.
+fn headers_mut<'a>(caller: &'a mut Caller<'_, Exchange>, kind: u32, name: &str) -> Result<&'a mut Headers> {
+    let exchange = caller.data_mut();
+    if kind == 0 && !exchange.request.changed.headers.iter().any(|changed| changed == name) {
+        exchange.request.changed.headers.push(name.to_owned());
+    }
+    exchange
         .headers_mut(kind)
         .ok_or_else(|| Error::msg(format!("header kind {kind}: trailers are not supported")))
 }
@@ -192,7 +196,7 @@ pub fn add_to(linker: &mut Linker<Exchange>) -> Result<()> {
          value_len: u32|
          -> Result<()> {
             let (name, value) = header(&mut caller, (name, name_len), Some((value, value_len)))?;
-            let headers = headers_mut(&mut caller, kind)?;
+            let headers = headers_mut(&mut caller, kind, &name)?;
             match headers.iter().position(|(n, _)| *n == name) {
                 Some(first) => {
                     headers[first].1 = value;
@@ -218,7 +222,7 @@ pub fn add_to(linker: &mut Linker<Exchange>) -> Result<()> {
          value_len: u32|
          -> Result<()> {
             let header = header(&mut caller, (name, name_len), Some((value, value_len)))?;
-            headers_mut(&mut caller, kind)?.push(header);
+            headers_mut(&mut caller, kind, &header.0)?.push(header);
             Ok(())
         },
     )?;
@@ -227,7 +231,7 @@ pub fn add_to(linker: &mut Linker<Exchange>) -> Result<()> {
         "remove_header",
         |mut caller: Caller<'_, Exchange>, kind: u32, name: u32, name_len: u32| -> Result<()> {
             let (name, _) = header(&mut caller, (name, name_len), None)?;
-            headers_mut(&mut caller, kind)?.retain(|(n, _)| *n != name);
+            headers_mut(&mut caller, kind, &name)?.retain(|(n, _)| *n != name);
             Ok(())
         },
     )?;
@@ -273,7 +277,9 @@ pub fn add_to(linker: &mut Linker<Exchange>) -> Result<()> {
             let method = read_text(&mut caller, ptr, len, "method")?;
             http::Method::from_bytes(method.as_bytes())
                 .map_err(|_| Error::msg(format!("`{method}` is not an HTTP method")))?;
-            caller.data_mut().request.method = method;
+            let request = &mut caller.data_mut().request;
+            request.method = method;
+            request.changed.method = true;
             Ok(())
         },
     )?;
@@ -286,7 +292,9 @@ pub fn add_to(linker: &mut Linker<Exchange>) -> Result<()> {
             if !uri.starts_with('/') || uri.parse::<http::uri::PathAndQuery>().is_err() {
                 return Err(Error::msg(format!("`{uri}` is not a path and query")));
             }
-            caller.data_mut().request.uri = uri;
+            let request = &mut caller.data_mut().request;
+            request.uri = uri;
+            request.changed.uri = true;
             Ok(())
         },
     )?;

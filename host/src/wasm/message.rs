@@ -44,6 +44,17 @@ pub struct GuestRequest {
     pub body: Body,
     /// `ip:port` of the client, `[ip]:port` for IPv6; empty when unknown.
     pub source: String,
+    /// What the guest changed (the body says itself whether it was written).
+    pub changed: Changed,
+}
+
+/// What a guest changed of the request: only that goes back to the chain, as request edits.
+#[derive(Debug, Default, Clone)]
+pub struct Changed {
+    pub method: bool,
+    pub uri: bool,
+    /// The names (lower case) of the headers it set, added to or removed.
+    pub headers: Vec<String>,
 }
 
 /// The response as the guest sees it: before `next`, the one it may answer with; in `handle_response`, the one

@@ -15,7 +15,7 @@ mod outcome;
 
 pub use error::WasmError;
 pub use limits::{DEFAULT_ORDER, WasmLimits};
-pub use message::{Body, GuestRequest};
+pub use message::{Body, Changed, GuestRequest};
 pub use outcome::{Held, RequestOutcome};
 
 // The runtime: only in a host built with the `wasm` feature (the default).

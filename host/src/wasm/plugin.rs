@@ -14,7 +14,7 @@ use wasmtime::{InstancePre, Linker, Module, Store, StoreLimitsBuilder};
 
 use super::{
     WasmError, WasmLimits, checks, engine, exchange, http_handler,
-    message::{Body, GuestRequest, GuestResponse, Headers},
+    message::{Body, GuestRequest, GuestResponse},
     outcome::{Held, RequestOutcome},
     pool::{Pool, Warm},
     wasi,
@@ -105,7 +105,6 @@ impl WasmPlugin {
 
     /// Runs `handle_request` on `request` (an idle instance, or a new one), within the plugin's deadline.
     pub async fn handle_request(&self, request: GuestRequest) -> Result<RequestOutcome, CallError> {
-        let before = request.clone();
         let call = async {
             let mut warm = match self.pool.take() {
                 Some(warm) => warm,
@@ -114,6 +113,7 @@ impl WasmPlugin {
             warm.store.data_mut().request = request;
             warm.store.data_mut().response = GuestResponse::default();
             let handle_request = warm.handle_request.clone();
+            warm.fresh_deadline();
             let ctx_next = handle_request.call_async(&mut warm.store, ()).await?;
             wasmtime::Result::Ok((warm, ctx_next))
         };
@@ -133,7 +133,7 @@ impl WasmPlugin {
             .into_iter()
             .map(|(name, value)| Header::new(&name, &value))
             .collect();
-        let edits = request_edits(&before, after);
+        let edits = request_edits(after);
         let held = match warm.handle_response {
             Some(_) => Some(Held {
                 warm,
@@ -169,6 +169,7 @@ impl WasmPlugin {
             body: Body::new(std::mem::take(&mut response.body).into_vec()),
         };
         let call = async {
+            warm.fresh_deadline();
             handle_response
                 .call_async(&mut warm.store, (context, i32::from(is_error)))
                 .await?;
@@ -223,36 +224,21 @@ fn to_response(answer: GuestResponse) -> Response {
     }
 }
 
-/// The changes a guest made to the request, as the chain applies them: method, URI, each header whose values
-/// changed (removed, then its new values appended), and the body if it wrote one.
-fn request_edits(before: &GuestRequest, after: GuestRequest) -> Vec<RequestEdit> {
+/// The changes a guest made to the request, as the chain applies them: method, URI, each header it touched
+/// (removed, then its values now appended), and the body if it wrote one.
+fn request_edits(after: GuestRequest) -> Vec<RequestEdit> {
     let mut edits = Vec::new();
-    if after.method != before.method {
+    let changed = &after.changed;
+    if changed.method {
         edits.push(RequestEdit::SetMethod(after.method.as_str().into()));
     }
-    if after.uri != before.uri {
+    if changed.uri {
         edits.push(RequestEdit::SetUri(after.uri.as_str().into()));
     }
-    let values = |headers: &Headers, name: &str| -> Vec<String> {
-        headers
-            .iter()
-            .filter(|(n, _)| n == name)
-            .map(|(_, v)| v.clone())
-            .collect()
-    };
-    let mut names: Vec<&str> = Vec::new();
-    for (name, _) in before.headers.iter().chain(&after.headers) {
-        if !names.contains(&name.as_str()) {
-            names.push(name);
-        }
-    }
-    for name in names {
-        let new = values(&after.headers, name);
-        if values(&before.headers, name) != new {
-            edits.push(RequestEdit::Header(HeaderChange::Remove(name.into())));
-            for value in new {
-                edits.push(RequestEdit::Header(HeaderChange::Append(Header::new(name, &value))));
-            }
+    for name in &changed.headers {
+        edits.push(RequestEdit::Header(HeaderChange::Remove(name.as_str().into())));
+        for (_, value) in after.headers.iter().filter(|(n, _)| n == name) {
+            edits.push(RequestEdit::Header(HeaderChange::Append(Header::new(name, value))));
         }
     }
     if after.body.written {

@@ -17,7 +17,16 @@ pub struct Warm {
     pub handle_response: Option<TypedFunc<(i32, i32), ()>>,
 }
 
+/// Epoch ticks a call runs before its first yield: 1 to 2 ms, so that a call of a few microseconds almost never
+/// yields (a yield costs the request a trip through the scheduler), and a long one yields every tick after.
+const TICKS_BEFORE_YIELD: u64 = 2;
+
 impl Warm {
+    /// Starts the yield deadline from now: an idle instance's deadline passed while it waited in the pool.
+    pub fn fresh_deadline(&mut self) {
+        self.store.set_epoch_deadline(TICKS_BEFORE_YIELD);
+    }
+
     /// Forgets the last request, so an idle instance holds no one's data (nor their body's memory).
     fn clear(&mut self) {
         let exchange = self.store.data_mut();
