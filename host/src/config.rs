@@ -82,9 +82,9 @@ pub struct PluginTable {
     /// Hex sha256 the library file must have.
     pub sha256: Option<String>,
     /// Handed to the plugin's `init` as JSON after `${VAR}` interpolation (a sandboxed plugin reads the JSON
-    /// text with `get_config`).
+    /// text, or a string's bytes, with `get_config`).
     #[serde(default)]
-    pub config: Option<toml::Table>,
+    pub config: Option<PluginConfig>,
     /// Sandboxed (`*.wasm`) plugins only: the place in the middleware chain (default 500; a native plugin's
     /// middleware says its own).
     pub order: Option<i32>,
@@ -96,9 +96,25 @@ pub struct PluginTable {
     pub pool_size: Option<usize>,
 }
 
+/// `[plugins.NAME] config`: a table, or (for a sandboxed plugin, whose config is bytes) a string.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum PluginConfig {
+    Table(toml::Table),
+    Text(String),
+}
+
 impl PluginTable {
     pub fn is_enabled(&self) -> bool {
         self.enabled.unwrap_or(true)
+    }
+
+    /// The config table, if the config is one.
+    pub fn config_table(&self) -> Option<&toml::Table> {
+        match &self.config {
+            Some(PluginConfig::Table(table)) => Some(table),
+            _ => None,
+        }
     }
 }
 

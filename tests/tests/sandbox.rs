@@ -224,13 +224,25 @@ fn modules_that_cannot_run_are_refused_in_one_line() {
 }
 
 #[test]
-fn a_sandbox_key_on_a_native_plugin_is_refused() {
+fn a_string_config_reaches_the_guest_as_its_bytes() {
     let site = Site::new();
-    site.add_plugin("fixture-rewriter");
-    site.write_config("[plugins.rewriter]\nmemory_limit_mib = 8\n");
-    let line = site.expect_startup_failure(&[]).error_line();
-    assert!(
-        line.contains("plugins.rewriter.memory_limit_mib") && line.contains("sandboxed"),
-        "{line}"
-    );
+    site.add_file("stamp.wasm", &guest("stamp"));
+    site.write_config("[plugins.stamp]\nconfig = \"key=${STAMP_VALUE}\"\n");
+    let host = site.start_with_env(&[("STAMP_VALUE", "value")]);
+    let (status, headers, _) = get_json(&host.url("/healthz"));
+    assert_eq!((status, &headers["x-config"]), (200, &"key=value".parse().unwrap()));
+}
+
+#[test]
+fn a_sandbox_key_on_a_native_plugin_is_refused() {
+    for (table, key) in [
+        ("memory_limit_mib = 8", "plugins.rewriter.memory_limit_mib"),
+        ("config = \"bytes\"", "plugins.rewriter.config (as a string)"),
+    ] {
+        let site = Site::new();
+        site.add_plugin("fixture-rewriter");
+        site.write_config(&format!("[plugins.rewriter]\n{table}\n"));
+        let line = site.expect_startup_failure(&[]).error_line();
+        assert!(line.contains(key) && line.contains("sandboxed"), "{line}");
+    }
 }

@@ -29,7 +29,7 @@ pub use slots::{Active, Owner};
 
 use crate::{
     components::HostComponents,
-    config::{Config, plugin_config_json},
+    config::{Config, PluginTable, plugin_config_json},
     loader,
     origins::{Origins, PublicOrigin},
     registry::{discovery::is_enabled, instance::Instance, route_table::RouteTable},
@@ -128,7 +128,7 @@ impl Registry {
                 source,
             };
             // Before the library is mapped: a config that cannot be made maps nothing.
-            let config_json = plugin_config_json(&name, table.and_then(|t| t.config.as_ref()), &*deps.env)?;
+            let config_json = plugin_config_json(&name, table.and_then(PluginTable::config_table), &*deps.env)?;
             let opened = loader::open(&file, table.and_then(|t| t.sha256.as_deref())).map_err(load_error)?;
             let instance = Instance::init(&file.path, &name, opened.module, &config_json, deps)?;
             instance.check_against(&file.path, &record.provides, &record.decorates)?;

@@ -4,7 +4,7 @@
 use std::{collections::BTreeMap, path::PathBuf, sync::Arc};
 
 use crate::{
-    config::{Config, PluginTable, plugin_config_json},
+    config::{Config, PluginConfig, PluginTable, interpolate, plugin_config_json},
     loader,
     registry::{
         ChainLink, Hooks, LinkObject, Owner, PluginRecord, Registry, RegistryError,
@@ -21,6 +21,10 @@ pub fn sandbox_only_key(table: &PluginTable) -> Option<&'static str> {
         ("memory_limit_mib", table.memory_limit_mib.is_some()),
         ("call_timeout_ms", table.call_timeout_ms.is_some()),
         ("pool_size", table.pool_size.is_some()),
+        (
+            "config (as a string)",
+            matches!(table.config, Some(PluginConfig::Text(_))),
+        ),
     ]
     .into_iter()
     .find_map(|(key, set)| set.then_some(key))
@@ -65,8 +69,10 @@ pub fn load(
                 source,
             }
         })?;
+        // A table as its JSON text, a string as its bytes; `${VAR}` replaced in either.
         let guest_config = match table.and_then(|t| t.config.as_ref()) {
-            Some(table) => plugin_config_json(name, Some(table), env)?.to_string().into_bytes(),
+            Some(PluginConfig::Table(table)) => plugin_config_json(name, Some(table), env)?.to_string().into_bytes(),
+            Some(PluginConfig::Text(text)) => interpolate(&format!("plugin `{name}`"), text, env)?.into_bytes(),
             None => Vec::new(),
         };
         let plugin = WasmPlugin::load(name, &bytes, limits, guest_config).map_err(sandbox)?;

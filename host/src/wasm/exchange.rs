@@ -24,6 +24,8 @@ pub struct Exchange {
     pub memory: Option<Memory>,
     /// The memory limit.
     pub limits: StoreLimits,
+    /// The features the guest enabled (`enable_features`).
+    pub features: u32,
     pub request: GuestRequest,
     pub response: GuestResponse,
 }
@@ -35,6 +37,7 @@ impl Exchange {
             config,
             memory: None,
             limits,
+            features: 0,
             request: GuestRequest::default(),
             response: GuestResponse::default(),
         }

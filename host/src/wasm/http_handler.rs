@@ -121,9 +121,17 @@ pub fn add_to(linker: &mut Linker<Exchange>) -> Result<()> {
     add_getter(linker, "get_source_addr", |exchange| {
         exchange.request.source.clone().into_bytes()
     })?;
-    linker.func_wrap(MODULE, "enable_features", |_: Caller<'_, Exchange>, _features: u32| {
-        SUPPORTED_FEATURES
-    })?;
+    // As the reference host (http-wasm-host-go) answers: the features enabled now, the supported ones of those
+    // asked for added. Buffering is what openhost does anyway, so enabling changes nothing else.
+    linker.func_wrap(
+        MODULE,
+        "enable_features",
+        |mut caller: Caller<'_, Exchange>, features: u32| {
+            let exchange = caller.data_mut();
+            exchange.features |= features & SUPPORTED_FEATURES;
+            exchange.features
+        },
+    )?;
     linker.func_wrap(
         MODULE,
         "log",
