@@ -67,11 +67,6 @@ impl WasmPlugin {
         self.shape.handle_response
     }
 
-    /// How many instances are idle.
-    pub fn idle_instances(&self) -> usize {
-        self.pool.idle()
-    }
-
     /// A new instance, its start function run.
     async fn instantiate(&self) -> wasmtime::Result<Warm> {
         let limits = StoreLimitsBuilder::new()
@@ -103,7 +98,7 @@ impl WasmPlugin {
         })
     }
 
-    /// Runs `handle_request` on `request` (an idle instance, or a new one), within the plugin's deadline.
+    /// Runs `handle_request` on `request` (an idle instance, or a new one). The caller keeps the deadline.
     pub async fn handle_request(&self, request: GuestRequest) -> Result<RequestOutcome, CallError> {
         let call = async {
             let mut warm = match self.pool.take() {
@@ -117,7 +112,7 @@ impl WasmPlugin {
             let ctx_next = handle_request.call_async(&mut warm.store, ()).await?;
             wasmtime::Result::Ok((warm, ctx_next))
         };
-        let (mut warm, ctx_next) = self.within_deadline(call).await?;
+        let (mut warm, ctx_next) = call.await.map_err(trapped)?;
         let exchange = warm.store.data_mut();
         if ctx_next & 1 == 0 {
             let answer = std::mem::take(&mut exchange.response);
@@ -175,7 +170,7 @@ impl WasmPlugin {
                 .await?;
             wasmtime::Result::Ok(warm)
         };
-        let mut warm = self.within_deadline(call).await?;
+        let mut warm = call.await.map_err(trapped)?;
         let answer = std::mem::take(&mut warm.store.data_mut().response);
         self.pool.give(warm);
         let answer = to_response(answer);
@@ -184,19 +179,16 @@ impl WasmPlugin {
         response.body = answer.body;
         Ok(())
     }
+}
 
-    /// Runs a call of the guest within the plugin's deadline: a trap is the plugin's failure, the deadline a
-    /// timeout. Either way the instance (owned by the call) is dropped, never pooled.
-    async fn within_deadline<T>(&self, call: impl Future<Output = wasmtime::Result<T>>) -> Result<T, CallError> {
-        match tokio::time::timeout(self.limits.call_timeout, call).await {
-            Err(_) => Err(CallError::Timeout(self.limits.call_timeout)),
-            Ok(Err(error)) => Err(CallError::Plugin(PluginError::other(format!(
-                "the sandboxed guest failed: {}",
-                root_cause(&error)
-            )))),
-            Ok(Ok(value)) => Ok(value),
-        }
-    }
+/// A trap (or a host function's refusal) as the plugin's failure. The instance, owned by the failed call, is
+/// dropped with it, never pooled; so is one whose call the caller gave up on at the plugin's deadline
+/// (`App::timed_call` with [`WasmLimits::call_timeout`]: dropping the call's future drops the instance).
+fn trapped(error: wasmtime::Error) -> CallError {
+    CallError::Plugin(PluginError::other(format!(
+        "the sandboxed guest failed: {}",
+        root_cause(&error)
+    )))
 }
 
 /// The innermost cause of a wasmtime error, in one line: the trap, or the host function's refusal.

@@ -62,9 +62,4 @@ impl Pool {
             idle.push(warm);
         }
     }
-
-    /// How many instances are idle.
-    pub fn idle(&self) -> usize {
-        self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).len()
-    }
 }
