@@ -12,7 +12,7 @@ fuzz_target!(|data: &[u8]| {
         Ok(config) => {
             let lookup = |name: &str| (name.len() % 2 == 0).then(|| format!("value-of-{name}"));
             for (name, table) in &config.plugins {
-                if let Err(error) = plugin_config_json(name, table.config.as_ref(), &lookup) {
+                if let Err(error) = plugin_config_json(name, table.config_table(), &lookup) {
                     assert!(!error.to_string().contains('\n'));
                 }
             }

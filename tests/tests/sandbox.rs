@@ -246,3 +246,58 @@ fn a_sandbox_key_on_a_native_plugin_is_refused() {
         assert!(line.contains(key) && line.contains("sandboxed"), "{line}");
     }
 }
+
+/// Asks the running host to reload through its admin socket (what `openhost plugins reload` does, without a
+/// process per reload); returns its answer line.
+fn reload_through_the_socket(site: &Site) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let mut socket =
+        std::os::unix::net::UnixStream::connect(site.data_dir().join("admin.sock")).expect("the admin socket");
+    socket.write_all(b"reload\n").expect("send reload");
+    let mut answer = String::new();
+    BufReader::new(socket).read_line(&mut answer).expect("the answer");
+    answer
+}
+
+#[test]
+fn a_thousand_reloads_under_load_free_every_module() {
+    let site = Site::new();
+    site.add_file("stamp.wasm", &guest("stamp"));
+    site.write_config("rate_limit_per_sec = 0\n[plugins.stamp]\npool_size = 2\n");
+    let host = site.start();
+    let url = host.url("/healthz");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = {
+        let (stop, url) = (std::sync::Arc::clone(&stop), url.clone());
+        thread::spawn(move || {
+            let mut answers = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let (status, headers, _) = get_json(&url);
+                assert_eq!((status, &headers["x-wasm"]), (200, &"stamped".parse().unwrap()));
+                answers += 1;
+            }
+            answers
+        })
+    };
+    for _ in 0..100 {
+        assert!(reload_through_the_socket(&site).starts_with("ok"));
+    }
+    let after_100 = openhost_tests::rss_kib(host.pid());
+    // The pool holds at most 1,000 instances: were a retired generation's module kept, its instances would run
+    // it dry long before the thousandth reload.
+    for _ in 100..1000 {
+        let answer = reload_through_the_socket(&site);
+        assert!(answer.starts_with("ok"), "{answer}");
+    }
+    let after_1000 = openhost_tests::rss_kib(host.pid());
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let answers = load.join().expect("the load");
+    eprintln!(
+        "RSS after 100 reloads {after_100} KiB, after 1,000 {after_1000} KiB; {answers} requests served meanwhile"
+    );
+    assert!(answers > 0);
+    assert!(
+        after_1000 < after_100 + after_100 / 5,
+        "resident memory grew from {after_100} KiB to {after_1000} KiB over 900 reloads"
+    );
+}
