@@ -15,15 +15,26 @@ use std::{
 };
 
 use ring::{
-    aead, hkdf,
+    aead, hkdf, hmac,
     rand::{SecureRandom, SystemRandom},
 };
+
+/// What a code tag covers: the context's length, the context, the code.
+fn code_message(context: &[u8], code: &[u8]) -> Vec<u8> {
+    let mut message = Vec::with_capacity(8 + context.len() + code.len());
+    message.extend_from_slice(&(context.len() as u64).to_le_bytes());
+    message.extend_from_slice(context);
+    message.extend_from_slice(code);
+    message
+}
 
 /// Marks a sealed record. Part of the stored format: never change it.
 const MAGIC: &[u8; 4] = b"OHS1";
 /// HKDF salt and info: part of the stored format.
 const HKDF_SALT: &[u8] = b"openhost-host/v1";
 const INFO_RECORDS: &[u8] = b"record-encryption";
+/// HKDF info of the key that authenticates compiled sandbox code (crate::wasm's cache).
+const INFO_CODE: &[u8] = b"compiled-code";
 const MIN_KEY_BYTES: usize = 32;
 /// The file name of the generated key inside `data_dir`.
 pub const KEY_FILE: &str = "host.key";
@@ -55,6 +66,8 @@ pub enum OpenError {
 /// The key records are sealed with. `Debug` prints nothing.
 pub struct HostKey {
     key: aead::LessSafeKey,
+    /// Authenticates compiled code this host wrote, before it is trusted again.
+    code: hmac::Key,
     random: SystemRandom,
 }
 
@@ -123,10 +136,25 @@ impl HostKey {
             .map(aead::UnboundKey::from)
             .map(aead::LessSafeKey::new)
             .expect("HKDF output of 32 bytes");
+        let code = prk
+            .expand(&[INFO_CODE], hmac::HMAC_SHA256)
+            .map(hmac::Key::from)
+            .expect("HKDF output of 32 bytes");
         HostKey {
             key,
+            code,
             random: SystemRandom::new(),
         }
+    }
+
+    /// The tag that authenticates `code` this host compiled, bound to `context` (which module, which runtime).
+    pub fn sign_code(&self, context: &[u8], code: &[u8]) -> Vec<u8> {
+        hmac::sign(&self.code, &code_message(context, code)).as_ref().to_vec()
+    }
+
+    /// Whether `tag` is [`HostKey::sign_code`]'s for `context` and `code` (compared in constant time).
+    pub fn verify_code(&self, context: &[u8], code: &[u8], tag: &[u8]) -> bool {
+        hmac::verify(&self.code, &code_message(context, code), tag).is_ok()
     }
 
     /// Encrypts `plain`, binding `record` (which record this is) as associated data.

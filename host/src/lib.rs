@@ -116,7 +116,11 @@ pub async fn build_app(
         "settings",
         Arc::clone(&host_key),
     );
-    let secrets = UserRecords::new(store.namespace("secrets").map_err(store_error)?, "secrets", host_key);
+    let secrets = UserRecords::new(
+        store.namespace("secrets").map_err(store_error)?,
+        "secrets",
+        Arc::clone(&host_key),
+    );
     let unreadable = |source: user_records::RecordError| StartupError::Records {
         path: config.data_dir.clone(),
         source,
@@ -137,6 +141,7 @@ pub async fn build_app(
         http: http.clone(),
         runtime,
         env: Box::new(|name| std::env::var(name).ok()),
+        code_cache: wasm::CodeCache::new(config.data_dir.join(wasm::CACHE_DIR), host_key),
     };
     let defaults = HostComponents::new(&config.github_api_url, http.clone(), settings.clone());
     let registry = Registry::build(&config, &deps, defaults, first_generation, None)?;

@@ -301,3 +301,42 @@ fn a_thousand_reloads_under_load_free_every_module() {
         "resident memory grew from {after_100} KiB to {after_1000} KiB over 900 reloads"
     );
 }
+
+#[test]
+fn compiled_code_is_kept_and_a_tampered_entry_is_compiled_again() {
+    let site = Site::new();
+    site.add_file("stamp.wasm", &guest("stamp"));
+    site.write_config("[plugins.stamp]\n");
+    let loaded = |host: &openhost_tests::Host, code: &str| {
+        host.wait_for_log("sandboxed plugin loaded", Duration::from_secs(5))
+            .lines()
+            .any(|line| line.contains("sandboxed plugin loaded") && line.contains(&format!("code=\"{code}\"")))
+    };
+    let host = site.start();
+    assert!(loaded(&host, "compiled"), "{}", host.logs());
+    drop(host);
+
+    let cache = site.data_dir().join("wasm-cache");
+    let entries: Vec<_> = std::fs::read_dir(&cache)
+        .expect("the cache")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let host = site.start();
+    assert!(loaded(&host, "cache"), "{}", host.logs());
+    let (status, headers, _) = get_json(&host.url("/healthz"));
+    assert_eq!((status, &headers["x-wasm"]), (200, &"stamped".parse().unwrap()));
+    drop(host);
+
+    // One byte changed in the code: the tag no longer checks out, and the module is compiled again.
+    let mut entry = std::fs::read(&entries[0]).expect("the entry");
+    let last = entry.len() - 1;
+    entry[last] ^= 0xff;
+    std::fs::write(&entries[0], &entry).expect("tamper");
+    let host = site.start();
+    assert!(loaded(&host, "compiled"), "{}", host.logs());
+    assert!(host.logs().contains("tag does not check out"), "{}", host.logs());
+    let (status, headers, _) = get_json(&host.url("/healthz"));
+    assert_eq!((status, &headers["x-wasm"]), (200, &"stamped".parse().unwrap()));
+}

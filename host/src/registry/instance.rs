@@ -30,6 +30,8 @@ pub struct HostDeps {
     pub runtime: tokio::runtime::Handle,
     /// Environment lookup for `${VAR}` (a parameter so tests can supply their own).
     pub env: EnvLookup,
+    /// Where sandboxed plugins' compiled code is kept between starts and reloads.
+    pub code_cache: crate::wasm::CodeCache,
 }
 
 /// The components an initialised plugin handed over, each taken once from its plugin object.

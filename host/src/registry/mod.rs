@@ -178,7 +178,7 @@ impl Registry {
         links.extend(sandboxed::load(
             config,
             &modules,
-            &*deps.env,
+            deps,
             generation,
             previous,
             &mut records,

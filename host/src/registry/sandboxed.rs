@@ -7,7 +7,7 @@ use crate::{
     config::{Config, PluginConfig, PluginTable, interpolate, plugin_config_json},
     loader,
     registry::{
-        ChainLink, Hooks, LinkObject, Owner, PluginRecord, Registry, RegistryError,
+        ChainLink, Hooks, HostDeps, LinkObject, Owner, PluginRecord, Registry, RegistryError,
         discovery::{is_enabled, read_module},
     },
     telemetry::CallSite,
@@ -34,7 +34,7 @@ pub fn sandbox_only_key(table: &PluginTable) -> Option<&'static str> {
 pub fn load(
     config: &Config,
     modules: &BTreeMap<String, PathBuf>,
-    env: &dyn Fn(&str) -> Option<String>,
+    deps: &HostDeps,
     generation: u64,
     previous: Option<&Registry>,
     records: &mut Vec<PluginRecord>,
@@ -71,11 +71,15 @@ pub fn load(
         })?;
         // A table as its JSON text, a string as its bytes; `${VAR}` replaced in either.
         let guest_config = match table.and_then(|t| t.config.as_ref()) {
-            Some(PluginConfig::Table(table)) => plugin_config_json(name, Some(table), env)?.to_string().into_bytes(),
-            Some(PluginConfig::Text(text)) => interpolate(&format!("plugin `{name}`"), text, env)?.into_bytes(),
+            Some(PluginConfig::Table(table)) => plugin_config_json(name, Some(table), &*deps.env)?
+                .to_string()
+                .into_bytes(),
+            Some(PluginConfig::Text(text)) => interpolate(&format!("plugin `{name}`"), text, &*deps.env)?.into_bytes(),
             None => Vec::new(),
         };
-        let plugin = WasmPlugin::load(name, &bytes, limits, guest_config).map_err(sandbox)?;
+        let started = std::time::Instant::now();
+        let (plugin, code) =
+            WasmPlugin::load(name, &bytes, &sha256, limits, guest_config, &deps.code_cache).map_err(sandbox)?;
         let mut record = PluginRecord::sandboxed(name, path, sha256, true, limits);
         record.loaded = true;
         record.generation = previous
@@ -87,6 +91,8 @@ pub fn load(
             file = %path.display(),
             memory_limit_mib = limits.memory_bytes >> 20,
             call_timeout_ms = limits.call_timeout.as_millis() as u64,
+            code = code.as_str(),
+            load_ms = started.elapsed().as_secs_f64() * 1000.0,
             "sandboxed plugin loaded"
         );
         records.push(record);

@@ -3,14 +3,21 @@
 
 use openhost_plugin_api::Response;
 
-use super::{GuestRequest, Held, RequestOutcome, WasmError, WasmLimits};
+use super::{CodeCache, CodeSource, GuestRequest, Held, RequestOutcome, WasmError, WasmLimits};
 use crate::call::CallError;
 
 /// No sandboxed plugin can be made without the runtime.
 pub enum WasmPlugin {}
 
 impl WasmPlugin {
-    pub fn load(_name: &str, _bytes: &[u8], _limits: WasmLimits, _config: Vec<u8>) -> Result<WasmPlugin, WasmError> {
+    pub fn load(
+        _name: &str,
+        _bytes: &[u8],
+        _sha256: &str,
+        _limits: WasmLimits,
+        _config: Vec<u8>,
+        _cache: &CodeCache,
+    ) -> Result<(WasmPlugin, CodeSource), WasmError> {
         Err(WasmError::NotBuiltIn)
     }
 

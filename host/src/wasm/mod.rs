@@ -8,11 +8,13 @@
 //! one), run `handle_request` on a fresh [`exchange`], and the instance comes back after `handle_response`.
 
 // Always built: what discovery, `plugins list` and the middleware chain name.
+mod cache;
 mod error;
 mod limits;
 mod message;
 mod outcome;
 
+pub use cache::{CACHE_DIR, CodeCache, CodeSource};
 pub use error::WasmError;
 pub use limits::{DEFAULT_ORDER, WasmLimits};
 pub use message::{Body, Changed, GuestRequest};

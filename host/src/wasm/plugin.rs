@@ -10,10 +10,10 @@ use std::{
 };
 
 use openhost_plugin_api::{Header, HeaderChange, PluginError, RequestEdit, Response};
-use wasmtime::{InstancePre, Linker, Module, Store, StoreLimitsBuilder};
+use wasmtime::{Engine, InstancePre, Linker, Module, Store, StoreLimitsBuilder};
 
 use super::{
-    WasmError, WasmLimits, checks, engine, exchange, http_handler,
+    CodeCache, CodeSource, WasmError, WasmLimits, checks, engine, exchange, http_handler,
     message::{Body, GuestRequest, GuestResponse},
     outcome::{Held, RequestOutcome},
     pool::{Pool, Warm},
@@ -32,10 +32,18 @@ pub struct WasmPlugin {
 }
 
 impl WasmPlugin {
-    /// Compiles and checks `bytes`, then makes the first instance (running its start function).
-    pub fn load(name: &str, bytes: &[u8], limits: WasmLimits, config: Vec<u8>) -> Result<WasmPlugin, WasmError> {
+    /// Compiles `bytes` (whose hash is `sha256`), or takes their code from `cache`, checks the module, then makes
+    /// the first instance (running its start function). Says where the code came from.
+    pub fn load(
+        name: &str,
+        bytes: &[u8],
+        sha256: &str,
+        limits: WasmLimits,
+        config: Vec<u8>,
+        cache: &CodeCache,
+    ) -> Result<(WasmPlugin, CodeSource), WasmError> {
         let engine = engine::engine()?;
-        let module = Module::new(engine, bytes).map_err(|e| WasmError::Invalid(e.into_boxed_dyn_error()))?;
+        let (module, source) = compiled(engine, bytes, sha256, cache)?;
         let shape = checks::check(&module)?;
         let mut linker = Linker::new(engine);
         let link = |e: wasmtime::Error| WasmError::Link(e.into_boxed_dyn_error());
@@ -54,7 +62,7 @@ impl WasmPlugin {
             .ok_or(WasmError::StartTimeout(limits.call_timeout))?
             .map_err(|e| WasmError::Start(root_cause(&e)))?;
         plugin.pool.give(first);
-        Ok(plugin)
+        Ok((plugin, source))
     }
 
     /// What the plugin may use.
@@ -179,6 +187,35 @@ impl WasmPlugin {
         response.body = answer.body;
         Ok(())
     }
+}
+
+/// The runtime's build, as a file-name part: compiled code of one build does not load in another.
+fn runtime_build(compatibility: impl std::hash::Hash) -> String {
+    use std::hash::Hasher as _;
+    let mut hasher = std::hash::DefaultHasher::new();
+    compatibility.hash(&mut hasher);
+    format!("{:016x}", hasher.finish())
+}
+
+/// The module of `bytes`: from the cache when an entry for this module and runtime checks out, else compiled
+/// (which validates it) and kept in the cache.
+fn compiled(engine: &Engine, bytes: &[u8], sha256: &str, cache: &CodeCache) -> Result<(Module, CodeSource), WasmError> {
+    let runtime = runtime_build(engine.precompile_compatibility_hash());
+    if let Some(code) = cache.load(sha256, &runtime) {
+        // SAFETY: deserializing trusts the bytes as machine code. These are code this host compiled from the
+        // module with this sha256 for this runtime build: their tag, an HMAC under a key only this host holds,
+        // checked out for exactly that.
+        match unsafe { Module::deserialize(engine, &code) } {
+            Ok(module) => return Ok((module, CodeSource::Cache)),
+            Err(e) => tracing::warn!("compiled code from the cache does not load ({e}); compiling again"),
+        }
+    }
+    let module = Module::new(engine, bytes).map_err(|e| WasmError::Invalid(e.into_boxed_dyn_error()))?;
+    match module.serialize() {
+        Ok(code) => cache.store(sha256, &runtime, &code),
+        Err(e) => tracing::warn!("compiled code cannot be kept: {e}"),
+    }
+    Ok((module, CodeSource::Compiled))
 }
 
 /// A trap (or a host function's refusal) as the plugin's failure. The instance, owned by the failed call, is
