@@ -340,3 +340,14 @@ fn compiled_code_is_kept_and_a_tampered_entry_is_compiled_again() {
     let (status, headers, _) = get_json(&host.url("/healthz"));
     assert_eq!((status, &headers["x-wasm"]), (200, &"stamped".parse().unwrap()));
 }
+
+#[test]
+fn a_disabled_sandboxed_plugin_stops_nothing() {
+    let site = Site::new();
+    site.add_file("stamp.wasm", &guest("stamp"));
+    site.write_config("[plugins.stamp]\nenabled = false\ncall_timeout_ms = 0\n");
+    let host = site.start();
+    let (status, headers, _) = get_json(&host.url("/healthz"));
+    assert_eq!(status, 200);
+    assert!(!headers.contains_key("x-wasm"), "a disabled guest does not run");
+}

@@ -47,15 +47,17 @@ pub fn load(
             plugin: name.clone(),
             source,
         };
-        let limits = WasmLimits::from_table(table).map_err(sandbox)?;
+        let limits = WasmLimits::from_table(table);
         if !is_enabled(config, name) {
-            let mut record = PluginRecord::sandboxed(name, path, String::new(), false, limits);
+            // A disabled plugin stops nothing, its limits included: they are checked when it is enabled.
+            let mut record = PluginRecord::sandboxed(name, path, String::new(), false, limits.unwrap_or_default());
             if table.is_none() {
                 record.error = Some("not listed in plugins.toml and host.require_listed is true".into());
             }
             records.push(record);
             continue;
         }
+        let limits = limits.map_err(sandbox)?;
         let bytes = read_module(path).map_err(|source| RegistryError::ReadModule {
             file: path.clone(),
             plugin: name.clone(),
