@@ -37,9 +37,17 @@ impl Image {
         let mut file = unsafe { File::from_raw_fd(fd) };
         file.write_all(bytes)?;
         let seals = libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE | libc::F_SEAL_SEAL;
+        // `F_SEAL_WRITE` fails with EBUSY while the kernel still holds an extra reference to one of the pages it
+        // just wrote (page migration or compaction, briefly): seen once in CI. A few short retries outlast that.
+        let mut attempts = 0;
         // SAFETY: fcntl on a descriptor we own, with a documented command and argument.
-        if unsafe { libc::fcntl(fd, libc::F_ADD_SEALS, seals) } < 0 {
-            return Err(std::io::Error::last_os_error());
+        while unsafe { libc::fcntl(fd, libc::F_ADD_SEALS, seals) } < 0 {
+            let error = std::io::Error::last_os_error();
+            attempts += 1;
+            if error.raw_os_error() != Some(libc::EBUSY) || attempts == 5 {
+                return Err(error);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
         }
         // The descriptor stays open for the life of the process, like the library mapped from it.
         let fd = file.into_raw_fd();
