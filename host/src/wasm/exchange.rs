@@ -44,11 +44,11 @@ impl Exchange {
     }
 
     /// The headers of `kind` (0 request, 1 response; 2 and 3, the trailers, are always empty here).
-    pub fn headers(&self, kind: u32) -> Option<&Headers> {
+    pub fn headers(&self, kind: u32) -> &[(String, String)] {
         match kind {
-            0 => Some(&self.request.headers),
-            1 => Some(&self.response.headers),
-            _ => None,
+            0 => &self.request.headers,
+            1 => &self.response.headers,
+            _ => &[],
         }
     }
 

@@ -161,18 +161,13 @@ pub fn add_to(linker: &mut Linker<Exchange>) -> Result<()> {
         MODULE,
         "get_header_names",
         |mut caller: Caller<'_, Exchange>, kind: u32, buf: u32, limit: u32| -> Result<i64> {
-            let (count, bytes) = match caller.data().headers(kind) {
-                Some(headers) => {
-                    let mut names: Vec<&str> = Vec::new();
-                    for (name, _) in headers {
-                        if !names.contains(&name.as_str()) {
-                            names.push(name);
-                        }
-                    }
-                    nul_terminated(names.into_iter())
+            let mut names: Vec<&str> = Vec::new();
+            for (name, _) in caller.data().headers(kind) {
+                if !names.contains(&name.as_str()) {
+                    names.push(name);
                 }
-                None => (0, Vec::new()),
-            };
+            }
+            let (count, bytes) = nul_terminated(names.into_iter());
             write_list(&mut caller, buf, limit, count, &bytes)
         },
     )?;
@@ -181,15 +176,8 @@ pub fn add_to(linker: &mut Linker<Exchange>) -> Result<()> {
         "get_header_values",
         |mut caller: Caller<'_, Exchange>, kind: u32, name: u32, name_len: u32, buf: u32, limit: u32| -> Result<i64> {
             let name = read_text(&mut caller, name, name_len, "header name")?.to_ascii_lowercase();
-            let (count, bytes) = match caller.data().headers(kind) {
-                Some(headers) => nul_terminated(
-                    headers
-                        .iter()
-                        .filter(|(n, _)| *n == name)
-                        .map(|(_, value)| value.as_str()),
-                ),
-                None => (0, Vec::new()),
-            };
+            let values = caller.data().headers(kind).iter().filter(|(n, _)| *n == name);
+            let (count, bytes) = nul_terminated(values.map(|(_, value)| value.as_str()));
             write_list(&mut caller, buf, limit, count, &bytes)
         },
     )?;
