@@ -165,10 +165,10 @@ pub enum Unopenable {
     NoMagic,
 }
 
-/// Opens `path` for reading as a library: a regular file of at most [`MAX_LIBRARY_BYTES`] that starts like a
-/// shared library. Reads its first bytes only; the file is returned positioned at its start, with its size.
-fn open_library(path: &Path) -> Result<(File, u64), Unopenable> {
-    let mut file = File::open(path)?;
+/// Opens `path` as a plugin file: a regular file of at most [`MAX_LIBRARY_BYTES`], a larger one refused unread.
+/// Returns it with its size.
+fn open_bounded(path: &Path) -> Result<(File, u64), Unopenable> {
+    let file = File::open(path)?;
     let metadata = file.metadata()?;
     if !metadata.is_file() {
         return Err(Unopenable::NotAFile);
@@ -177,6 +177,25 @@ fn open_library(path: &Path) -> Result<(File, u64), Unopenable> {
     if size > MAX_LIBRARY_BYTES {
         return Err(Unopenable::TooLarge(size));
     }
+    Ok((file, size))
+}
+
+/// The whole of a plugin file that is not a library (a sandboxed module), bounded as a library is: a file
+/// larger than [`MAX_LIBRARY_BYTES`] is refused unread, and one that grows past it while read is refused too.
+pub fn read_plugin_file(path: &Path) -> Result<Vec<u8>, Unopenable> {
+    let (file, size) = open_bounded(path)?;
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    file.take(MAX_LIBRARY_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_LIBRARY_BYTES {
+        return Err(Unopenable::TooLarge(bytes.len() as u64));
+    }
+    Ok(bytes)
+}
+
+/// Opens `path` for reading as a library: a regular file of at most [`MAX_LIBRARY_BYTES`] that starts like a
+/// shared library. Reads its first bytes only; the file is returned positioned at its start, with its size.
+fn open_library(path: &Path) -> Result<(File, u64), Unopenable> {
+    let (mut file, size) = open_bounded(path)?;
     let mut start = Vec::with_capacity(4);
     (&mut file).take(4).read_to_end(&mut start)?;
     if !has_library_magic(&start) {

@@ -276,7 +276,7 @@ pub fn survey(config: &Config) -> Result<Vec<PluginRecord>, RegistryError> {
     for (name, path) in find_modules(config) {
         let table = config.plugins.get(&name);
         let limits = WasmLimits::from_table(table);
-        let (sha256, read_error) = match read_module(&path) {
+        let (sha256, read_error) = match loader::read_plugin_file(&path) {
             Ok(bytes) => (loader::sha256_hex(&bytes), None),
             Err(e) => (String::new(), Some(e.to_string())),
         };
@@ -296,19 +296,4 @@ pub fn survey(config: &Config) -> Result<Vec<PluginRecord>, RegistryError> {
         records.push(record);
     }
     Ok(records)
-}
-
-/// A module's bytes; a file larger than any plugin may be is refused unread.
-pub fn read_module(path: &Path) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    let file = std::fs::File::open(path)?;
-    let mut bytes = Vec::new();
-    file.take(loader::MAX_LIBRARY_BYTES + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > loader::MAX_LIBRARY_BYTES {
-        return Err(std::io::Error::other(format!(
-            "larger than {} MiB",
-            loader::MAX_LIBRARY_BYTES >> 20
-        )));
-    }
-    Ok(bytes)
 }

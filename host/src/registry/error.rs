@@ -7,8 +7,12 @@ use std::path::PathBuf;
 use openhost_plugin_api::{PluginError, Slot};
 
 use crate::{
-    config::ConfigError, loader::LoadError, origins::NotAnOrigin, registry::route_table::RouteRefusal,
-    store::StoreError, wasm::WasmError,
+    config::ConfigError,
+    loader::{LoadError, Unopenable},
+    origins::NotAnOrigin,
+    registry::route_table::RouteRefusal,
+    store::StoreError,
+    wasm::WasmError,
 };
 
 /// Why the plugins cannot be loaded and resolved.
@@ -117,12 +121,12 @@ pub enum RegistryError {
         #[source]
         source: WasmError,
     },
-    #[error("{}: sandboxed plugin `{plugin}` cannot be read: {source}", file.display())]
+    #[error("{}: sandboxed plugin `{plugin}`: {source}", file.display())]
     ReadModule {
         file: PathBuf,
         plugin: String,
         #[source]
-        source: std::io::Error,
+        source: Unopenable,
     },
     #[error("plugins.{plugin}.{key} applies to sandboxed (*.wasm) plugins only")]
     SandboxOnlyKey { plugin: String, key: &'static str },

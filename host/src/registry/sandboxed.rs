@@ -7,8 +7,7 @@ use crate::{
     config::{Config, PluginConfig, PluginTable, interpolate, plugin_config_json},
     loader,
     registry::{
-        ChainLink, Hooks, HostDeps, LinkObject, Owner, PluginRecord, Registry, RegistryError,
-        discovery::{is_enabled, read_module},
+        ChainLink, Hooks, HostDeps, LinkObject, Owner, PluginRecord, Registry, RegistryError, discovery::is_enabled,
     },
     telemetry::CallSite,
     wasm::{DEFAULT_ORDER, WasmLimits, WasmPlugin},
@@ -58,7 +57,7 @@ pub fn load(
             continue;
         }
         let limits = limits.map_err(sandbox)?;
-        let bytes = read_module(path).map_err(|source| RegistryError::ReadModule {
+        let bytes = loader::read_plugin_file(path).map_err(|source| RegistryError::ReadModule {
             file: path.clone(),
             plugin: name.clone(),
             source,
