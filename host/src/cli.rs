@@ -9,7 +9,8 @@ use crate::{
     config::{Config, Overrides},
     error::StartupError,
     loader::{self, Probe},
-    registry,
+    publish, registry,
+    signature::Signature,
     store::{PostgresStore, SledStore, Store, StoreError},
 };
 
@@ -90,13 +91,40 @@ pub enum PluginsCommand {
         #[arg(long, env = "OPENHOST_CONFIG", default_value = "plugins.toml")]
         config: PathBuf,
     },
-    /// Read one library's manifest without running any of it, and say whether this host would load it. With
-    /// `--load`, also load it (its initialisers run) for abi_stable's layout check.
+    /// Read one library's manifest without running any of it, and say whether this host would load it (its
+    /// signature checked against the config's trusted keys). With `--load`, also load it (its initialisers run)
+    /// for abi_stable's layout check.
     Check {
         file: PathBuf,
         /// Also load the library and check its interface layout (runs the library's initialisers).
         #[arg(long)]
         load: bool,
+        /// The config whose host.trusted_keys and plugin tables apply (default: plugins.toml, if there is one).
+        #[arg(long, env = "OPENHOST_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Make a key pair to sign plugins with: DIR/openhost.pub and DIR/openhost.key, in minisign's formats. The
+    /// secret key is encrypted with a password from OPENHOST_SIGNING_PASSWORD or asked on the terminal.
+    Keygen {
+        /// Where to write the two files.
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+        /// Leave the secret key unencrypted (throwaway keys, as in CI).
+        #[arg(long)]
+        unencrypted: bool,
+    },
+    /// Sign a plugin file: writes FILE.minisig, whose trusted comment names the plugin and its version.
+    Sign {
+        file: PathBuf,
+        /// The secret key (from `plugins keygen`, or minisign's own).
+        #[arg(long, default_value = publish::SECRET_KEY_FILE)]
+        key: PathBuf,
+        /// A sandboxed module's plugin name, if not its file stem (a library names itself).
+        #[arg(long)]
+        name: Option<String>,
+        /// A sandboxed module's version (a library states its own).
+        #[arg(long)]
+        version: Option<String>,
     },
 }
 
@@ -191,6 +219,7 @@ pub fn list(config: &Path) -> Result<String, StartupError> {
         "FILE".to_owned(),
         "ENABLED".to_owned(),
         "PROVIDES".to_owned(),
+        "SIGNATURE".to_owned(),
         "STATUS".to_owned(),
     ]];
     for record in &records {
@@ -211,10 +240,15 @@ pub fn list(config: &Path) -> Result<String, StartupError> {
             file,
             if record.enabled { "yes" } else { "no" }.to_owned(),
             if provides.is_empty() { "-".to_owned() } else { provides },
+            match &record.signature {
+                Some(Signature::Verified { key_id, .. }) => format!("verified:{key_id}"),
+                Some(signature) => signature.status().to_owned(),
+                None => "-".to_owned(),
+            },
             record.error.clone().unwrap_or_else(|| "ok".to_owned()),
         ]);
     }
-    let mut widths = [0usize; 7];
+    let mut widths = [0usize; 8];
     for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());
@@ -226,7 +260,7 @@ pub fn list(config: &Path) -> Result<String, StartupError> {
             .iter()
             .zip(widths)
             .enumerate()
-            .map(|(i, (cell, width))| if i == 6 { cell.clone() } else { format!("{cell:width$}") })
+            .map(|(i, (cell, width))| if i == 7 { cell.clone() } else { format!("{cell:width$}") })
             .collect();
         out.push_str(cells.join("  ").trim_end());
         out.push('\n');
@@ -238,8 +272,14 @@ pub fn list(config: &Path) -> Result<String, StartupError> {
 }
 
 /// `openhost plugins check FILE [--load]`: the manifest as text and whether the file was executed, or the
-/// one-line reason it would be refused.
-pub fn check(file: &Path, load: bool) -> Result<String, String> {
+/// one-line reason it would be refused. `config` (or `plugins.toml`, if there is one) says whose signatures are
+/// trusted and whether the plugin may load unsigned.
+pub fn check(file: &Path, load: bool, config: Option<&Path>) -> Result<String, String> {
+    let default_config = Path::new("plugins.toml");
+    let config = match config.or_else(|| default_config.exists().then_some(default_config)) {
+        Some(path) => Some(Config::load(path, &Overrides::default()).map_err(|e| e.to_string())?),
+        None => None,
+    };
     let file = match loader::probe(file) {
         Probe::NotAPlugin { path, reason } => {
             return Err(format!("{}: {reason} (not executed)", path.display()));
@@ -248,8 +288,25 @@ pub fn check(file: &Path, load: bool) -> Result<String, String> {
     };
     let at = |e: loader::LoadError| format!("{}: {e}", file.path.display());
     loader::check_interface(&file.manifest).map_err(|e| format!("{} (not executed)", at(e)))?;
+    let name = &file.manifest.name;
+    let policy = config.as_ref().map(|c| c.signatures.clone()).unwrap_or_default();
+    let allow_unsigned = config
+        .as_ref()
+        .and_then(|c| c.plugins.get(name))
+        .is_some_and(crate::config::PluginTable::allows_unsigned);
+    let signing = policy.for_plugin(allow_unsigned);
+    let bytes =
+        loader::read_plugin_file(&file.path).map_err(|e| format!("{}: {e} (not executed)", file.path.display()))?;
+    let signature = signing.admit(name, &file.path, &bytes).map_err(|source| {
+        let refused = loader::LoadError::Signature {
+            name: name.clone(),
+            source: Box::new(source),
+        };
+        format!("{} (not executed)", at(refused))
+    })?;
+    drop(bytes);
     let executed = if load {
-        loader::open(&file, None).map_err(|e| format!("{} (executed: the library was loaded)", at(e)))?;
+        loader::open(&file, None, signing).map_err(|e| format!("{} (executed: the library was loaded)", at(e)))?;
         "yes: loaded to check its interface layout (its initialisers ran)"
     } else {
         "no: the manifest was read as data (add --load to also check the interface layout)"
@@ -265,7 +322,8 @@ pub fn check(file: &Path, load: bool) -> Result<String, String> {
     };
     Ok(format!(
         "name:        {}\nversion:     {}\ninterface:   {} (this host provides {})\nplugin-api:  {}\n\
-         description: {}\nprovides:    {}\ndecorates:   {}\nfile:        {}\nsha256:      {}\nexecuted:    {executed}\n",
+         description: {}\nprovides:    {}\ndecorates:   {}\nfile:        {}\nsha256:      {}\nsignature:   {signature}\n\
+         executed:    {executed}\n",
         manifest.name,
         manifest.version,
         manifest.interface,
@@ -276,5 +334,34 @@ pub fn check(file: &Path, load: bool) -> Result<String, String> {
         slots(&manifest.decorates),
         file.path.display(),
         file.sha256
+    ))
+}
+
+/// `openhost plugins keygen`: what was written, and the line to trust the key with.
+pub fn keygen(out: &Path, unencrypted: bool) -> Result<String, publish::PublishError> {
+    let pair = publish::keygen(out, unencrypted)?;
+    Ok(format!(
+        "wrote {} (public) and {} (secret{}; keep it off the servers)\n\
+         Trust it in the hosts' plugins.toml:\n  [host]\n  trusted_keys = [\"{}\"]\n",
+        pair.public_key.display(),
+        pair.secret_key.display(),
+        if unencrypted { ", unencrypted" } else { ", encrypted" },
+        pair.trusted_key
+    ))
+}
+
+/// `openhost plugins sign FILE`: where the signature went and what it says.
+pub fn sign(
+    file: &Path,
+    key: &Path,
+    name: Option<&str>,
+    version: Option<&str>,
+) -> Result<String, publish::PublishError> {
+    let signed = publish::sign(file, key, name, version)?;
+    Ok(format!(
+        "wrote {} (key {}, trusted comment `{}`)\n",
+        signed.file.display(),
+        signed.key_id,
+        signed.trusted_comment
     ))
 }

@@ -9,7 +9,10 @@ use std::{
 
 use serde::Deserialize;
 
-use crate::options::AgentOptions;
+use crate::{
+    options::AgentOptions,
+    signature::{SignaturePolicy, TrustedKey, TrustedKeys},
+};
 
 /// Host settings after defaults and command-line overrides are applied; paths are absolute or relative to the
 /// working directory.
@@ -33,6 +36,8 @@ pub struct Config {
     pub secret_key: Option<String>,
     pub rate_limit_per_sec: u32,
     pub require_listed: bool,
+    /// Whose signatures are trusted, and whether unsigned plugins load (docs/security.md, "Signed plugins").
+    pub signatures: SignaturePolicy,
     /// How long a plugin call may take before the request gets 504 `plugin_timeout`.
     pub plugin_timeout: std::time::Duration,
     /// Deadlines and caps for slow and numerous clients.
@@ -81,6 +86,9 @@ pub struct PluginTable {
     pub file: Option<String>,
     /// Hex sha256 the library file must have.
     pub sha256: Option<String>,
+    /// Load this plugin unsigned even under `host.require_signatures` (development). A signature that is
+    /// present must still hold.
+    pub allow_unsigned: Option<bool>,
     /// Handed to the plugin's `init` as JSON after `${VAR}` interpolation (a sandboxed plugin reads the JSON
     /// text, or a string's bytes, with `get_config`).
     #[serde(default)]
@@ -107,6 +115,11 @@ pub enum PluginConfig {
 impl PluginTable {
     pub fn is_enabled(&self) -> bool {
         self.enabled.unwrap_or(true)
+    }
+
+    /// Whether the table lets the plugin load unsigned under `host.require_signatures`.
+    pub fn allows_unsigned(&self) -> bool {
+        self.allow_unsigned.unwrap_or(false)
     }
 
     /// The config table, if the config is one.
@@ -143,6 +156,8 @@ struct RawHost {
     secret_key: Option<String>,
     rate_limit_per_sec: Option<u32>,
     require_listed: Option<bool>,
+    trusted_keys: Option<Vec<String>>,
+    require_signatures: Option<bool>,
     plugin_timeout_secs: Option<u64>,
     header_timeout_secs: Option<u64>,
     body_timeout_secs: Option<u64>,
@@ -293,6 +308,24 @@ impl Config {
             max_connections: count("max_connections", raw.host.max_connections, 10_000)?,
             max_connections_per_ip: count("max_connections_per_ip", raw.host.max_connections_per_ip, 256)?,
         };
+        let mut trusted_keys = Vec::new();
+        for (index, text) in raw.host.trusted_keys.iter().flatten().enumerate() {
+            trusted_keys.push(TrustedKey::parse(text).map_err(|e| {
+                invalid(format!(
+                    "host.trusted_keys[{index}] is not a minisign public key (the `RW...` line of its .pub file): {e}"
+                ))
+            })?);
+        }
+        let signatures = SignaturePolicy {
+            trusted_keys: TrustedKeys::new(trusted_keys),
+            required: raw.host.require_signatures.unwrap_or(false),
+        };
+        if signatures.required && signatures.trusted_keys.is_empty() {
+            return Err(invalid(
+                "host.require_signatures = true needs host.trusted_keys (the publishers' minisign public keys)"
+                    .to_owned(),
+            ));
+        }
         for (name, table) in &raw.plugins {
             if name.is_empty()
                 || !name
@@ -335,6 +368,7 @@ impl Config {
             secret_key: raw.host.secret_key,
             rate_limit_per_sec: raw.host.rate_limit_per_sec.unwrap_or(DEFAULT_RATE_LIMIT_PER_SEC),
             require_listed: raw.host.require_listed.unwrap_or(false),
+            signatures,
             plugin_timeout: std::time::Duration::from_secs(plugin_timeout_secs),
             limits,
             options,

@@ -54,13 +54,7 @@ fn main() -> ExitCode {
         }
         Command::Plugins {
             command: PluginsCommand::List { config },
-        } => match cli::list(&config) {
-            Ok(table) => {
-                print!("{table}");
-                ExitCode::SUCCESS
-            }
-            Err(e) => fail(e.to_string()),
-        },
+        } => print_or_fail(cli::list(&config)),
         Command::Plugins {
             command: PluginsCommand::Reload { server },
         } => answer(cli::control(&server, Control::Reload)),
@@ -82,14 +76,20 @@ fn main() -> ExitCode {
             }
         }
         Command::Plugins {
-            command: PluginsCommand::Check { file, load },
-        } => match cli::check(&file, load) {
-            Ok(manifest) => {
-                print!("{manifest}");
-                ExitCode::SUCCESS
-            }
-            Err(e) => fail(e),
-        },
+            command: PluginsCommand::Check { file, load, config },
+        } => print_or_fail(cli::check(&file, load, config.as_deref())),
+        Command::Plugins {
+            command: PluginsCommand::Keygen { out, unencrypted },
+        } => print_or_fail(cli::keygen(&out, unencrypted)),
+        Command::Plugins {
+            command:
+                PluginsCommand::Sign {
+                    file,
+                    key,
+                    name,
+                    version,
+                },
+        } => print_or_fail(cli::sign(&file, &key, name.as_deref(), version.as_deref())),
     }
 }
 
@@ -104,6 +104,17 @@ fn answer(outcome: Result<String, cli::ControlError>) -> ExitCode {
             eprintln!("openhost: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Prints what a command made, or why it failed (exit 2).
+fn print_or_fail<E: std::fmt::Display>(outcome: Result<String, E>) -> ExitCode {
+    match outcome {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e.to_string()),
     }
 }
 

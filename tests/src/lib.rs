@@ -383,6 +383,51 @@ impl StartFailure {
     }
 }
 
+/// The sealed memory files process `pid` loaded plugin `label`'s libraries from (crate `openhost`'s
+/// `loader::image`): (inode, descriptor path). Reading a path gives the bytes that were loaded.
+#[cfg(target_os = "linux")]
+pub fn plugin_images(pid: u32, label: &str) -> Vec<(u64, PathBuf)> {
+    use std::os::unix::fs::MetadataExt;
+    let wanted = format!("/memfd:openhost-plugin-{label}");
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .expect("the host's descriptors")
+        .filter_map(|entry| {
+            let path = entry.ok()?.path();
+            let target = std::fs::read_link(&path).ok()?;
+            target.to_string_lossy().starts_with(&wanted).then_some(())?;
+            Some((std::fs::metadata(&path).ok()?.ino(), path))
+        })
+        .collect()
+}
+
+/// Runs `during` while another thread replaces `file` with each of `variants` in turn, as fast as it can (each
+/// one whole: written beside it, then renamed over it). The swapping stops when `during` returns or panics.
+pub fn while_swapping<R>(file: &Path, variants: &[Vec<u8>], during: impl FnOnce() -> R) -> R {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    struct Stop<'a>(&'a AtomicBool);
+    impl Drop for Stop<'_> {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+    let stop = AtomicBool::new(false);
+    let mut staging = file.as_os_str().to_owned();
+    staging.push(".swap");
+    let staging = PathBuf::from(staging);
+    std::thread::scope(|scope| {
+        let _stop = Stop(&stop);
+        scope.spawn(|| {
+            let mut turn = 0;
+            while !stop.load(Ordering::Relaxed) {
+                std::fs::write(&staging, &variants[turn % variants.len()]).expect("write a variant");
+                std::fs::rename(&staging, file).expect("swap it in");
+                turn += 1;
+            }
+        });
+        during()
+    })
+}
+
 /// Resident memory of a process (`VmRSS`), in KiB; 0 if it cannot be read.
 pub fn rss_kib(pid: u32) -> u64 {
     status_kib(pid, "VmRSS:")

@@ -2,15 +2,9 @@
 //! copy of a listed plugin under another name, a library swapped while a reload reads it. None of them may stop
 //! the host, swell its memory, or make `/api/plugins` show a digest other than the one of the bytes loaded.
 
-use std::{
-    collections::BTreeSet,
-    os::unix::fs::MetadataExt,
-    path::Path,
-    sync::atomic::{AtomicBool, Ordering},
-    time::Duration,
-};
+use std::{collections::BTreeSet, path::Path, time::Duration};
 
-use openhost_tests::{Site, get_json, peak_rss_kib, sha256};
+use openhost_tests::{Site, get_json, peak_rss_kib, plugin_images, sha256, while_swapping};
 use serde_json::Value;
 
 fn reload(site: &Site) -> String {
@@ -95,20 +89,6 @@ fn a_copy_of_a_listed_plugin_under_another_name_changes_nothing() {
     site.start();
 }
 
-/// The memory files this process loaded plugin `label`'s libraries from: (inode, descriptor path).
-fn plugin_images(pid: u32, label: &str) -> Vec<(u64, std::path::PathBuf)> {
-    let wanted = format!("/memfd:openhost-plugin-{label}");
-    std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .unwrap()
-        .filter_map(|entry| {
-            let path = entry.ok()?.path();
-            let target = std::fs::read_link(&path).ok()?;
-            target.to_string_lossy().starts_with(&wanted).then_some(())?;
-            Some((std::fs::metadata(&path).ok()?.ino(), path))
-        })
-        .collect()
-}
-
 #[test]
 fn api_plugins_shows_the_digest_of_the_bytes_loaded() {
     let site = Site::new();
@@ -120,26 +100,8 @@ fn api_plugins_shows_the_digest_of_the_bytes_loaded() {
     let host = site.start();
     let pid = host.pid();
 
-    // Swaps the library between two builds of one plugin (same manifest, other bytes) as fast as it can, until
-    // the rounds end (or fail: the guard stops it then too).
-    struct Stop<'a>(&'a AtomicBool);
-    impl Drop for Stop<'_> {
-        fn drop(&mut self) {
-            self.0.store(true, Ordering::Relaxed);
-        }
-    }
-    let stop = AtomicBool::new(false);
-    let staging = site.plugin_dir().join("staging.tmp");
-    std::thread::scope(|scope| {
-        let _stop = Stop(&stop);
-        scope.spawn(|| {
-            let mut turn = 0;
-            while !stop.load(Ordering::Relaxed) {
-                std::fs::write(&staging, &variants[turn % 2]).unwrap();
-                std::fs::rename(&staging, &real).unwrap();
-                turn += 1;
-            }
-        });
+    // The library swapped between two builds of one plugin (same manifest, other bytes) while it reloads.
+    while_swapping(&real, &variants, || {
         let mut seen: BTreeSet<u64> = plugin_images(pid, "greeter").into_iter().map(|(ino, _)| ino).collect();
         for round in 0..30 {
             reload(&site);

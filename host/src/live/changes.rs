@@ -1,7 +1,7 @@
 //! Which keys of `plugins.toml` a reload applies, and which need a restart.
 //!
 //! A reload rebuilds the registry, so it applies what the registry is built from: the plugins, `plugin_dir`,
-//! `require_listed`, `[host.overrides]`, and the keys of the host's built-in middleware (`cors_origins`,
+//! `require_listed`, `trusted_keys` and `require_signatures`, `[host.overrides]`, and the keys of the host's built-in middleware (`cors_origins`,
 //! `allowed_hosts`, `rate_limit_per_sec`). Every other `[host]` key shapes the process itself (its sockets, its
 //! store, its key, its deadlines): a reload keeps the running value and names the key, so an edit is never
 //! silently ignored.
@@ -30,6 +30,7 @@ pub fn apply(running: &Config, new: Config) -> (Config, Vec<&'static str>) {
         path: new.path,
         plugin_dir: new.plugin_dir,
         require_listed: new.require_listed,
+        signatures: new.signatures,
         overrides: new.overrides,
         plugins: new.plugins,
         cors_origins: new.cors_origins,

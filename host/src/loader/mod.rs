@@ -30,7 +30,10 @@ use openhost_plugin_api::{
     InterfaceVersion, PluginModRef, export::API_VERSION, interface::Incompatible, manifest::Manifest,
 };
 
-use crate::text::{one_line, truncate};
+use crate::{
+    signature::{Requirement, Signature, SignatureError},
+    text::{one_line, truncate},
+};
 
 pub use object_file::Contents;
 
@@ -84,6 +87,12 @@ pub enum LoadError {
         name: String,
         found: String,
         pinned: String,
+    },
+    #[error("plugin `{name}` refused: {source}")]
+    Signature {
+        name: String,
+        // Boxed: the largest cause, kept off every other error's path.
+        source: Box<SignatureError>,
     },
     #[error("plugin `{name}`: the file changed while it was being loaded ({now}); try again")]
     Changed { name: String, now: String },
@@ -276,10 +285,13 @@ pub struct OpenedPlugin {
     /// The digest of the bytes loaded, which is what `/api/plugins` shows and a pin must name (the file may
     /// have changed since discovery read it).
     pub sha256: String,
+    /// What the signature beside the file says about those bytes.
+    pub signature: Signature,
 }
 
-/// Loads a plugin found by [`probe`]: checks the pin, the manifest and the interface on the bytes it then loads.
-pub fn open(file: &LibraryFile, pin: Option<&str>) -> Result<OpenedPlugin, LoadError> {
+/// Loads a plugin found by [`probe`]: checks the pin, the signature, the manifest and the interface on the bytes
+/// it then loads.
+pub fn open(file: &LibraryFile, pin: Option<&str>, signing: Requirement<'_>) -> Result<OpenedPlugin, LoadError> {
     let name = file.manifest.name.clone();
     let (mut opened, size) = open_library(&file.path).map_err(|now| LoadError::Changed {
         name: name.clone(),
@@ -297,6 +309,12 @@ pub fn open(file: &LibraryFile, pin: Option<&str>) -> Result<OpenedPlugin, LoadE
     drop(opened);
     let sha256 = sha256_hex(&bytes);
     check_pin(&name, &sha256, pin)?;
+    let signature = signing
+        .admit(&name, &file.path, &bytes)
+        .map_err(|source| LoadError::Signature {
+            name: name.clone(),
+            source: Box::new(source),
+        })?;
     let manifest = match object_file::inspect(bytes.as_slice()) {
         Contents::Plugin(manifest) if manifest == file.manifest => manifest,
         Contents::Plugin(manifest) => {
@@ -340,6 +358,7 @@ pub fn open(file: &LibraryFile, pin: Option<&str>) -> Result<OpenedPlugin, LoadE
         module,
         manifest,
         sha256,
+        signature,
     })
 }
 

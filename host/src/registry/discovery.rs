@@ -11,8 +11,9 @@ use serde_json::{Value, json};
 
 use crate::{
     config::{Config, PluginTable},
-    loader::{self, LibraryFile, Probe},
+    loader::{self, LibraryFile, LoadError, Probe},
     registry::RegistryError,
+    signature::Signature,
     wasm::WasmLimits,
 };
 
@@ -42,6 +43,9 @@ pub struct PluginRecord {
     pub decorates: Vec<Slot>,
     pub error: Option<String>,
     pub kind: PluginKind,
+    /// What the signature beside the file says about the bytes loaded (`None`: not checked, as for a plugin
+    /// that is not loaded).
+    pub signature: Option<Signature>,
 }
 
 impl PluginRecord {
@@ -61,6 +65,7 @@ impl PluginRecord {
             decorates: manifest.decorates.clone(),
             error: None,
             kind: PluginKind::Native,
+            signature: None,
         }
     }
 
@@ -80,6 +85,7 @@ impl PluginRecord {
             decorates: Vec::new(),
             error: None,
             kind: PluginKind::Sandboxed(limits),
+            signature: None,
         }
     }
 
@@ -113,6 +119,7 @@ impl PluginRecord {
             "provides": self.provides.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
             "decorates": self.decorates.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
             "error": self.error,
+            "signature": self.signature.as_ref().map(Signature::to_json),
         })
     }
 }
@@ -271,15 +278,20 @@ pub fn survey(config: &Config) -> Result<Vec<PluginRecord>, RegistryError> {
         if let Err(e) = loader::check_pin(&name, &file.sha256, pin) {
             record.error = Some(e.to_string());
         }
+        match loader::read_plugin_file(&file.path) {
+            Ok(bytes) => check_signature(config, &mut record, &bytes),
+            Err(e) => record.error = Some(e.to_string()),
+        }
         records.push(record);
     }
     for (name, path) in find_modules(config) {
         let table = config.plugins.get(&name);
         let limits = WasmLimits::from_table(table);
-        let (sha256, read_error) = match loader::read_plugin_file(&path) {
-            Ok(bytes) => (loader::sha256_hex(&bytes), None),
-            Err(e) => (String::new(), Some(e.to_string())),
+        let (bytes, read_error) = match loader::read_plugin_file(&path) {
+            Ok(bytes) => (Some(bytes), None),
+            Err(e) => (None, Some(e.to_string())),
         };
+        let sha256 = bytes.as_deref().map(loader::sha256_hex).unwrap_or_default();
         let enabled = is_enabled(config, &name);
         let mut record = PluginRecord::sandboxed(
             &name,
@@ -293,7 +305,31 @@ pub fn survey(config: &Config) -> Result<Vec<PluginRecord>, RegistryError> {
         if let Err(e) = loader::check_pin(&name, &record.sha256, pin) {
             record.error.get_or_insert(e.to_string());
         }
+        if let Some(bytes) = bytes {
+            check_signature(config, &mut record, &bytes);
+        }
         records.push(record);
     }
     Ok(records)
+}
+
+/// Records what a plugin's signature says about `bytes` (read from its file), and why it would be refused.
+fn check_signature(config: &Config, record: &mut PluginRecord, bytes: &[u8]) {
+    let table = config.plugins.get(&record.name);
+    let signing = config
+        .signatures
+        .for_plugin(table.is_some_and(PluginTable::allows_unsigned));
+    match signing.admit(&record.name, &record.file, bytes) {
+        Ok(signature) => record.signature = Some(signature),
+        Err(refused) => {
+            record.signature = Some(Signature::refused(&refused));
+            record.error.get_or_insert(
+                LoadError::Signature {
+                    name: record.name.clone(),
+                    source: Box::new(refused),
+                }
+                .to_string(),
+            );
+        }
+    }
 }

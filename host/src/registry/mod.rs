@@ -33,6 +33,7 @@ use crate::{
     loader,
     origins::{Origins, PublicOrigin},
     registry::{discovery::is_enabled, instance::Instance, route_table::RouteTable},
+    signature::Signature,
     telemetry::panics::PanicCounts,
 };
 
@@ -129,12 +130,16 @@ impl Registry {
             };
             // Before the library is mapped: a config that cannot be made maps nothing.
             let config_json = plugin_config_json(&name, table.and_then(PluginTable::config_table), &*deps.env)?;
-            let opened = loader::open(&file, table.and_then(|t| t.sha256.as_deref())).map_err(load_error)?;
+            let signing = config
+                .signatures
+                .for_plugin(table.is_some_and(PluginTable::allows_unsigned));
+            let opened = loader::open(&file, table.and_then(|t| t.sha256.as_deref()), signing).map_err(load_error)?;
             let instance = Instance::init(&file.path, &name, opened.module, &config_json, deps)?;
             instance.check_against(&file.path, &record.provides, &record.decorates)?;
             record.loaded = true;
             // The bytes loaded, which discovery's read may predate.
             record.sha256 = opened.sha256;
+            record.signature = Some(opened.signature);
             record.generation = previous
                 .and_then(|previous| previous.plugins.iter().find(|p| p.name == name && p.loaded))
                 .filter(|earlier| earlier.sha256 == record.sha256)
@@ -297,6 +302,10 @@ impl Registry {
                 &plugin.name,
                 &plugin.version,
                 &plugin.interface_name(),
+                plugin
+                    .signature
+                    .as_ref()
+                    .is_some_and(|s| matches!(s, Signature::Verified { .. })),
                 self.generation,
                 serving,
             );

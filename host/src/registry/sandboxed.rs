@@ -5,7 +5,7 @@ use std::{collections::BTreeMap, path::PathBuf, sync::Arc};
 
 use crate::{
     config::{Config, PluginConfig, PluginTable, interpolate, plugin_config_json},
-    loader,
+    loader::{self, LoadError},
     registry::{
         ChainLink, Hooks, HostDeps, LinkObject, Owner, PluginRecord, Registry, RegistryError, discovery::is_enabled,
     },
@@ -62,14 +62,23 @@ pub fn load(
             plugin: name.clone(),
             source,
         })?;
-        // The pin is checked on the bytes that are compiled.
+        // The pin and the signature are checked on the bytes that are compiled.
         let sha256 = loader::sha256_hex(&bytes);
-        loader::check_pin(name, &sha256, table.and_then(|t| t.sha256.as_deref())).map_err(|source| {
-            RegistryError::Load {
-                file: path.clone(),
-                source,
-            }
-        })?;
+        let load_error = |source| RegistryError::Load {
+            file: path.clone(),
+            source,
+        };
+        loader::check_pin(name, &sha256, table.and_then(|t| t.sha256.as_deref())).map_err(load_error)?;
+        let signature = config
+            .signatures
+            .for_plugin(table.is_some_and(PluginTable::allows_unsigned))
+            .admit(name, path, &bytes)
+            .map_err(|source| {
+                load_error(LoadError::Signature {
+                    name: name.clone(),
+                    source: Box::new(source),
+                })
+            })?;
         // A table as its JSON text, a string as its bytes; `${VAR}` replaced in either.
         let guest_config = match table.and_then(|t| t.config.as_ref()) {
             Some(PluginConfig::Table(table)) => plugin_config_json(name, Some(table), &*deps.env)?
@@ -83,6 +92,7 @@ pub fn load(
             WasmPlugin::load(name, &bytes, &sha256, limits, guest_config, &deps.code_cache).map_err(sandbox)?;
         let mut record = PluginRecord::sandboxed(name, path, sha256, true, limits);
         record.loaded = true;
+        record.signature = Some(signature);
         record.generation = previous
             .and_then(|previous| previous.plugins.iter().find(|p| p.name == *name && p.loaded))
             .filter(|earlier| earlier.sha256 == record.sha256)

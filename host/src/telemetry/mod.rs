@@ -238,9 +238,17 @@ impl Telemetry {
 
     /// Sets `openhost_plugin_info` of one plugin of a generation: 1 while the generation serves, 0 once it is
     /// retired.
-    pub fn plugin_info(&self, plugin: &str, version: &str, interface: &str, generation: u64, serving: bool) {
+    pub fn plugin_info(
+        &self,
+        plugin: &str,
+        version: &str,
+        interface: &str,
+        signed: bool,
+        generation: u64,
+        serving: bool,
+    ) {
         metrics::gauge!(names::PLUGIN_INFO, "plugin" => plugin.to_owned(), "version" => version.to_owned(),
-            "interface" => interface.to_owned(), "generation" => generation.to_string())
+            "interface" => interface.to_owned(), "signed" => signed.to_string(), "generation" => generation.to_string())
         .set(if serving { 1.0 } else { 0.0 });
     }
 
