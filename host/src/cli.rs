@@ -10,7 +10,7 @@ use crate::{
     error::StartupError,
     loader::{self, Probe},
     publish, registry,
-    signature::Signature,
+    signature::{Requirement, Signature},
     store::{PostgresStore, SledStore, Store, StoreError},
 };
 
@@ -280,6 +280,9 @@ pub fn check(file: &Path, load: bool, config: Option<&Path>) -> Result<String, S
         Some(path) => Some(Config::load(path, &Overrides::default()).map_err(|e| e.to_string())?),
         None => None,
     };
+    if file.extension().is_some_and(|extension| extension == "wasm") {
+        return check_module(file, config.as_ref());
+    }
     let file = match loader::probe(file) {
         Probe::NotAPlugin { path, reason } => {
             return Err(format!("{}: {reason} (not executed)", path.display()));
@@ -290,21 +293,8 @@ pub fn check(file: &Path, load: bool, config: Option<&Path>) -> Result<String, S
     loader::check_interface(&file.manifest).map_err(|e| format!("{} (not executed)", at(e)))?;
     let name = &file.manifest.name;
     let policy = config.as_ref().map(|c| c.signatures.clone()).unwrap_or_default();
-    let allow_unsigned = config
-        .as_ref()
-        .and_then(|c| c.plugins.get(name))
-        .is_some_and(crate::config::PluginTable::allows_unsigned);
-    let signing = policy.for_plugin(allow_unsigned);
-    let bytes =
-        loader::read_plugin_file(&file.path).map_err(|e| format!("{}: {e} (not executed)", file.path.display()))?;
-    let signature = signing.admit(name, &file.path, &bytes).map_err(|source| {
-        let refused = loader::LoadError::Signature {
-            name: name.clone(),
-            source: Box::new(source),
-        };
-        format!("{} (not executed)", at(refused))
-    })?;
-    drop(bytes);
+    let signing = policy.for_plugin(allows_unsigned(config.as_ref(), name));
+    let signature = admit_file(name, &file.path, signing)?.0;
     let executed = if load {
         loader::open(&file, None, signing).map_err(|e| format!("{} (executed: the library was loaded)", at(e)))?;
         "yes: loaded to check its interface layout (its initialisers ran)"
@@ -334,6 +324,56 @@ pub fn check(file: &Path, load: bool, config: Option<&Path>) -> Result<String, S
         slots(&manifest.decorates),
         file.path.display(),
         file.sha256
+    ))
+}
+
+/// Whether the config's table for `name` lets it load unsigned.
+fn allows_unsigned(config: Option<&Config>, name: &str) -> bool {
+    config
+        .and_then(|config| config.plugins.get(name))
+        .is_some_and(crate::config::PluginTable::allows_unsigned)
+}
+
+/// Reads a plugin file and checks its signature as the host would before loading it: the signature and the
+/// bytes, or the one-line refusal.
+fn admit_file(name: &str, path: &Path, signing: Requirement<'_>) -> Result<(Signature, Vec<u8>), String> {
+    let bytes = loader::read_plugin_file(path).map_err(|e| format!("{}: {e} (not executed)", path.display()))?;
+    let signature = signing.admit(name, path, &bytes).map_err(|source| {
+        let refused = loader::LoadError::Signature {
+            name: name.to_owned(),
+            source: Box::new(source),
+        };
+        format!("{}: {refused} (not executed)", path.display())
+    })?;
+    Ok((signature, bytes))
+}
+
+/// `openhost plugins check FILE.wasm`: a sandboxed module's name, digest and signature, read as data (it is
+/// compiled and checked against the sandbox's rules only when a host loads it).
+fn check_module(file: &Path, config: Option<&Config>) -> Result<String, String> {
+    let file_name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    // The table whose `file` names it, else its file stem (registry::discovery::find_modules).
+    let name = config
+        .and_then(|config| {
+            config
+                .plugins
+                .iter()
+                .find(|(_, table)| table.file.as_deref() == Some(file_name.as_str()))
+        })
+        .map(|(name, _)| name.clone())
+        .or_else(|| file.file_stem().map(|stem| stem.to_string_lossy().into_owned()))
+        .unwrap_or_default();
+    let policy = config.map(|c| c.signatures.clone()).unwrap_or_default();
+    let signing = policy.for_plugin(allows_unsigned(config, &name));
+    let (signature, bytes) = admit_file(&name, file, signing)?;
+    Ok(format!(
+        "name:        {name}\nkind:        http-wasm middleware (sandboxed)\nfile:        {}\nsha256:      {}\n\
+         signature:   {signature}\nexecuted:    no: a module runs only in the sandbox, compiled when a host loads it\n",
+        file.display(),
+        loader::sha256_hex(&bytes)
     ))
 }
 

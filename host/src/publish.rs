@@ -33,6 +33,8 @@ pub enum PublishError {
     ReadPlugin { path: PathBuf, source: Unopenable },
     #[error("{} is not an openhost plugin: {reason}", path.display())]
     NotAPlugin { path: PathBuf, reason: String },
+    #[error("{} is a library, which states its own name and version: --name and --version are for modules", .0.display())]
+    LibraryNamesItself(PathBuf),
     #[error("{} is not a minisign secret key", .0.display())]
     NotASecretKey(PathBuf),
     #[error("the secret key {}: {source}", path.display())]
@@ -108,6 +110,8 @@ pub fn sign(file: &Path, key: &Path, name: Option<&str>, version: Option<&str>) 
             name.map(str::to_owned).or(stem).unwrap_or_default(),
             version.map(str::to_owned),
         )
+    } else if name.is_some() || version.is_some() {
+        return Err(PublishError::LibraryNamesItself(file.to_owned()));
     } else {
         match object_file::inspect(bytes.as_slice()) {
             Contents::Plugin(manifest) => (manifest.name, Some(manifest.version)),

@@ -111,6 +111,16 @@ fn a_signed_plugin_shows_its_key_and_a_reload_picks_up_new_signatures() {
     // Signed: a reload shows it, with the key and the trusted comment `sign` wrote.
     let said = old.sign(&site, &library);
     assert!(said.contains(&old.id), "{said}");
+    let (status, _, stderr) = site.cli(&[
+        "plugins",
+        "sign",
+        library.to_str().unwrap(),
+        "--key",
+        old.secret.to_str().unwrap(),
+        "--name",
+        "other",
+    ]);
+    assert!(!status.success() && stderr.contains("states its own name"), "{stderr}");
     let (ok, said) = reload(&site);
     assert!(ok, "{said}");
     let (_, _, plugins) = get_json(&host.url("/api/plugins"));
@@ -303,12 +313,27 @@ fn a_sandboxed_module_is_signed_under_its_plugin_name() {
         (Some("verified"), Some(keys.id.as_str()))
     );
     drop(host);
+    let line = checked_signature(&site, &stamp);
+    assert!(line.contains(&format!("verified: key {}", keys.id)), "{line}");
 
     // The same bytes and signature under another plugin's name.
     std::fs::rename(&stamp, site.plugin_dir().join("other.wasm")).unwrap();
     std::fs::rename(signature_of(&stamp), site.plugin_dir().join("other.wasm.minisig")).unwrap();
     let line = site.expect_startup_failure(&[]).error_line();
     assert!(line.contains("is for plugin `stamp`, not `other`"), "{line}");
+    let other = site.plugin_dir().join("other.wasm");
+    let config = site.config_path();
+    let (status, _, stderr) = site.cli(&[
+        "plugins",
+        "check",
+        other.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert!(
+        !status.success() && stderr.contains("is for plugin `stamp`, not `other`"),
+        "{stderr}"
+    );
 }
 
 /// Runs Debian's `minisign`, feeding `stdin`; `None` when it is not installed (outside CI only).

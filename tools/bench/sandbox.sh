@@ -5,9 +5,12 @@
 # prints requests/s, the server's CPU time per request (utime+stime from /proc/PID/stat over the run) and p99,
 # and the ratios to the host with no plugin. Then the resident memory a loaded guest costs: a host with
 # GUESTS copies of the guest against one with none, divided by GUESTS (each copy is a compiled module and its
-# first pooled instance). Needs the wasm32-unknown-unknown target; installs wrk if missing.
+# first pooled instance). Last, the p99 of other requests while a guest spins: a host running the test guest
+# tests/fixtures/wasm/stamp.wat, whose `/spin` never returns (call_timeout_ms 100: 504), answers GET /healthz
+# alone, then while SPINNERS clients ask `/spin` back to back. Needs the wasm32-unknown-unknown target; installs
+# wrk if missing.
 #
-#   tools/bench/sandbox.sh [DURATION_SECS] [CONNECTIONS] [ROUNDS] [GUESTS]     (defaults 10, 32, 2, 50)
+#   tools/bench/sandbox.sh [DURATION_SECS] [CONNECTIONS] [ROUNDS] [GUESTS] [SPINNERS]   (defaults 10, 32, 2, 50, 1)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -15,10 +18,11 @@ duration="${1:-10}"
 connections="${2:-32}"
 rounds="${3:-2}"
 guests="${4:-50}"
+spinners="${5:-1}"
 
 source tools/bench/common.sh
 
-cargo build --release --quiet -p openhost -p openhost-example-header-stamp
+cargo build --release --quiet -p openhost -p openhost-example-header-stamp -p openhost-bench
 cargo build --release --quiet --target wasm32-unknown-unknown \
     --manifest-path examples/wasm-header-stamp/Cargo.toml --target-dir target/wasm
 native="target/release/libopenhost_example_header_stamp.so"
@@ -64,3 +68,30 @@ rss() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 echo
 awk -v g="$guests" -v none="$(rss "$empty_pid")" -v many="$(rss "$many_pid")" -v size="$(stat -c %s "$guest")" \
     'BEGIN { printf "Resident memory: no plugin %d KiB, %d guests %d KiB: %.0f KiB per loaded guest (module + first instance); guest file %d bytes\n", none, g, many, (many - none) / g, size }'
+
+# Other requests while a guest spins until its deadline.
+mkdir -p "$work/spin/plugins"
+target/release/wat2wasm tests/fixtures/wasm/stamp.wat >"$work/spin/plugins/stamp.wasm"
+spin_pid="$(start_release_host spin 127.0.0.1:9936 \
+    $'[plugins.stamp]\ncall_timeout_ms = 100\n[plugins.stamp.config]\ngreeting = "hi"')"
+pids+=("$spin_pid")
+wait_for "http://127.0.0.1:9936/healthz"
+spin_status="$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:9936/spin)"
+[ "$spin_status" = 504 ] || { echo "/spin answered $spin_status, not 504" >&2; exit 1; }
+echo
+echo "Other requests while a guest spins ($spinners client(s) asking /spin back to back, each call 100 ms of guest CPU):"
+echo
+echo "| load on the guest | /healthz req/s | p99 | /spin calls answered 504 |"
+echo "|---|---|---|---|"
+read -r quiet_rps _ quiet_p99 <<<"$(measure "$spin_pid" "http://127.0.0.1:9936/healthz")"
+echo "| none | $quiet_rps | $quiet_p99 | 0 |"
+spin_log="$work/spin-answers"
+spinner_pids=()
+for _ in $(seq 1 "$spinners"); do
+    (while :; do curl -s -o /dev/null -w '%{http_code}\n' http://127.0.0.1:9936/spin; done >>"$spin_log") &
+    spinner_pids+=("$!")
+done
+pids+=("${spinner_pids[@]}")
+read -r busy_rps _ busy_p99 <<<"$(measure "$spin_pid" "http://127.0.0.1:9936/healthz")"
+for pid in "${spinner_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+echo "| $spinners spinning | $busy_rps | $busy_p99 | $(grep -c '^504$' "$spin_log") of $(wc -l <"$spin_log") |"
