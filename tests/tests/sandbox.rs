@@ -70,6 +70,13 @@ fn a_guest_rewrites_the_request_before_routing_and_the_response_after() {
     assert_eq!(answer.status().as_u16(), 203);
     assert_eq!(answer.text().expect("body"), "replaced");
 
+    // A response body written before next comes ahead of the route's (as in the reference host, which writes it
+    // to the client at once; the http-wasm TCK's get_protocol_version case reads it so).
+    let answer = client().get(host.url("/new/prefixed")).send().expect("answer");
+    let text = answer.text().expect("body");
+    assert!(text.starts_with("guest wrote: {"), "{text}");
+    assert!(text.contains(r#""path":"/new/prefixed""#), "{text}");
+
     let logs = host.wait_for_log("hello from stdout", Duration::from_secs(5));
     assert!(logs.contains("stamped a request"), "the guest's log line:\n{logs}");
     assert!(

@@ -30,6 +30,9 @@ pub struct RequestContext<'g> {
     pub identity: Option<Identity>,
     /// Headers the chain adds to whatever answer comes back.
     pub response_headers: Vec<Header>,
+    /// Bytes sandboxed guests wrote to the response body before letting the request on: the answer's body
+    /// follows them.
+    pub response_prefix: Vec<u8>,
     /// How many links of the chain saw the request: their response hooks run, innermost first.
     pub links_run: usize,
     /// The instances of sandboxed links waiting for the response (`handle_response`), by link index.
@@ -74,6 +77,7 @@ impl<'g> RequestContext<'g> {
             request,
             identity: None,
             response_headers: Vec::new(),
+            response_prefix: Vec::new(),
             links_run: 0,
             held: Vec::new(),
             received: Instant::now(),

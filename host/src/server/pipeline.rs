@@ -69,6 +69,11 @@ impl App {
             },
         };
         response.headers.extend(std::mem::take(&mut context.response_headers));
+        if !context.response_prefix.is_empty() {
+            let mut body = std::mem::take(&mut context.response_prefix);
+            body.extend_from_slice(&response.body);
+            response.body = body.into();
+        }
         let request = context.request.view(&headers, context.identity.as_ref());
         let held = std::mem::take(&mut context.held);
         serving
@@ -123,8 +128,10 @@ impl Serving<'_> {
                         Ok(RequestOutcome::Next {
                             edits,
                             response_headers,
+                            response_body,
                             held,
                         }) => {
+                            context.response_prefix.extend_from_slice(&response_body);
                             if let Some(held) = held {
                                 context.held.push((context.links_run - 1, held));
                             }

@@ -16,11 +16,13 @@ pub enum Held {}
 
 /// What `handle_request` decided.
 pub enum RequestOutcome {
-    /// `next = 1`: the request goes on with `edits`; the response headers the guest set go on the answer;
-    /// `held` (when the guest exports `handle_response`) comes back to `WasmPlugin::handle_response`.
+    /// `next = 1`: the request goes on with `edits`; the response headers the guest set go on the answer, and
+    /// the body it wrote comes before the answer's own; `held` (when the guest exports `handle_response`) comes
+    /// back to `WasmPlugin::handle_response`.
     Next {
         edits: Vec<RequestEdit>,
         response_headers: Vec<Header>,
+        response_body: Vec<u8>,
         held: Option<Held>,
     },
     /// `next = 0`: the guest's answer.

@@ -136,6 +136,9 @@ impl WasmPlugin {
             .into_iter()
             .map(|(name, value)| Header::new(&name, &value))
             .collect();
+        // What the guest wrote before `next` stays ahead of the answer's body, as the reference host (which
+        // writes it to the client at once) has it.
+        let response_body = std::mem::take(&mut exchange.response.body.bytes);
         let edits = request_edits(after);
         let held = match warm.handle_response {
             Some(_) => Some(Held {
@@ -150,6 +153,7 @@ impl WasmPlugin {
         Ok(RequestOutcome::Next {
             edits,
             response_headers,
+            response_body,
             held,
         })
     }
