@@ -111,13 +111,17 @@ impl WasmPlugin {
         let call = async {
             let mut warm = match self.pool.take() {
                 Some(warm) => warm,
-                None => self.instantiate().await?,
+                // Boxed: making an instance is the rare path, and its future is large; inline, every request's
+                // future would carry (and move) its space.
+                None => Box::pin(self.instantiate()).await?,
             };
             warm.store.data_mut().request = request;
             warm.store.data_mut().response = GuestResponse::default();
-            let handle_request = warm.handle_request.clone();
             warm.fresh_deadline();
-            let ctx_next = handle_request.call_async(&mut warm.store, ()).await?;
+            let Warm {
+                store, handle_request, ..
+            } = &mut warm;
+            let ctx_next = handle_request.call_async(store, ()).await?;
             wasmtime::Result::Ok((warm, ctx_next))
         };
         let (mut warm, ctx_next) = call.await.map_err(trapped)?;
@@ -162,10 +166,10 @@ impl WasmPlugin {
     /// status, headers and body.
     pub async fn handle_response(&self, held: Held, response: &mut Response, is_error: bool) -> Result<(), CallError> {
         let Held { mut warm, context } = held;
-        let Some(handle_response) = warm.handle_response.clone() else {
+        if warm.handle_response.is_none() {
             self.pool.give(warm);
             return Ok(());
-        };
+        }
         warm.store.data_mut().response = GuestResponse {
             status: response.status,
             headers: response
@@ -177,9 +181,16 @@ impl WasmPlugin {
         };
         let call = async {
             warm.fresh_deadline();
-            handle_response
-                .call_async(&mut warm.store, (context, i32::from(is_error)))
-                .await?;
+            if let Warm {
+                store,
+                handle_response: Some(handle_response),
+                ..
+            } = &mut warm
+            {
+                handle_response
+                    .call_async(store, (context, i32::from(is_error)))
+                    .await?;
+            }
             wasmtime::Result::Ok(warm)
         };
         let mut warm = call.await.map_err(trapped)?;
