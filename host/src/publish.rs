@@ -79,7 +79,11 @@ pub fn keygen(dir: &Path, unencrypted: bool) -> Result<KeyPairFiles, PublishErro
     let trusted_key = pair.pk.to_base64();
     let secret_box = pair.sk.to_box(None).map_err(PublishError::Minisign)?;
     write_new(&secret_path, secret_box.to_string().as_bytes(), 0o600)?;
-    write_new(&public_path, public_box.to_string().as_bytes(), 0o644)?;
+    if let Err(e) = write_new(&public_path, public_box.to_string().as_bytes(), 0o644) {
+        // Half a key pair is no use, and would stop the next keygen here.
+        let _ = std::fs::remove_file(&secret_path);
+        return Err(e);
+    }
     Ok(KeyPairFiles {
         public_key: public_path,
         secret_key: secret_path,

@@ -24,14 +24,6 @@ impl SignaturePolicy {
             allow_unsigned,
         }
     }
-
-    /// What the signature beside `file` says about `bytes`, refusing nothing: for listings of plugins that are
-    /// not being loaded.
-    pub fn describe(&self, plugin: &str, file: &Path, bytes: &[u8]) -> Signature {
-        self.for_plugin(true)
-            .admit(plugin, file, bytes)
-            .unwrap_or_else(|refused| Signature::refused(&refused))
-    }
 }
 
 /// What one plugin must show to load.
@@ -54,19 +46,6 @@ impl Requirement<'_> {
                 plugin: plugin.to_owned(),
             }),
             None => Ok(Signature::Unsigned),
-        }
-    }
-}
-
-impl Signature {
-    /// What a refused plugin's signature shows.
-    pub fn refused(refusal: &SignatureError) -> Signature {
-        match refusal {
-            SignatureError::Required { .. } => Signature::Unsigned,
-            invalid => Signature::Invalid {
-                key_id: invalid.key_id(),
-                reason: invalid.to_string(),
-            },
         }
     }
 }

@@ -46,6 +46,17 @@ impl Signature {
         }
     }
 
+    /// What a refused plugin's signature shows.
+    pub fn refused(refusal: &SignatureError) -> Signature {
+        match refusal {
+            SignatureError::Required { .. } => Signature::Unsigned,
+            invalid => Signature::Invalid {
+                key_id: invalid.key_id(),
+                reason: invalid.to_string(),
+            },
+        }
+    }
+
     /// The `/api/plugins` form.
     pub fn to_json(&self) -> Value {
         match self {
