@@ -10,7 +10,7 @@ use crate::{
     error::StartupError,
     loader::{self, Probe},
     publish, registry,
-    signature::{Requirement, Signature},
+    signature::{Requirement, Signature, SignaturePolicy},
     store::{PostgresStore, SledStore, Store, StoreError},
 };
 
@@ -280,7 +280,7 @@ pub fn check(file: &Path, load: bool, config: Option<&Path>) -> Result<String, S
         Some(path) => Some(Config::load(path, &Overrides::default()).map_err(|e| e.to_string())?),
         None => None,
     };
-    if file.extension().is_some_and(|extension| extension == "wasm") {
+    if loader::is_module_name(file) {
         return check_module(file, config.as_ref());
     }
     let file = match loader::probe(file) {
@@ -292,8 +292,10 @@ pub fn check(file: &Path, load: bool, config: Option<&Path>) -> Result<String, S
     let at = |e: loader::LoadError| format!("{}: {e}", file.path.display());
     loader::check_interface(&file.manifest).map_err(|e| format!("{} (not executed)", at(e)))?;
     let name = &file.manifest.name;
-    let policy = config.as_ref().map(|c| c.signatures.clone()).unwrap_or_default();
-    let signing = policy.for_plugin(allows_unsigned(config.as_ref(), name));
+    let no_config = SignaturePolicy::default();
+    let signing = config
+        .as_ref()
+        .map_or(no_config.for_plugin(false), |config| config.signing_for(name));
     let signature = admit_file(name, &file.path, signing)?.0;
     let executed = if load {
         loader::open(&file, None, signing).map_err(|e| format!("{} (executed: the library was loaded)", at(e)))?;
@@ -327,22 +329,12 @@ pub fn check(file: &Path, load: bool, config: Option<&Path>) -> Result<String, S
     ))
 }
 
-/// Whether the config's table for `name` lets it load unsigned.
-fn allows_unsigned(config: Option<&Config>, name: &str) -> bool {
-    config
-        .and_then(|config| config.plugins.get(name))
-        .is_some_and(crate::config::PluginTable::allows_unsigned)
-}
-
 /// Reads a plugin file and checks its signature as the host would before loading it: the signature and the
 /// bytes, or the one-line refusal.
 fn admit_file(name: &str, path: &Path, signing: Requirement<'_>) -> Result<(Signature, Vec<u8>), String> {
     let bytes = loader::read_plugin_file(path).map_err(|e| format!("{}: {e} (not executed)", path.display()))?;
-    let signature = signing.admit(name, path, &bytes).map_err(|source| {
-        let refused = loader::LoadError::Signature {
-            name: name.to_owned(),
-            source: Box::new(source),
-        };
+    let signature = signing.admit(name, path, &bytes).map_err(|refusal| {
+        let refused = loader::LoadError::signature(name, refusal);
         format!("{}: {refused} (not executed)", path.display())
     })?;
     Ok((signature, bytes))
@@ -366,8 +358,8 @@ fn check_module(file: &Path, config: Option<&Config>) -> Result<String, String> 
         .map(|(name, _)| name.clone())
         .or_else(|| file.file_stem().map(|stem| stem.to_string_lossy().into_owned()))
         .unwrap_or_default();
-    let policy = config.map(|c| c.signatures.clone()).unwrap_or_default();
-    let signing = policy.for_plugin(allows_unsigned(config, &name));
+    let no_config = SignaturePolicy::default();
+    let signing = config.map_or(no_config.for_plugin(false), |config| config.signing_for(&name));
     let (signature, bytes) = admit_file(&name, file, signing)?;
     Ok(format!(
         "name:        {name}\nkind:        http-wasm middleware (sandboxed)\nfile:        {}\nsha256:      {}\n\

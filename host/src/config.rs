@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use crate::{
     options::AgentOptions,
-    signature::{SignaturePolicy, TrustedKey, TrustedKeys},
+    signature::{Requirement, SignaturePolicy, TrustedKey, TrustedKeys},
 };
 
 /// Host settings after defaults and command-line overrides are applied; paths are absolute or relative to the
@@ -201,6 +201,12 @@ pub const DEFAULT_RATE_LIMIT_PER_SEC: u32 = 10;
 pub const DEFAULT_PLUGIN_TIMEOUT_SECS: u64 = 10;
 
 impl Config {
+    /// What plugin `name` must show to load: `[host]`'s signature policy with its table's `allow_unsigned`.
+    pub fn signing_for(&self, name: &str) -> Requirement<'_> {
+        let allow_unsigned = self.plugins.get(name).is_some_and(PluginTable::allows_unsigned);
+        self.signatures.for_plugin(allow_unsigned)
+    }
+
     /// Reads and validates `path`.
     pub fn load(path: &Path, overrides: &Overrides) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {

@@ -108,7 +108,7 @@ pub fn sign(file: &Path, key: &Path, name: Option<&str>, version: Option<&str>) 
         path: file.to_owned(),
         source,
     })?;
-    let (plugin, plugin_version) = if file.extension().is_some_and(|extension| extension == "wasm") {
+    let (plugin, plugin_version) = if loader::is_module_name(file) {
         let stem = file.file_stem().map(|stem| stem.to_string_lossy().into_owned());
         (
             name.map(str::to_owned).or(stem).unwrap_or_default(),

@@ -109,6 +109,16 @@ pub enum LoadError {
     Library { name: String, message: String },
 }
 
+impl LoadError {
+    /// Plugin `name` refused by its signature.
+    pub fn signature(name: &str, refusal: SignatureError) -> LoadError {
+        LoadError::Signature {
+            name: name.to_owned(),
+            source: Box::new(refusal),
+        }
+    }
+}
+
 fn interface_message(name: &str, reason: Incompatible) -> String {
     match reason {
         Incompatible::NewerMinor { host, plugin } => format!(
@@ -135,6 +145,11 @@ pub fn discover(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 
 fn is_library_name(path: &Path) -> bool {
     matches!(path.extension().and_then(|e| e.to_str()), Some("so" | "dylib" | "dll"))
+}
+
+/// Whether a file is named as a sandboxed (http-wasm) module: `*.wasm`.
+pub fn is_module_name(path: &Path) -> bool {
+    path.extension().is_some_and(|extension| extension == "wasm")
 }
 
 /// Hex sha256 of bytes.
@@ -311,10 +326,7 @@ pub fn open(file: &LibraryFile, pin: Option<&str>, signing: Requirement<'_>) -> 
     check_pin(&name, &sha256, pin)?;
     let signature = signing
         .admit(&name, &file.path, &bytes)
-        .map_err(|source| LoadError::Signature {
-            name: name.clone(),
-            source: Box::new(source),
-        })?;
+        .map_err(|refusal| LoadError::signature(&name, refusal))?;
     let manifest = match object_file::inspect(bytes.as_slice()) {
         Contents::Plugin(manifest) if manifest == file.manifest => manifest,
         Contents::Plugin(manifest) => {

@@ -237,7 +237,7 @@ fn settle_duplicate(config: &Config, first: &LibraryFile, second: &LibraryFile) 
 }
 
 fn is_module_name(file: &str) -> bool {
-    Path::new(file).extension().is_some_and(|extension| extension == "wasm")
+    loader::is_module_name(Path::new(file))
 }
 
 /// The sandboxed modules in `plugin_dir`, by plugin name: each `*.wasm` under its file stem, and the file a
@@ -315,21 +315,15 @@ pub fn survey(config: &Config) -> Result<Vec<PluginRecord>, RegistryError> {
 
 /// Records what a plugin's signature says about `bytes` (read from its file), and why it would be refused.
 fn check_signature(config: &Config, record: &mut PluginRecord, bytes: &[u8]) {
-    let table = config.plugins.get(&record.name);
-    let signing = config
-        .signatures
-        .for_plugin(table.is_some_and(PluginTable::allows_unsigned));
-    match signing.admit(&record.name, &record.file, bytes) {
+    match config
+        .signing_for(&record.name)
+        .admit(&record.name, &record.file, bytes)
+    {
         Ok(signature) => record.signature = Some(signature),
         Err(refused) => {
             record.signature = Some(Signature::refused(&refused));
-            record.error.get_or_insert(
-                LoadError::Signature {
-                    name: record.name.clone(),
-                    source: Box::new(refused),
-                }
-                .to_string(),
-            );
+            let refusal = LoadError::signature(&record.name, refused).to_string();
+            record.error.get_or_insert(refusal);
         }
     }
 }

@@ -130,10 +130,8 @@ impl Registry {
             };
             // Before the library is mapped: a config that cannot be made maps nothing.
             let config_json = plugin_config_json(&name, table.and_then(PluginTable::config_table), &*deps.env)?;
-            let signing = config
-                .signatures
-                .for_plugin(table.is_some_and(PluginTable::allows_unsigned));
-            let opened = loader::open(&file, table.and_then(|t| t.sha256.as_deref()), signing).map_err(load_error)?;
+            let pin = table.and_then(|t| t.sha256.as_deref());
+            let opened = loader::open(&file, pin, config.signing_for(&name)).map_err(load_error)?;
             let instance = Instance::init(&file.path, &name, opened.module, &config_json, deps)?;
             instance.check_against(&file.path, &record.provides, &record.decorates)?;
             record.loaded = true;

@@ -70,15 +70,9 @@ pub fn load(
         };
         loader::check_pin(name, &sha256, table.and_then(|t| t.sha256.as_deref())).map_err(load_error)?;
         let signature = config
-            .signatures
-            .for_plugin(table.is_some_and(PluginTable::allows_unsigned))
+            .signing_for(name)
             .admit(name, path, &bytes)
-            .map_err(|source| {
-                load_error(LoadError::Signature {
-                    name: name.clone(),
-                    source: Box::new(source),
-                })
-            })?;
+            .map_err(|refusal| load_error(LoadError::signature(name, refusal)))?;
         // A table as its JSON text, a string as its bytes; `${VAR}` replaced in either.
         let guest_config = match table.and_then(|t| t.config.as_ref()) {
             Some(PluginConfig::Table(table)) => plugin_config_json(name, Some(table), &*deps.env)?

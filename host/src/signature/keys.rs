@@ -5,7 +5,14 @@ use base64::Engine;
 
 /// A minisign key id: eight bytes, shown as minisign shows them (16 hex digits of the little-endian number).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct KeyId(pub(super) [u8; 8]);
+pub struct KeyId([u8; 8]);
+
+impl KeyId {
+    /// The key id of a minisign key or signature: the eight bytes after its two-byte algorithm (`Ed`, `ED`).
+    pub(super) fn after_algorithm(bytes: &[u8]) -> Option<KeyId> {
+        bytes.get(2..10)?.try_into().ok().map(KeyId)
+    }
+}
 
 impl std::fmt::Display for KeyId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -48,15 +55,10 @@ impl TrustedKey {
             return Err(KeyError::NotEd25519);
         }
         let key = minisign_verify::PublicKey::from_base64(text.trim()).map_err(|_| KeyError::NotEd25519)?;
-        let mut id = [0u8; 8];
-        id.copy_from_slice(&bytes[2..10]);
+        let id = KeyId::after_algorithm(&bytes).ok_or(KeyError::WrongLength(bytes.len()))?;
         let mut ed25519 = [0u8; 32];
         ed25519.copy_from_slice(&bytes[10..]);
-        Ok(TrustedKey {
-            id: KeyId(id),
-            key,
-            ed25519,
-        })
+        Ok(TrustedKey { id, key, ed25519 })
     }
 }
 

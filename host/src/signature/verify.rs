@@ -242,13 +242,9 @@ impl Parts {
         let first = decode(lines.nth(1))?;
         let second = decode(lines.nth(1))?;
         let first: &[u8; 74] = first.as_slice().try_into().ok()?;
-        let mut key_id = [0u8; 8];
-        key_id.copy_from_slice(&first[2..10]);
-        let mut signature = [0u8; 64];
-        signature.copy_from_slice(&first[10..]);
         Some(Parts {
-            key_id: KeyId(key_id),
-            signature,
+            key_id: KeyId::after_algorithm(first)?,
+            signature: first[10..].try_into().ok()?,
             comment_signature: second.as_slice().try_into().ok()?,
         })
     }
