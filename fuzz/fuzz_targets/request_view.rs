@@ -19,7 +19,7 @@ fuzz_target!(|data: &[u8]| {
             headers.append(name, value);
         }
     }
-    let views = openhost::server::header_views(&headers);
+    let views = openhost::server::header_views(openhost::server::text_headers(&headers));
     let view = RequestView {
         method: "GET".into(),
         path: "/api/settings".into(),

@@ -126,6 +126,9 @@ fn traps_timeouts_and_memory_bombs_cost_one_request_each() {
 
     assert_error(&get_json(&host.url("/trap")), 500, "plugin_failed");
     assert_error(&get_json(&host.url("/grow")), 500, "plugin_failed");
+    // A header HTTP does not allow is a trap too: the request could not go on with it.
+    assert_error(&get_json(&host.url("/bad-name")), 500, "plugin_failed");
+    assert_error(&get_json(&host.url("/bad-value")), 500, "plugin_failed");
 
     // While one guest call spins until its deadline, other requests are served.
     let spin_url = host.url("/spin");
@@ -141,6 +144,8 @@ fn traps_timeouts_and_memory_bombs_cost_one_request_each() {
     assert_eq!((status, &headers["x-wasm"]), (200, &"stamped".parse().unwrap()));
     let logs = host.logs();
     assert!(logs.contains("unreachable"), "the trap is logged:\n{logs}");
+    assert!(logs.contains("`bad name` is not a header name"), "{logs}");
+    assert!(logs.contains("the value of `x-wasm` is not a header value"), "{logs}");
 }
 
 #[test]

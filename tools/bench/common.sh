@@ -45,12 +45,12 @@ measure() {
 }
 
 
-# start_release_host NAME ADDR [EXTRA_TOML]: an open-source release host in $work/NAME with these [host] keys
-# (rate limiter off); prints its pid.
+# start_release_host NAME ADDR [EXTRA_TOML] [BINARY]: an open-source release host (this build's, or BINARY) in
+# $work/NAME with these [host] keys (rate limiter off); prints its pid.
 start_release_host() {
     mkdir -p "$work/$1/plugins"
     printf '[host]\nlisten = "%s"\ndata_dir = "data"\nplugin_dir = "plugins"\nrate_limit_per_sec = 0\n%s\n' \
         "$2" "${3:-}" >"$work/$1/plugins.toml"
-    RUST_LOG=warn target/release/openhost serve --config "$work/$1/plugins.toml" >"$work/$1.log" 2>&1 &
+    RUST_LOG=warn "${4:-target/release/openhost}" serve --config "$work/$1/plugins.toml" >"$work/$1.log" 2>&1 &
     echo $!
 }

@@ -10,7 +10,11 @@
 # alone, then while SPINNERS clients ask `/spin` back to back. Needs the wasm32-unknown-unknown target; installs
 # wrk if missing.
 #
+# ROUTE (default /healthz) is the route the first table asks. With BASELINE=/path/to/an/earlier/openhost, that
+# binary runs the same guest too and is measured in the same rounds (the row "wasm, baseline").
+#
 #   tools/bench/sandbox.sh [DURATION_SECS] [CONNECTIONS] [ROUNDS] [GUESTS] [SPINNERS]   (defaults 10, 32, 2, 50, 1)
+#   ROUTE=/api/settings BASELINE=/tmp/openhost-before tools/bench/sandbox.sh 8 32 4 10 1
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -19,6 +23,8 @@ connections="${2:-32}"
 rounds="${3:-2}"
 guests="${4:-50}"
 spinners="${5:-1}"
+route="${ROUTE:-/healthz}"
+baseline="${BASELINE:-}"
 
 source tools/bench/common.sh
 
@@ -35,20 +41,33 @@ cp "$guest" "$work/wasm/plugins/"
 native_pid="$(start_release_host native 127.0.0.1:9932)"
 wasm_pid="$(start_release_host wasm 127.0.0.1:9933)"
 pids+=("$none_pid" "$native_pid" "$wasm_pid")
+kinds=(native wasm)
+if [[ -n "$baseline" ]]; then
+    mkdir -p "$work/baseline/plugins"
+    cp "$guest" "$work/baseline/plugins/"
+    baseline_pid="$(start_release_host baseline 127.0.0.1:9937 "" "$baseline")"
+    pids+=("$baseline_pid")
+    kinds+=(baseline)
+    wait_for "http://127.0.0.1:9937/healthz"
+fi
 for port in 9931 9932 9933; do wait_for "http://127.0.0.1:$port/healthz"; done
 curl -fsi http://127.0.0.1:9933/healthz | grep -qi '^x-openhost-stamp: wasm-header-stamp' \
     || { echo "the guest did not stamp" >&2; exit 1; }
 
-echo "wrk: 2 threads, $connections connections, ${duration}s per row; GET /healthz; three hosts on this machine"
+echo "wrk: 2 threads, $connections connections, ${duration}s per row; GET $route; ${#kinds[@]} hosts and none on this machine"
 echo
 echo "| round | host | req/s | CPU µs/req | p99 | req/s vs none | CPU vs none | CPU µs/req over none |"
 echo "|---|---|---|---|---|---|---|---|"
 for round in $(seq 1 "$rounds"); do
-    read -r none_rps none_cpu none_p99 <<<"$(measure "$none_pid" "http://127.0.0.1:9931/healthz")"
+    read -r none_rps none_cpu none_p99 <<<"$(measure "$none_pid" "http://127.0.0.1:9931$route")"
     echo "| $round | none | $none_rps | $none_cpu | $none_p99 | 1.00 | 1.00 | 0 |"
-    for kind in native wasm; do
-        case "$kind" in native) pid="$native_pid" port=9932 ;; wasm) pid="$wasm_pid" port=9933 ;; esac
-        read -r rps cpu p99 <<<"$(measure "$pid" "http://127.0.0.1:$port/healthz")"
+    for kind in "${kinds[@]}"; do
+        case "$kind" in
+            native) pid="$native_pid" port=9932 ;;
+            wasm) pid="$wasm_pid" port=9933 ;;
+            baseline) pid="$baseline_pid" port=9937 kind="wasm, baseline" ;;
+        esac
+        read -r rps cpu p99 <<<"$(measure "$pid" "http://127.0.0.1:$port$route")"
         awk -v r="$round" -v k="$kind" -v rps="$rps" -v cpu="$cpu" -v p99="$p99" -v nr="$none_rps" -v nc="$none_cpu" \
             'BEGIN { printf "| %d | %s | %d | %.2f | %s | %.2f | %.2f | %.2f |\n", r, k, rps, cpu, p99, rps / nr, cpu / nc, cpu - nc }'
     done

@@ -14,8 +14,8 @@ use openhost_plugin_api::{Header, HeaderView, Identity, RequestView};
 use crate::{
     middleware::cross_site::{Crossing, crossing},
     registry::{Registry, Route},
-    server::http::{format_into, header_views},
-    wasm::{Body, Changed, GuestRequest, Held},
+    server::http::{format_into, header_views, text_headers},
+    wasm::{GuestRequest, Held, RequestParts},
 };
 
 /// What routing found for the request: its route, or the methods its path allows (none: no such path).
@@ -93,11 +93,12 @@ impl<'g> CurrentRequest<'g> {
 
     /// The headers middleware and routes see, borrowed: a bearer-only request's cookies are left out.
     pub fn header_views(&self) -> Vec<HeaderView<'_>> {
-        let mut views = header_views(&self.parts.headers);
-        if self.bearer_only {
-            views.retain(|header| !header.name.as_str().eq_ignore_ascii_case("cookie"));
-        }
-        views
+        header_views(self.visible_headers())
+    }
+
+    /// The headers a plugin sees ([`text_headers`]), but a bearer-only request's cookies.
+    fn visible_headers(&self) -> impl Iterator<Item = (&str, &str)> {
+        text_headers(&self.parts.headers).filter(|(name, _)| !(self.bearer_only && *name == "cookie"))
     }
 
     /// The request as the interface shows it, for `identity`, around `headers` from
@@ -114,21 +115,12 @@ impl<'g> CurrentRequest<'g> {
         }
     }
 
-    /// The request as a sandboxed guest sees it (its body, if read); a bearer-only request's cookies are left
-    /// out, as for any middleware.
-    pub fn for_guest(&self) -> GuestRequest {
-        let headers = self
-            .header_views()
-            .iter()
-            .map(|header| (header.name.as_str().to_owned(), header.value.as_str().to_owned()))
-            .collect();
-        GuestRequest {
-            method: self.parts.method.as_str().to_owned(),
-            uri: self
-                .parts
-                .uri
-                .path_and_query()
-                .map_or_else(|| "/".to_owned(), |path| path.as_str().to_owned()),
+    /// Writes the request as a sandboxed guest sees it (its body, if read) into the guest's instance: the
+    /// headers any middleware sees.
+    pub fn fill_guest(&self, guest: &mut GuestRequest) {
+        guest.refill(RequestParts {
+            method: self.parts.method.as_str(),
+            uri: self.parts.uri.path_and_query().map_or("/", |path| path.as_str()),
             version: match self.parts.version {
                 http::Version::HTTP_09 => "HTTP/0.9",
                 http::Version::HTTP_10 => "HTTP/1.0",
@@ -136,11 +128,10 @@ impl<'g> CurrentRequest<'g> {
                 http::Version::HTTP_3 => "HTTP/3.0",
                 _ => "HTTP/1.1",
             },
-            headers,
-            body: Body::new(self.body.clone().unwrap_or_default()),
-            source: self.peer.as_str().to_owned(),
-            changed: Changed::default(),
-        }
+            headers: self.visible_headers(),
+            body: self.body.as_deref().unwrap_or_default(),
+            source: self.peer.as_str(),
+        });
     }
 
     /// What the host tells middleware about the route: public, accepting cross-site writes.

@@ -1,23 +1,27 @@
-//! Between hyper's types and the interface's: the borrowed header views middleware sees, response header
-//! changes, and the conversion of a finished response.
+//! Between hyper's types and the interface's: the borrowed headers plugins see, response header changes, and the
+//! conversion of a finished response.
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode, header::HeaderName};
 use http_body_util::Full;
 use openhost_plugin_api::{HeaderView, Response};
 
-/// The borrowed header array middleware sees: every header whose value is visible ASCII (others are left out,
-/// as `RequestView` promises), lower-case names, no copies.
-pub fn header_views(headers: &HeaderMap) -> Vec<HeaderView<'_>> {
+/// The borrowed header array middleware sees: every header of [`text_headers`], no copies.
+pub fn header_views<'h>(headers: impl Iterator<Item = (&'h str, &'h str)>) -> Vec<HeaderView<'h>> {
     headers
-        .iter()
-        .filter_map(|(name, value)| {
-            Some(HeaderView {
-                name: name.as_str().into(),
-                value: value.to_str().ok()?.into(),
-            })
+        .map(|(name, value)| HeaderView {
+            name: name.into(),
+            value: value.into(),
         })
         .collect()
+}
+
+/// The headers plugins see, borrowed: every header whose value is visible ASCII (others are left out, as
+/// `RequestView` promises), lower-case names.
+pub fn text_headers(headers: &HeaderMap) -> impl Iterator<Item = (&str, &str)> {
+    headers
+        .iter()
+        .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)))
 }
 
 /// Writes `value` into `buffer` and returns the text (empty if it does not fit).

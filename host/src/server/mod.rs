@@ -25,7 +25,7 @@ pub use self::{
     accept_failures::AcceptFailures,
     body::MAX_BODY_BYTES,
     connections::{ConnectionSlots, Refused},
-    http::header_views,
+    http::{header_views, text_headers},
     pipeline::GENERATION_HEADER,
     steering::{Accept, Steering},
 };

@@ -122,7 +122,7 @@ impl Serving<'_> {
                     }
                 }
                 LinkObject::Sandboxed(plugin) => {
-                    let guest = plugin.handle_request(context.request.for_guest());
+                    let guest = plugin.handle_request(|guest| context.request.fill_guest(guest));
                     match self.timed_call(link.site(), plugin.limits().call_timeout, guest).await {
                         Ok(RequestOutcome::Respond(response)) => return Some(response),
                         Ok(RequestOutcome::Next {

@@ -29,7 +29,7 @@ impl WasmPlugin {
         match *self {}
     }
 
-    pub async fn handle_request(&self, _request: GuestRequest) -> Result<RequestOutcome, CallError> {
+    pub async fn handle_request(&self, _fill: impl FnOnce(&mut GuestRequest)) -> Result<RequestOutcome, CallError> {
         match *self {}
     }
 

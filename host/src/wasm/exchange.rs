@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use wasmtime::{Memory, StoreLimits};
 
+use openhost_plugin_api::Header;
+
 use super::message::{Body, GuestRequest, GuestResponse, Headers};
 
 /// `feature_buffer_request`: the request body is buffered (openhost always does, within its 1 MiB cap).
@@ -44,7 +46,7 @@ impl Exchange {
     }
 
     /// The headers of `kind` (0 request, 1 response; 2 and 3, the trailers, are always empty here).
-    pub fn headers(&self, kind: u32) -> &[(String, String)] {
+    pub fn headers(&self, kind: u32) -> &[Header] {
         match kind {
             0 => &self.request.headers,
             1 => &self.response.headers,

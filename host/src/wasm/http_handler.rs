@@ -3,11 +3,13 @@
 //! failed read or write, a trailer set) traps here; an invalid header, method or URI does too, since the request
 //! could not go on with it.
 
+use abi_stable::std_types::RString;
+use openhost_plugin_api::Header;
 use wasmtime::{Caller, Error, Linker, Result};
 
 use super::{
     exchange::{Exchange, SUPPORTED_FEATURES},
-    memory::{read, read_text, write, write_if_fits},
+    memory::{range, read, read_text, split, write_if_fits, write_into},
     message::Headers,
 };
 
@@ -66,7 +68,8 @@ fn nul_terminated<'a>(values: impl Iterator<Item = &'a str>) -> (usize, Vec<u8>)
 
 /// Writes a NUL-terminated list of `count` values if it fits, and answers its `count_len`.
 fn write_list(caller: &mut Caller<'_, Exchange>, buf: u32, limit: u32, count: usize, bytes: &[u8]) -> Result<i64> {
-    write_if_fits(caller, buf, limit, bytes)?;
+    let (memory, _) = split(caller)?;
+    write_if_fits(memory, buf, limit, bytes)?;
     Ok(pair(count, bytes.len()))
 }
 
@@ -82,27 +85,51 @@ fn headers_mut<'a>(caller: &'a mut Caller<'_, Exchange>, kind: u32, name: &str) 
         .ok_or_else(|| Error::msg(format!("header kind {kind}: trailers are not supported")))
 }
 
-/// A header name and value from the guest, checked as HTTP allows; the name in lower case.
-fn header(caller: &mut Caller<'_, Exchange>, name: (u32, u32), value: Option<(u32, u32)>) -> Result<(String, String)> {
-    let name = read_text(caller, name.0, name.1, "header name")?.to_ascii_lowercase();
-    http::HeaderName::from_bytes(name.as_bytes()).map_err(|_| Error::msg(format!("`{name}` is not a header name")))?;
+/// A header name and value from the guest, checked as HTTP allows (RFC 9110: a name is a token, a value has no
+/// control characters but tab), read in place; the name in lower case.
+fn header(caller: &mut Caller<'_, Exchange>, name: (u32, u32), value: Option<(u32, u32)>) -> Result<Header> {
+    let (memory, _) = split(caller)?;
+    let name = range(memory, name.0, name.1)?;
+    if name.is_empty() || !name.iter().all(|byte| is_token_byte(*byte)) {
+        let name = String::from_utf8_lossy(name);
+        return Err(Error::msg(format!("`{name}` is not a header name")));
+    }
+    let mut name = RString::from(std::str::from_utf8(name).unwrap_or_default());
+    // A token is ASCII: lower case in place when it is not already.
+    if name.bytes().any(|byte| byte.is_ascii_uppercase()) {
+        name = name.to_ascii_lowercase().into();
+    }
     let value = match value {
-        Some((ptr, len)) => read_text(caller, ptr, len, "header value")?,
-        None => String::new(),
+        Some((ptr, len)) => std::str::from_utf8(range(memory, ptr, len)?)
+            .ok()
+            .filter(|value| {
+                value
+                    .bytes()
+                    .all(|byte| byte == b'\t' || (byte >= b' ' && byte != 0x7f))
+            })
+            .ok_or_else(|| Error::msg(format!("the value of `{name}` is not a header value")))?,
+        None => "",
     };
-    http::HeaderValue::from_str(&value)
-        .map_err(|_| Error::msg(format!("the value of `{name}` is not a header value")))?;
-    Ok((name, value))
+    Ok(Header {
+        name,
+        value: value.into(),
+    })
 }
 
-/// Adds a `get_*(buf, buf_limit) -> len` function that answers `value` of the exchange.
-fn add_getter(linker: &mut Linker<Exchange>, name: &str, value: fn(&Exchange) -> Vec<u8>) -> Result<()> {
+/// A `tchar` of RFC 9110, section 5.6.2.
+fn is_token_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&byte)
+}
+
+/// Adds a `get_*(buf, buf_limit) -> len` function that answers `value` of the exchange, written from where it
+/// is kept.
+fn add_getter(linker: &mut Linker<Exchange>, name: &str, value: fn(&Exchange) -> &[u8]) -> Result<()> {
     linker.func_wrap(
         MODULE,
         name,
         move |mut caller: Caller<'_, Exchange>, buf: u32, limit: u32| {
-            let value = value(caller.data());
-            write_if_fits(&mut caller, buf, limit, &value)
+            let (memory, exchange) = split(&mut caller)?;
+            write_if_fits(memory, buf, limit, value(exchange))
         },
     )?;
     Ok(())
@@ -110,17 +137,13 @@ fn add_getter(linker: &mut Linker<Exchange>, name: &str, value: fn(&Exchange) ->
 
 /// Adds every `http_handler` function to `linker`.
 pub fn add_to(linker: &mut Linker<Exchange>) -> Result<()> {
-    add_getter(linker, "get_config", |exchange| exchange.config.to_vec())?;
-    add_getter(linker, "get_method", |exchange| {
-        exchange.request.method.clone().into_bytes()
-    })?;
-    add_getter(linker, "get_uri", |exchange| exchange.request.uri.clone().into_bytes())?;
+    add_getter(linker, "get_config", |exchange| &exchange.config)?;
+    add_getter(linker, "get_method", |exchange| exchange.request.method.as_bytes())?;
+    add_getter(linker, "get_uri", |exchange| exchange.request.uri.as_bytes())?;
     add_getter(linker, "get_protocol_version", |exchange| {
-        exchange.request.version.as_bytes().to_vec()
+        exchange.request.version.as_bytes()
     })?;
-    add_getter(linker, "get_source_addr", |exchange| {
-        exchange.request.source.clone().into_bytes()
-    })?;
+    add_getter(linker, "get_source_addr", |exchange| exchange.request.source.as_bytes())?;
     // As the reference host (http-wasm-host-go) answers: the features enabled now, the supported ones of those
     // asked for added. Buffering is what openhost does anyway, so enabling changes nothing else.
     linker.func_wrap(
@@ -162,9 +185,9 @@ pub fn add_to(linker: &mut Linker<Exchange>) -> Result<()> {
         "get_header_names",
         |mut caller: Caller<'_, Exchange>, kind: u32, buf: u32, limit: u32| -> Result<i64> {
             let mut names: Vec<&str> = Vec::new();
-            for (name, _) in caller.data().headers(kind) {
-                if !names.contains(&name.as_str()) {
-                    names.push(name);
+            for header in caller.data().headers(kind) {
+                if !names.contains(&header.name.as_str()) {
+                    names.push(&header.name);
                 }
             }
             let (count, bytes) = nul_terminated(names.into_iter());
@@ -175,10 +198,15 @@ pub fn add_to(linker: &mut Linker<Exchange>) -> Result<()> {
         MODULE,
         "get_header_values",
         |mut caller: Caller<'_, Exchange>, kind: u32, name: u32, name_len: u32, buf: u32, limit: u32| -> Result<i64> {
-            let name = read_text(&mut caller, name, name_len, "header name")?.to_ascii_lowercase();
-            let values = caller.data().headers(kind).iter().filter(|(n, _)| *n == name);
-            let (count, bytes) = nul_terminated(values.map(|(_, value)| value.as_str()));
-            write_list(&mut caller, buf, limit, count, &bytes)
+            let (memory, exchange) = split(&mut caller)?;
+            let name = range(memory, name, name_len)?;
+            let values = exchange
+                .headers(kind)
+                .iter()
+                .filter(|header| header.name.as_bytes().eq_ignore_ascii_case(name));
+            let (count, bytes) = nul_terminated(values.map(|header| header.value.as_str()));
+            write_if_fits(memory, buf, limit, &bytes)?;
+            Ok(pair(count, bytes.len()))
         },
     )?;
     linker.func_wrap(
@@ -191,18 +219,18 @@ pub fn add_to(linker: &mut Linker<Exchange>) -> Result<()> {
          value: u32,
          value_len: u32|
          -> Result<()> {
-            let (name, value) = header(&mut caller, (name, name_len), Some((value, value_len)))?;
-            let headers = headers_mut(&mut caller, kind, &name)?;
-            match headers.iter().position(|(n, _)| *n == name) {
+            let header = header(&mut caller, (name, name_len), Some((value, value_len)))?;
+            let headers = headers_mut(&mut caller, kind, &header.name)?;
+            match headers.iter().position(|h| h.name == header.name) {
                 Some(first) => {
-                    headers[first].1 = value;
                     let mut index = 0;
-                    headers.retain(|(n, _)| {
+                    headers.retain(|h| {
                         index += 1;
-                        index - 1 == first || *n != name
+                        index - 1 == first || h.name != header.name
                     });
+                    headers[first] = header;
                 }
-                None => headers.push((name, value)),
+                None => headers.push(header),
             }
             Ok(())
         },
@@ -218,7 +246,7 @@ pub fn add_to(linker: &mut Linker<Exchange>) -> Result<()> {
          value_len: u32|
          -> Result<()> {
             let header = header(&mut caller, (name, name_len), Some((value, value_len)))?;
-            headers_mut(&mut caller, kind, &header.0)?.push(header);
+            headers_mut(&mut caller, kind, &header.name)?.push(header);
             Ok(())
         },
     )?;
@@ -226,8 +254,8 @@ pub fn add_to(linker: &mut Linker<Exchange>) -> Result<()> {
         MODULE,
         "remove_header",
         |mut caller: Caller<'_, Exchange>, kind: u32, name: u32, name_len: u32| -> Result<()> {
-            let (name, _) = header(&mut caller, (name, name_len), None)?;
-            headers_mut(&mut caller, kind, &name)?.retain(|(n, _)| *n != name);
+            let Header { name, .. } = header(&mut caller, (name, name_len), None)?;
+            headers_mut(&mut caller, kind, &name)?.retain(|h| h.name != name);
             Ok(())
         },
     )?;
@@ -238,31 +266,31 @@ pub fn add_to(linker: &mut Linker<Exchange>) -> Result<()> {
             if buf_len == 0 {
                 return Err(Error::msg("read_body with a zero buf_len"));
             }
-            let body = caller
-                .data_mut()
+            let (memory, exchange) = split(&mut caller)?;
+            let body = exchange
                 .body_mut(kind)
                 .ok_or_else(|| Error::msg(format!("body kind {kind} does not exist")))?;
             let start = body.read.min(body.bytes.len());
             let end = start.saturating_add(buf_len as usize).min(body.bytes.len());
-            let chunk = body.bytes[start..end].to_vec();
+            let chunk = &body.bytes[start..end];
+            if !chunk.is_empty() {
+                write_into(memory, buf, chunk)?;
+            }
             body.read = end;
             let eof = end == body.bytes.len();
-            if !chunk.is_empty() {
-                write(&mut caller, buf, &chunk)?;
-            }
-            Ok(pair(usize::from(eof), chunk.len()))
+            Ok(pair(usize::from(eof), end - start))
         },
     )?;
     linker.func_wrap(
         MODULE,
         "write_body",
         |mut caller: Caller<'_, Exchange>, kind: u32, body: u32, len: u32| -> Result<()> {
-            let bytes = read(&mut caller, body, len)?;
-            caller
-                .data_mut()
+            let (memory, exchange) = split(&mut caller)?;
+            let bytes = range(memory, body, len)?;
+            exchange
                 .body_mut(kind)
                 .ok_or_else(|| Error::msg(format!("body kind {kind} does not exist")))?
-                .write(&bytes);
+                .write(bytes);
             Ok(())
         },
     )?;

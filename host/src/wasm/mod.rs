@@ -17,7 +17,7 @@ mod outcome;
 pub use cache::{CACHE_DIR, CodeCache, CodeSource};
 pub use error::WasmError;
 pub use limits::{DEFAULT_ORDER, WasmLimits};
-pub use message::{Body, Changed, GuestRequest};
+pub use message::{GuestRequest, RequestParts};
 pub use outcome::{Held, RequestOutcome};
 
 // The runtime: only in a host built with the `wasm` feature (the default).

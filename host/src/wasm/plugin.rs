@@ -9,12 +9,12 @@ use std::{
     time::Instant,
 };
 
-use openhost_plugin_api::{Header, HeaderChange, PluginError, RequestEdit, Response};
+use openhost_plugin_api::{HeaderChange, PluginError, RequestEdit, Response};
 use wasmtime::{Engine, InstancePre, Linker, Module, Store, StoreLimitsBuilder};
 
 use super::{
     CodeCache, CodeSource, WasmError, WasmLimits, checks, engine, exchange, http_handler,
-    message::{Body, GuestRequest, GuestResponse},
+    message::{GuestRequest, GuestResponse, Headers},
     outcome::{Held, RequestOutcome},
     pool::{Pool, Warm},
     wasi,
@@ -106,8 +106,9 @@ impl WasmPlugin {
         })
     }
 
-    /// Runs `handle_request` on `request` (an idle instance, or a new one). The caller keeps the deadline.
-    pub async fn handle_request(&self, request: GuestRequest) -> Result<RequestOutcome, CallError> {
+    /// Runs `handle_request` (on an idle instance, or a new one) on the request `fill` writes into the
+    /// instance's own. The caller keeps the deadline.
+    pub async fn handle_request(&self, fill: impl FnOnce(&mut GuestRequest)) -> Result<RequestOutcome, CallError> {
         let call = async {
             let mut warm = match self.pool.take() {
                 Some(warm) => warm,
@@ -115,8 +116,9 @@ impl WasmPlugin {
                 // future would carry (and move) its space.
                 None => Box::pin(self.instantiate()).await?,
             };
-            warm.store.data_mut().request = request;
-            warm.store.data_mut().response = GuestResponse::default();
+            let exchange = warm.store.data_mut();
+            fill(&mut exchange.request);
+            exchange.response.clear();
             warm.fresh_deadline();
             let Warm {
                 store, handle_request, ..
@@ -127,23 +129,17 @@ impl WasmPlugin {
         let (mut warm, ctx_next) = call.await.map_err(trapped)?;
         let exchange = warm.store.data_mut();
         if ctx_next & 1 == 0 {
-            let answer = std::mem::take(&mut exchange.response);
+            let answer = to_response(&mut exchange.response);
             self.pool.give(warm);
-            return Ok(RequestOutcome::Respond(to_response(answer)));
+            return Ok(RequestOutcome::Respond(answer));
         }
-        // A guest with a response hook may read the request there too (`get_uri` in `handle_response`).
-        let after = match warm.handle_response {
-            Some(_) => exchange.request.clone(),
-            None => std::mem::take(&mut exchange.request),
-        };
-        let response_headers = std::mem::take(&mut exchange.response.headers)
-            .into_iter()
-            .map(|(name, value)| Header::new(&name, &value))
-            .collect();
+        let response_headers = std::mem::take(&mut exchange.response.headers);
         // What the guest wrote before `next` stays ahead of the answer's body, as the reference host (which
         // writes it to the client at once) has it.
         let response_body = std::mem::take(&mut exchange.response.body.bytes);
-        let edits = request_edits(after);
+        // The request stays with the instance: a guest with a response hook may read it there too (`get_uri`
+        // in `handle_response`).
+        let edits = request_edits(&exchange.request);
         let held = match warm.handle_response {
             Some(_) => Some(Held {
                 warm,
@@ -170,15 +166,12 @@ impl WasmPlugin {
             self.pool.give(warm);
             return Ok(());
         }
-        warm.store.data_mut().response = GuestResponse {
-            status: response.status,
-            headers: response
-                .headers
-                .iter()
-                .map(|h| (h.name.as_str().to_ascii_lowercase(), h.value.to_string()))
-                .collect(),
-            body: Body::new(std::mem::take(&mut response.body).into_vec()),
-        };
+        // The answer is lent to the guest (a failure of the call replaces it).
+        let lent = &mut warm.store.data_mut().response;
+        lent.status = response.status;
+        lent.headers = lower_case_names(std::mem::take(&mut response.headers).into_vec());
+        lent.body.clear();
+        lent.body.bytes = std::mem::take(&mut response.body).into_vec();
         let call = async {
             warm.fresh_deadline();
             if let Warm {
@@ -194,12 +187,8 @@ impl WasmPlugin {
             wasmtime::Result::Ok(warm)
         };
         let mut warm = call.await.map_err(trapped)?;
-        let answer = std::mem::take(&mut warm.store.data_mut().response);
+        *response = to_response(&mut warm.store.data_mut().response);
         self.pool.give(warm);
-        let answer = to_response(answer);
-        response.status = answer.status;
-        response.headers = answer.headers;
-        response.body = answer.body;
         Ok(())
     }
 }
@@ -254,23 +243,28 @@ fn root_cause(error: &wasmtime::Error) -> String {
         .to_owned()
 }
 
-/// The answer a guest wrote.
-fn to_response(answer: GuestResponse) -> Response {
+/// The answer a guest wrote, taken out of its instance.
+fn to_response(answer: &mut GuestResponse) -> Response {
     Response {
         status: answer.status,
-        headers: answer
-            .headers
-            .into_iter()
-            .map(|(name, value)| Header::new(&name, &value))
-            .collect::<Vec<_>>()
-            .into(),
-        body: answer.body.bytes.into(),
+        headers: std::mem::take(&mut answer.headers).into(),
+        body: std::mem::take(&mut answer.body.bytes).into(),
     }
+}
+
+/// `headers` with their names in lower case, as a guest reads them.
+fn lower_case_names(mut headers: Headers) -> Headers {
+    for header in &mut headers {
+        if header.name.bytes().any(|byte| byte.is_ascii_uppercase()) {
+            header.name = header.name.to_ascii_lowercase().into();
+        }
+    }
+    headers
 }
 
 /// The changes a guest made to the request, as the chain applies them: method, URI, each header it touched
 /// (removed, then its values now appended), and the body if it wrote one.
-fn request_edits(after: GuestRequest) -> Vec<RequestEdit> {
+fn request_edits(after: &GuestRequest) -> Vec<RequestEdit> {
     let mut edits = Vec::new();
     let changed = &after.changed;
     if changed.method {
@@ -281,12 +275,12 @@ fn request_edits(after: GuestRequest) -> Vec<RequestEdit> {
     }
     for name in &changed.headers {
         edits.push(RequestEdit::Header(HeaderChange::Remove(name.as_str().into())));
-        for (_, value) in after.headers.iter().filter(|(n, _)| n == name) {
-            edits.push(RequestEdit::Header(HeaderChange::Append(Header::new(name, value))));
+        for header in after.headers.iter().filter(|header| header.name == name.as_str()) {
+            edits.push(RequestEdit::Header(HeaderChange::Append(header.clone())));
         }
     }
     if after.body.written {
-        edits.push(RequestEdit::SetBody(after.body.bytes.into()));
+        edits.push(RequestEdit::SetBody(after.body.bytes.as_slice().into()));
     }
     edits
 }

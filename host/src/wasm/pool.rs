@@ -5,10 +5,7 @@ use std::sync::Mutex;
 
 use wasmtime::{Store, TypedFunc};
 
-use super::{
-    exchange::Exchange,
-    message::{GuestRequest, GuestResponse},
-};
+use super::exchange::Exchange;
 
 /// One ready instance.
 pub struct Warm {
@@ -27,11 +24,12 @@ impl Warm {
         self.store.set_epoch_deadline(TICKS_BEFORE_YIELD);
     }
 
-    /// Forgets the last request, so an idle instance holds no one's data (nor their body's memory).
+    /// Forgets the last request, so an idle instance holds no one's data (nor a large body's memory); the
+    /// space of its text is kept for the next one.
     fn clear(&mut self) {
         let exchange = self.store.data_mut();
-        exchange.request = GuestRequest::default();
-        exchange.response = GuestResponse::default();
+        exchange.request.clear();
+        exchange.response.clear();
     }
 }
 
