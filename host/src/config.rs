@@ -23,6 +23,10 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Where Prometheus scrapes `/metrics` (its own listener); `None`: no metrics are kept.
     pub metrics_listen: Option<SocketAddr>,
+    /// Where the admin API listens (its own listener); `None`: no admin API.
+    pub admin_listen: Option<SocketAddr>,
+    /// Who may use the admin API (`[[host.admin_tokens]]`); at least one when `admin_listen` is set.
+    pub admin_tokens: Vec<AdminTokenSpec>,
     pub data_dir: PathBuf,
     pub plugin_dir: PathBuf,
     pub github_api_url: String,
@@ -47,6 +51,31 @@ pub struct Config {
     /// Slot name -> the plugin (or `"host"`) that wins it.
     pub overrides: BTreeMap<String, String>,
     pub plugins: BTreeMap<String, PluginTable>,
+}
+
+/// One `[[host.admin_tokens]]` table: a name for the audit trail, and the token as an environment variable or
+/// as its digest, never in the file itself (the file would hold a secret in plain text).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminTokenSpec {
+    pub name: String,
+    pub secret: AdminSecret,
+}
+
+/// Where an admin token comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdminSecret {
+    /// `token = "${VAR}"`, as written: expanded when the admin listener starts.
+    Variable(String),
+    /// `sha256 = "<hex>"`: the SHA-256 of the token.
+    Sha256([u8; 32]),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAdminToken {
+    name: String,
+    token: Option<String>,
+    sha256: Option<String>,
 }
 
 /// `[host] store`: the embedded sled database in `data_dir`, or PostgreSQL.
@@ -145,6 +174,8 @@ struct RawFile {
 struct RawHost {
     listen: Option<String>,
     metrics_listen: Option<String>,
+    admin_listen: Option<String>,
+    admin_tokens: Option<Vec<RawAdminToken>>,
     data_dir: Option<PathBuf>,
     plugin_dir: Option<PathBuf>,
     github_api_url: Option<String>,
@@ -193,6 +224,10 @@ pub enum ConfigError {
     /// `owner` reads "plugin `x`" or "host.secret_key".
     #[error("{owner}: config uses ${{{var}}} but the environment variable {var} is not set")]
     UnsetVariable { owner: String, var: String },
+    #[error(
+        "host.admin_tokens `{name}`: the token is shorter than 16 characters; use a long random one (e.g. `openssl rand -hex 32`)"
+    )]
+    WeakAdminToken { name: String },
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
@@ -231,26 +266,38 @@ impl Config {
             .clone()
             .or(raw.host.listen)
             .unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
-        let listen = listen_text.parse().map_err(|_| {
-            invalid(format!(
-                "host.listen `{listen_text}` is not an address like 127.0.0.1:3000"
-            ))
-        })?;
+        // `host.KEY`'s address, like `example`.
+        let address = |key: &str, text: &str, example: &str| {
+            text.parse::<SocketAddr>()
+                .map_err(|_| invalid(format!("host.{key} `{text}` is not an address like {example}")))
+        };
+        let listen = address("listen", &listen_text, "127.0.0.1:3000")?;
         let metrics_listen = raw
             .host
             .metrics_listen
-            .map(|text| {
-                text.parse::<SocketAddr>().map_err(|_| {
-                    invalid(format!(
-                        "host.metrics_listen `{text}` is not an address like 127.0.0.1:9464"
-                    ))
-                })
-            })
+            .map(|text| address("metrics_listen", &text, "127.0.0.1:9464"))
             .transpose()?;
         if metrics_listen.is_some_and(|addr| addr == listen) {
             return Err(invalid(format!(
                 "host.metrics_listen {listen} is host.listen too: metrics get a listener of their own"
             )));
+        }
+        let admin_listen = raw
+            .host
+            .admin_listen
+            .map(|text| address("admin_listen", &text, "127.0.0.1:9180"))
+            .transpose()?;
+        if let Some(admin) = admin_listen.filter(|admin| *admin == listen || Some(*admin) == metrics_listen) {
+            return Err(invalid(format!(
+                "host.admin_listen {admin} is another listener's address too: the admin API gets a listener of its own"
+            )));
+        }
+        let admin_tokens = admin_token_specs(raw.host.admin_tokens.unwrap_or_default()).map_err(invalid)?;
+        if admin_listen.is_some() && admin_tokens.is_empty() {
+            return Err(invalid(
+                "host.admin_listen needs at least one [[host.admin_tokens]] (name, and token = \"${VAR}\" or sha256)"
+                    .to_owned(),
+            ));
         }
         let data_dir = match &overrides.data_dir {
             Some(dir) => dir.clone(),
@@ -360,6 +407,8 @@ impl Config {
             path: path.to_owned(),
             listen,
             metrics_listen,
+            admin_listen,
+            admin_tokens,
             data_dir,
             plugin_dir,
             github_api_url: raw
@@ -384,6 +433,46 @@ impl Config {
     }
 }
 
+/// Checks `[[host.admin_tokens]]`: each has a name of its own and exactly one of `token` (a `${VAR}`
+/// placeholder) and `sha256` (64 hex digits).
+fn admin_token_specs(raw: Vec<RawAdminToken>) -> Result<Vec<AdminTokenSpec>, String> {
+    let mut specs: Vec<AdminTokenSpec> = Vec::new();
+    for (index, token) in raw.into_iter().enumerate() {
+        let at = format!("host.admin_tokens[{index}]");
+        let name = token.name.trim().to_owned();
+        if name.is_empty() || name.len() > 64 || name.chars().any(char::is_control) {
+            return Err(format!("{at}.name must be 1 to 64 printable characters"));
+        }
+        if specs.iter().any(|spec| spec.name == name) {
+            return Err(format!("{at}.name `{name}` is the name of an earlier token too"));
+        }
+        let secret = match (token.token, token.sha256) {
+            (Some(text), None) => {
+                let placeholder = text.starts_with("${") && text.ends_with('}') && text.len() > 3;
+                if !placeholder {
+                    return Err(format!(
+                        "{at}.token must be a ${{VAR}} placeholder: a token written in the file is a secret in plain text (or give its sha256)"
+                    ));
+                }
+                AdminSecret::Variable(text)
+            }
+            (None, Some(hex)) => {
+                AdminSecret::Sha256(decode_sha256(&hex).ok_or_else(|| format!("{at}.sha256 must be 64 hex digits"))?)
+            }
+            _ => return Err(format!("{at} needs exactly one of token and sha256")),
+        };
+        specs.push(AdminTokenSpec { name, secret });
+    }
+    Ok(specs)
+}
+
+/// 64 hex digits as 32 bytes.
+fn decode_sha256(hex: &str) -> Option<[u8; 32]> {
+    let mut digest = [0u8; 32];
+    hex::decode_to_slice(hex, &mut digest).ok()?;
+    Some(digest)
+}
+
 /// Converts a plugin's config table to JSON, replacing `${VAR}` in every string at any depth from `lookup`.
 pub fn plugin_config_json(
     plugin: &str,
@@ -393,21 +482,26 @@ pub fn plugin_config_json(
     let Some(table) = table else {
         return Ok(serde_json::Value::Object(Default::default()));
     };
+    let owner = format!("plugin `{plugin}`");
     let mut object = serde_json::Map::new();
     for (key, value) in table {
-        object.insert(key.clone(), toml_to_json(plugin, value, lookup)?);
+        object.insert(
+            key.clone(),
+            toml_to_json(value, &|text| interpolate(&owner, text, lookup))?,
+        );
     }
     Ok(serde_json::Value::Object(object))
 }
 
-fn toml_to_json(
-    plugin: &str,
+/// A TOML value as JSON, each string passed through `string` (`${VAR}` replaced, or kept as written); a
+/// date-time becomes its text.
+pub fn toml_to_json(
     value: &toml::Value,
-    lookup: &dyn Fn(&str) -> Option<String>,
+    string: &dyn Fn(&str) -> Result<String, ConfigError>,
 ) -> Result<serde_json::Value, ConfigError> {
     use serde_json::Value as J;
     Ok(match value {
-        toml::Value::String(s) => J::String(interpolate(&format!("plugin `{plugin}`"), s, lookup)?),
+        toml::Value::String(s) => J::String(string(s)?),
         toml::Value::Integer(i) => J::from(*i),
         toml::Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
         toml::Value::Boolean(b) => J::Bool(*b),
@@ -415,13 +509,13 @@ fn toml_to_json(
         toml::Value::Array(items) => J::Array(
             items
                 .iter()
-                .map(|item| toml_to_json(plugin, item, lookup))
+                .map(|item| toml_to_json(item, string))
                 .collect::<Result<_, _>>()?,
         ),
         toml::Value::Table(table) => {
             let mut object = serde_json::Map::new();
             for (key, value) in table {
-                object.insert(key.clone(), toml_to_json(plugin, value, lookup)?);
+                object.insert(key.clone(), toml_to_json(value, string)?);
             }
             J::Object(object)
         }

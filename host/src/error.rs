@@ -45,4 +45,6 @@ pub enum StartupError {
     },
     #[error("metrics: {0}")]
     Telemetry(#[from] crate::telemetry::TelemetryError),
+    #[error("admin API: {0}")]
+    Admin(#[from] crate::admin_api::AdminStartError),
 }

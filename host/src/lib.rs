@@ -9,6 +9,7 @@
 //! targets ([`loader`], [`server`]). Every other module is private: a plugin reaches the host only through the
 //! plugin interface, never through this crate.
 
+mod admin_api;
 mod api;
 mod app;
 mod call;
@@ -202,24 +203,15 @@ async fn run_inner(config: Config, overrides: Overrides, inherited: Option<&Inhe
             .map_err(listen_error(listen.to_string()))?,
     };
     let local = listener.local_addr().map_err(listen_error(listen.to_string()))?;
-    let metrics_listener = match (app.config.metrics_listen, inherited.and_then(|i| i.metrics.as_ref())) {
-        (Some(addr), Some(metrics)) => {
-            let metrics = metrics.try_clone().map_err(listen_error(addr.to_string()))?;
-            metrics.set_nonblocking(true).map_err(listen_error(addr.to_string()))?;
-            Some(tokio::net::TcpListener::from_std(metrics).map_err(listen_error(addr.to_string()))?)
-        }
-        (Some(addr), None) => Some(
-            tokio::net::TcpListener::bind(addr)
-                .await
-                .map_err(listen_error(addr.to_string()))?,
-        ),
-        (None, _) => None,
-    };
+    let metrics_listener = side_listener(app.config.metrics_listen, inherited.and_then(|i| i.metrics.as_ref())).await?;
+    let admin_listener = side_listener(app.config.admin_listen, inherited.and_then(|i| i.admin.as_ref())).await?;
     let sockets = upgrade::Sockets {
         listen: listener.as_raw_fd(),
         metrics: metrics_listener.as_ref().map(|l| l.as_raw_fd()),
+        admin: admin_listener.as_ref().map(|l| l.as_raw_fd()),
     };
     let shutdown = shutdown_signal()?;
+    let steering = Steering::new();
     let (requests, commands) = tokio::sync::mpsc::channel::<admin::Request>(8);
     let mut background = vec![
         tokio::spawn(store::sweep_periodically(Arc::clone(&app.store))),
@@ -227,7 +219,7 @@ async fn run_inner(config: Config, overrides: Overrides, inherited: Option<&Inhe
         live::signals::forward(requests.clone()).map_err(StartupError::Signals)?,
     ];
     match admin::bind(&app.config.data_dir, inherited.is_some()) {
-        Ok(admin_listener) => background.push(tokio::spawn(admin::serve(admin_listener, requests))),
+        Ok(socket) => background.push(tokio::spawn(admin::serve(socket, requests.clone()))),
         Err(e) => tracing::warn!(
             dir = %app.config.data_dir.display(),
             "no admin socket ({e}): `openhost plugins reload` cannot reach this server; SIGHUP still reloads"
@@ -242,10 +234,22 @@ async fn run_inner(config: Config, overrides: Overrides, inherited: Option<&Inhe
             Arc::clone(&app.telemetry),
             metrics_listener,
             metrics_origins,
-            std::future::pending(),
+            steering.clone(),
         )));
     }
-    let steering = Steering::new();
+    if let Some(admin_listener) = admin_listener {
+        let admin_api = admin_api::AdminApi::new(Arc::clone(&app), requests.clone())?;
+        let admin_addr = admin_listener
+            .local_addr()
+            .map_err(listen_error("admin_listen".to_owned()))?;
+        if !admin_addr.ip().is_loopback() {
+            tracing::warn!(
+                "the admin API listens on {admin_addr}, not a loopback address: put TLS in front of it, or its tokens travel in clear"
+            );
+        }
+        tracing::info!("admin API at http://{admin_addr}/admin/api/");
+        background.push(tokio::spawn(admin_api.serve(admin_listener, steering.clone())));
+    }
     let control = tokio::spawn(control(Arc::clone(&app), commands, steering.clone(), sockets));
     tracing::info!(
         plugins = app.generations.current().plugins.iter().filter(|p| p.loaded).count(),
@@ -271,6 +275,30 @@ async fn run_inner(config: Config, overrides: Overrides, inherited: Option<&Inhe
         tracing::error!("final flush of the store failed: {e}");
     }
     Ok(())
+}
+
+/// The listener of one of the host's own small services (metrics, admin API) at `addr`, if configured: the one
+/// the process this one upgrades handed over, or a new one.
+async fn side_listener(
+    addr: Option<std::net::SocketAddr>,
+    inherited: Option<&std::net::TcpListener>,
+) -> Result<Option<tokio::net::TcpListener>, StartupError> {
+    let Some(addr) = addr else {
+        return Ok(None);
+    };
+    let listen_error = |source| StartupError::Listen {
+        addr: addr.to_string(),
+        source,
+    };
+    let listener = match inherited {
+        Some(inherited) => {
+            let listener = inherited.try_clone().map_err(listen_error)?;
+            listener.set_nonblocking(true).map_err(listen_error)?;
+            tokio::net::TcpListener::from_std(listener).map_err(listen_error)?
+        }
+        None => tokio::net::TcpListener::bind(addr).await.map_err(listen_error)?,
+    };
+    Ok(Some(listener))
 }
 
 /// Carries out reloads and upgrades, one at a time. After an upgrade handed the sockets over, this process

@@ -10,8 +10,8 @@
 //! new -> old   failed <why>       it stops; the old takes the database back and serves on
 //! ```
 //!
-//! The sockets travel as inherited descriptors 3 (the public listener), 4 (the socket pair) and 5 (the metrics
-//! listener, when there is one), named by `OPENHOST_UPGRADE_FDS`, as systemd passes sockets. If the new process
+//! The sockets travel as inherited descriptors 3 (the public listener), 4 (the socket pair), 5 (the metrics
+//! listener, when there is one) and 6 (the admin API's listener, when there is one), named by `OPENHOST_UPGRADE_FDS`, as systemd passes sockets. If the new process
 //! dies, says `failed`, or is not ready within [`READY_WITHIN`], nothing has changed for clients of the old one.
 
 use std::{
@@ -29,7 +29,7 @@ use tokio::{
 
 use crate::{app::App, server::Steering};
 
-/// Names the inherited descriptors: `listen=3,control=4[,metrics=5]`.
+/// Names the inherited descriptors: `listen=3,control=4[,metrics=5][,admin=6]`.
 pub const FDS_VARIABLE: &str = "OPENHOST_UPGRADE_FDS";
 /// The generation the old process serves: the new one's first is the next, so that `openhost-generation` names
 /// one registry across processes too.
@@ -37,6 +37,7 @@ pub const GENERATION_VARIABLE: &str = "OPENHOST_UPGRADE_GENERATION";
 const LISTEN_FD: RawFd = 3;
 const CONTROL_FD: RawFd = 4;
 const METRICS_FD: RawFd = 5;
+const ADMIN_FD: RawFd = 6;
 
 /// How long the new process may take to be ready (it loads and initialises every plugin, connects to its store).
 pub const READY_WITHIN: Duration = Duration::from_secs(120);
@@ -103,6 +104,7 @@ pub enum UpgradeError {
 pub struct Sockets {
     pub listen: RawFd,
     pub metrics: Option<RawFd>,
+    pub admin: Option<RawFd>,
 }
 
 /// What the new process reports: its pid, for the answer to `openhost upgrade`.
@@ -175,11 +177,16 @@ fn spawn(
     let listen = lifted(sockets.listen)?;
     let control = lifted(control.as_raw_fd())?;
     let metrics = sockets.metrics.map(lifted).transpose()?;
+    let admin = sockets.admin.map(lifted).transpose()?;
     let mut moves = vec![(listen.as_raw_fd(), LISTEN_FD), (control.as_raw_fd(), CONTROL_FD)];
     let mut names = format!("listen={LISTEN_FD},control={CONTROL_FD}");
     if let Some(metrics) = &metrics {
         moves.push((metrics.as_raw_fd(), METRICS_FD));
         names.push_str(&format!(",metrics={METRICS_FD}"));
+    }
+    if let Some(admin) = &admin {
+        moves.push((admin.as_raw_fd(), ADMIN_FD));
+        names.push_str(&format!(",admin={ADMIN_FD}"));
     }
     let arguments: Vec<OsString> = std::env::args_os().skip(1).collect();
     let mut command = std::process::Command::new(path);
@@ -204,7 +211,7 @@ fn spawn(
         source,
     })?;
     // This process's copies close here; the child has its own.
-    drop((listen, control, metrics));
+    drop((listen, control, metrics, admin));
     Ok(child)
 }
 
@@ -258,6 +265,7 @@ async fn converse(
 pub struct Inherited {
     pub listener: std::net::TcpListener,
     pub metrics: Option<std::net::TcpListener>,
+    pub admin: Option<std::net::TcpListener>,
     /// The generation the old process served.
     pub previous_generation: u64,
     control: std::os::unix::net::UnixStream,
@@ -288,6 +296,7 @@ impl Inherited {
         let mut listen = None;
         let mut control = None;
         let mut metrics = None;
+        let mut admin = None;
         for part in names.split(',') {
             let (name, fd) = part
                 .split_once('=')
@@ -311,6 +320,7 @@ impl Inherited {
                 "listen" => listen = Some(fd),
                 "control" => control = Some(fd),
                 "metrics" => metrics = Some(fd),
+                "admin" => admin = Some(fd),
                 other => return Err(InheritError(format!("unknown socket `{other}`"))),
             }
         }
@@ -323,6 +333,7 @@ impl Inherited {
             Ok(Some(Inherited {
                 listener: std::net::TcpListener::from_raw_fd(listen),
                 metrics: metrics.map(|fd| std::net::TcpListener::from_raw_fd(fd)),
+                admin: admin.map(|fd| std::net::TcpListener::from_raw_fd(fd)),
                 previous_generation,
                 control: std::os::unix::net::UnixStream::from_raw_fd(control),
             }))

@@ -4,8 +4,8 @@
 //! under it with room kept for everything else the process opens: the store's files or pool, plugin images, the
 //! log, outbound connections, the admin and metrics sockets.
 
-/// Descriptors kept for everything but client connections of the public listener (the metrics listener's own
-/// cap included).
+/// Descriptors kept for everything but client connections of the public listener (the metrics and admin
+/// listeners' caps included).
 pub const RESERVED: u64 = 256;
 
 /// Raises the soft open-file limit to the hard one; the soft limit in force afterwards (`None`: unknown).

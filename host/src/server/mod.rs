@@ -13,6 +13,7 @@ pub mod descriptors;
 mod edits;
 mod http;
 mod pipeline;
+pub(crate) mod side_listener;
 mod steering;
 
 use std::{convert::Infallible, future::Future, sync::Arc, time::Duration};

@@ -1,0 +1,194 @@
+//! The admin API on `admin_listen` (docs/operating.md, "Admin API"), against the real host binary: a missing or
+//! wrong token is refused, a write from a foreign Origin is refused and changes nothing, the plugins are shown
+//! with their settings as written (placeholders, never resolved secrets) and an ETag, a reload is recorded in
+//! the audit trail with the token's name, an upgrade hands the admin listener on, and the public listener never
+//! serves `/admin`.
+
+use openhost_tests::{Answer, Site, assert_error, client, free_port, get_json, send};
+use serde_json::json;
+
+const OPS_TOKEN: &str = "ops-token-0123456789abcdef";
+const CI_TOKEN: &str = "ci-token-fedcba9876543210";
+const STAMP_VALUE: &str = "edge-secret-value-42";
+
+fn sha256_hex(text: &str) -> String {
+    hex::encode(ring::digest::digest(&ring::digest::SHA256, text.as_bytes()))
+}
+
+/// A site with header-stamp, whose value comes from `${STAMP_VALUE}`, and an admin listener on `port`.
+fn admin_site(port: u16) -> Site {
+    let site = Site::new();
+    site.add_plugin("openhost-example-header-stamp");
+    site.write_config(&format!(
+        "admin_listen = \"127.0.0.1:{port}\"\n\
+         [[host.admin_tokens]]\nname = \"ops\"\ntoken = \"${{OPENHOST_ADMIN_TOKEN}}\"\n\
+         [[host.admin_tokens]]\nname = \"ci\"\nsha256 = \"{}\"\n\
+         [plugins.header-stamp.config]\nvalue = \"${{STAMP_VALUE}}\"\n",
+        sha256_hex(CI_TOKEN)
+    ));
+    site
+}
+
+fn admin_get(url: &str, token: &str) -> Answer {
+    send(client().get(url).bearer_auth(token))
+}
+
+#[test]
+fn the_admin_api_asks_for_a_token_refuses_foreign_writes_and_records_reloads() {
+    let port = free_port();
+    let site = admin_site(port);
+    let host = site.start_with_env(&[("OPENHOST_ADMIN_TOKEN", OPS_TOKEN), ("STAMP_VALUE", STAMP_VALUE)]);
+    let admin = |path: &str| format!("http://127.0.0.1:{port}{path}");
+
+    assert_error(&get_json(&admin("/admin/api/plugins")), 401, "admin_token_missing");
+    assert_error(
+        &admin_get(&admin("/admin/api/plugins"), "not-a-token-of-this-server"),
+        401,
+        "admin_token_invalid",
+    );
+    // The public listener has no admin routes, whatever the token.
+    assert_error(&admin_get(&host.url("/admin/api/plugins"), OPS_TOKEN), 404, "not_found");
+
+    let (status, headers, plugins) = admin_get(&admin("/admin/api/plugins"), OPS_TOKEN);
+    assert_eq!(status, 200, "{plugins}");
+    let etag = headers["etag"].to_str().expect("etag").to_owned();
+    assert!(etag.starts_with('"') && etag.len() > 10, "{etag}");
+    let stamp = plugins["plugins"]
+        .as_array()
+        .and_then(|plugins| plugins.iter().find(|p| p["name"] == "header-stamp"))
+        .cloned()
+        .expect("header-stamp is listed");
+    assert_eq!(
+        (&stamp["kind"], &stamp["loaded"], &stamp["generation"]),
+        (&json!("native"), &json!(true), &json!(1))
+    );
+    // Settings as written: the placeholder, not the value the plugin got.
+    assert_eq!(stamp["settings"]["config"]["value"], "${STAMP_VALUE}");
+    assert!(!plugins.to_string().contains(STAMP_VALUE), "{plugins}");
+    let (_, stamped, _) = get_json(&host.url("/healthz"));
+    assert_eq!(stamped["x-openhost-stamp"], STAMP_VALUE);
+
+    // A write from another site changes nothing; so does an unknown Host name.
+    let foreign = send(
+        client()
+            .post(admin("/admin/api/reload"))
+            .bearer_auth(OPS_TOKEN)
+            .header("origin", "https://evil.example"),
+    );
+    assert_error(&foreign, 403, "cross_site_request");
+    let rebound = send(
+        client()
+            .post(admin("/admin/api/reload"))
+            .bearer_auth(OPS_TOKEN)
+            .header("host", "evil.example"),
+    );
+    assert_error(&rebound, 421, "unknown_host");
+    assert_error(
+        &send(client().get(admin("/admin/api/reload")).bearer_auth(OPS_TOKEN)),
+        405,
+        "method_not_allowed",
+    );
+    let (status, _, audit) = admin_get(&admin("/admin/api/audit"), OPS_TOKEN);
+    assert_eq!((status, audit), (200, json!([])));
+
+    // A reload by the token known by its digest, from the admin pages' own origin.
+    let (status, headers, reloaded) = send(
+        client()
+            .post(admin("/admin/api/reload"))
+            .bearer_auth(CI_TOKEN)
+            .header("origin", format!("http://127.0.0.1:{port}")),
+    );
+    assert_eq!((status, &reloaded["generation"]), (200, &json!(2)), "{reloaded}");
+    assert_eq!(
+        headers["etag"].to_str().expect("etag"),
+        etag,
+        "the settings did not change"
+    );
+    let (_, served, _) = get_json(&host.url("/healthz"));
+    assert_eq!(served["openhost-generation"], "2");
+
+    let (status, _, audit) = admin_get(&admin("/admin/api/audit?limit=10"), OPS_TOKEN);
+    assert_eq!(status, 200, "{audit}");
+    let entries = audit.as_array().cloned().unwrap_or_default();
+    assert_eq!(entries.len(), 1, "{audit}");
+    let entry = &entries[0];
+    assert_eq!(
+        (
+            &entry["who"],
+            &entry["change"],
+            &entry["plugin"],
+            &entry["before"],
+            &entry["after"]
+        ),
+        (
+            &json!("ci"),
+            &json!("reload"),
+            &json!(null),
+            &json!({"generation": 1}),
+            &json!({"generation": 2})
+        )
+    );
+    assert!(
+        entry["at"]
+            .as_str()
+            .is_some_and(|at| at.ends_with('Z') && at.len() == 24),
+        "{entry}"
+    );
+    assert_error(
+        &admin_get(&admin("/admin/api/audit?limit=0"), OPS_TOKEN),
+        400,
+        "bad_request",
+    );
+
+    // An upgrade hands the admin listener on: the new process answers on it, with the same trail.
+    let config = site.config_path().display().to_string();
+    let (status, stdout, stderr) = site.cli(&["upgrade", "--config", &config]);
+    assert!(status.success(), "{stdout}{stderr}");
+    let (status, _, plugins) = admin_get(&admin("/admin/api/plugins"), OPS_TOKEN);
+    assert_eq!((status, &plugins["generation"]), (200, &json!(3)), "{plugins}");
+    let (_, _, audit) = admin_get(&admin("/admin/api/audit"), OPS_TOKEN);
+    assert_eq!(audit.as_array().map(Vec::len), Some(1), "{audit}");
+
+    let logs = host.logs();
+    for secret in [OPS_TOKEN, CI_TOKEN, STAMP_VALUE] {
+        assert!(!logs.contains(secret), "a secret is in the log:\n{logs}");
+    }
+}
+
+#[test]
+fn admin_settings_that_cannot_work_stop_the_start_in_one_line() {
+    let port = free_port();
+    let refusal = |host_keys: &str, env: &[(&str, &str)]| {
+        let site = Site::new();
+        site.write_config(host_keys);
+        site.expect_startup_failure(env).error_line()
+    };
+    let no_tokens = refusal(&format!("admin_listen = \"127.0.0.1:{port}\"\n"), &[]);
+    assert!(
+        no_tokens.contains("host.admin_listen needs at least one [[host.admin_tokens]]"),
+        "{no_tokens}"
+    );
+    let in_the_file = refusal(
+        &format!(
+            "admin_listen = \"127.0.0.1:{port}\"\n[[host.admin_tokens]]\nname = \"ops\"\ntoken = \"{OPS_TOKEN}\"\n"
+        ),
+        &[],
+    );
+    assert!(in_the_file.contains("must be a ${VAR} placeholder"), "{in_the_file}");
+    assert!(!in_the_file.contains(OPS_TOKEN), "{in_the_file}");
+    let unset = refusal(
+        &format!(
+            "admin_listen = \"127.0.0.1:{port}\"\n[[host.admin_tokens]]\nname = \"ops\"\ntoken = \"${{NO_SUCH_ADMIN_TOKEN}}\"\n"
+        ),
+        &[],
+    );
+    assert!(unset.contains("NO_SUCH_ADMIN_TOKEN"), "{unset}");
+    let weak = refusal(
+        &format!("admin_listen = \"127.0.0.1:{port}\"\n[[host.admin_tokens]]\nname = \"ops\"\ntoken = \"${{WEAK}}\"\n"),
+        &[("WEAK", "tiny-value")],
+    );
+    assert!(
+        weak.contains("shorter than 16") && !weak.contains("tiny-value"),
+        "{weak}"
+    );
+}
