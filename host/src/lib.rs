@@ -30,6 +30,7 @@ mod origins;
 mod outbound;
 mod publish;
 mod registry;
+mod replace_file;
 mod routes;
 pub mod server;
 mod services;

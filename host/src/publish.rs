@@ -218,16 +218,10 @@ fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), PublishError> {
         .map_err(write_error)
 }
 
-/// Writes a file whole or not at all: a temporary file beside it, renamed over it.
+/// Writes a file whole or not at all (crate::replace_file); a new one readable by all, as a signature is public.
 fn write_replacing(path: &Path, bytes: &[u8]) -> Result<(), PublishError> {
-    let mut staging = path.as_os_str().to_owned();
-    staging.push(".tmp");
-    let staging = PathBuf::from(staging);
-    let write_error = |source| PublishError::Write {
+    crate::replace_file::replace_file(path, bytes, 0o644).map_err(|source| PublishError::Write {
         path: path.to_owned(),
         source,
-    };
-    std::fs::write(&staging, bytes)
-        .and_then(|()| std::fs::rename(&staging, path))
-        .map_err(write_error)
+    })
 }

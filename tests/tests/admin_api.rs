@@ -192,3 +192,127 @@ fn admin_settings_that_cannot_work_stop_the_start_in_one_line() {
         "{weak}"
     );
 }
+
+fn patch(url: &str, token: &str, if_match: Option<&str>, body: &serde_json::Value) -> Answer {
+    let mut request = client().patch(url).bearer_auth(token).json(body);
+    if let Some(etag) = if_match {
+        request = request.header("if-match", etag);
+    }
+    send(request)
+}
+
+fn etag_of(answer: &Answer) -> String {
+    answer.1["etag"].to_str().expect("an ETag").to_owned()
+}
+
+#[test]
+fn a_plugin_change_is_built_first_then_saved_with_the_files_comments_and_recorded() {
+    let port = free_port();
+    let site = admin_site(port);
+    let config_path = site.config_path();
+    let commented = std::fs::read_to_string(&config_path).expect("config").replace(
+        "[plugins.header-stamp.config]\n",
+        "# stamps every answer\n[plugins.header-stamp.config]\n",
+    );
+    std::fs::write(&config_path, &commented).expect("config");
+    let host = site.start_with_env(&[("OPENHOST_ADMIN_TOKEN", OPS_TOKEN), ("STAMP_VALUE", STAMP_VALUE)]);
+    let admin = |path: &str| format!("http://127.0.0.1:{port}{path}");
+    let stamp = admin("/admin/api/plugins/header-stamp");
+    let etag = etag_of(&admin_get(&admin("/admin/api/plugins"), OPS_TOKEN));
+    let unchanged = |why: &str| {
+        assert_eq!(
+            std::fs::read_to_string(&config_path).expect("config"),
+            commented,
+            "{why}"
+        );
+        let (_, headers, _) = get_json(&host.url("/healthz"));
+        assert_eq!(
+            (&headers["openhost-generation"], &headers["x-openhost-stamp"]),
+            (&"1".parse().unwrap(), &STAMP_VALUE.parse().unwrap()),
+            "{why}"
+        );
+    };
+
+    let new_header = json!({"config": {"header": "x-served-by", "value": "${STAMP_VALUE}"}});
+    assert_error(&patch(&stamp, OPS_TOKEN, None, &new_header), 428, "if_match_required");
+    assert_error(
+        &patch(&stamp, OPS_TOKEN, Some("\"stale\""), &new_header),
+        412,
+        "settings_changed",
+    );
+    assert_error(
+        &patch(&admin("/admin/api/plugins/nobody"), OPS_TOKEN, Some(&etag), &new_header),
+        404,
+        "plugin_not_found",
+    );
+    assert_error(
+        &patch(&stamp, OPS_TOKEN, Some(&etag), &json!({"enabled": "yes"})),
+        400,
+        "bad_request",
+    );
+    let foreign = send(
+        client()
+            .patch(&stamp)
+            .bearer_auth(OPS_TOKEN)
+            .header("if-match", &etag)
+            .header("origin", "https://evil.example")
+            .json(&new_header),
+    );
+    assert_error(&foreign, 403, "cross_site_request");
+    // The plugin's own check refuses the config: 400 with its words, nothing saved or swapped.
+    let refused = patch(
+        &stamp,
+        OPS_TOKEN,
+        Some(&etag),
+        &json!({"config": {"header": "not a header"}}),
+    );
+    assert_error(&refused, 400, "plugin_refused");
+    assert!(
+        refused.2["error"].as_str().is_some_and(|e| e.contains("header-stamp")),
+        "{}",
+        refused.2
+    );
+    unchanged("refused changes leave everything as it was");
+
+    let changed = patch(&stamp, OPS_TOKEN, Some(&etag), &new_header);
+    assert_eq!((changed.0, &changed.2["generation"]), (200, &json!(2)), "{}", changed.2);
+    let etag_2 = etag_of(&changed);
+    assert_ne!(etag_2, etag);
+    let (_, headers, _) = get_json(&host.url("/healthz"));
+    assert_eq!(headers["x-served-by"], STAMP_VALUE);
+    let saved = std::fs::read_to_string(&config_path).expect("config");
+    assert!(
+        saved.contains("# stamps every answer\n[plugins.header-stamp.config]\n"),
+        "{saved}"
+    );
+    assert!(
+        saved.contains("header = \"x-served-by\"") && saved.contains("value = \"${STAMP_VALUE}\""),
+        "{saved}"
+    );
+    assert!(saved.starts_with("[host]\n"), "{saved}");
+
+    // Two changes made from the same read: the first wins, the second is told to read again.
+    let (first, second) = std::thread::scope(|scope| {
+        let first = scope.spawn(|| patch(&stamp, OPS_TOKEN, Some(&etag_2), &json!({"enabled": false})));
+        let second = scope.spawn(|| patch(&stamp, OPS_TOKEN, Some(&etag_2), &json!({"config": {"value": "other"}})));
+        (first.join().expect("first"), second.join().expect("second"))
+    });
+    let mut statuses = [first.0, second.0];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 412], "{} {}", first.2, second.2);
+
+    let (_, _, audit) = admin_get(&admin("/admin/api/audit"), OPS_TOKEN);
+    let entries = audit.as_array().cloned().unwrap_or_default();
+    assert_eq!(entries.len(), 2, "{audit}");
+    let config_entry = &entries[1];
+    assert_eq!(
+        (&config_entry["who"], &config_entry["plugin"], &config_entry["change"]),
+        (&json!("ops"), &json!("header-stamp"), &json!("config"))
+    );
+    assert_eq!(config_entry["before"], json!({"value": "${STAMP_VALUE}"}));
+    assert_eq!(
+        config_entry["after"],
+        json!({"header": "x-served-by", "value": "${STAMP_VALUE}"})
+    );
+    assert!(!audit.to_string().contains(STAMP_VALUE), "{audit}");
+}

@@ -3,22 +3,38 @@
 //!
 //! - `GET /admin/api/plugins`: what `/api/plugins` shows, each plugin's saved settings as written, and the
 //!   settings' ETag;
+//! - `PATCH /admin/api/plugins/NAME` with `If-Match`: `enabled`, `order` or `config` changed, checked by
+//!   building the next generation to the side, saved (comments kept) and swapped in only once it built;
 //! - `POST /admin/api/reload`: a reload, as SIGHUP (one at a time, with them);
 //! - `GET /admin/api/audit[?limit=N]`: the trail, newest first.
 
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::{BodyExt as _, Full, Limited};
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{
     audit::{AuditLog, MAX_READ},
-    settings::SavedSettings,
+    settings::{PluginChange, SavedSettings},
     tokens::AdminTokens,
 };
-use crate::{app::App, live::admin, server::side_listener};
+use crate::{
+    app::App,
+    config::{Config, StoreConfig},
+    live::{
+        admin,
+        reload::{ReloadError, next_generation},
+    },
+    replace_file::replace_file,
+    server::side_listener,
+};
+
+/// The largest change body read.
+const MAX_CHANGE_BYTES: usize = 256 << 10;
+/// The prefix of one plugin's route.
+const PLUGIN_ROUTE: &str = "/admin/api/plugins/";
 
 /// What the admin routes work with.
 pub struct Admin {
@@ -33,7 +49,7 @@ type HttpResponse = http::Response<Full<Bytes>>;
 
 /// Answers one request of the admin listener.
 pub async fn answer(admin: &Admin, request: http::Request<hyper::body::Incoming>) -> HttpResponse {
-    let (parts, _body) = request.into_parts();
+    let (parts, body) = request.into_parts();
     let path = parts.uri.path();
     if !path.starts_with("/admin/api/") {
         return error(
@@ -65,6 +81,14 @@ pub async fn answer(admin: &Admin, request: http::Request<hyper::body::Incoming>
     match (parts.method.as_str(), path) {
         ("GET", "/admin/api/plugins") => plugins(admin),
         ("POST", "/admin/api/reload") => reload(admin, &who).await,
+        ("PATCH", _) if path.starts_with(PLUGIN_ROUTE) => {
+            let name = &path[PLUGIN_ROUTE.len()..];
+            let if_match = parts.headers.get(http::header::IF_MATCH).and_then(|v| v.to_str().ok());
+            match Limited::new(body, MAX_CHANGE_BYTES).collect().await {
+                Ok(body) => change_plugin(admin, &who, name, if_match, &body.to_bytes()).await,
+                Err(_) => error(413, "payload_too_large", "a change is at most 256 KiB of JSON"),
+            }
+        }
         ("GET", "/admin/api/audit") => audit(admin, parts.uri.query()).await,
         (_, "/admin/api/plugins" | "/admin/api/reload" | "/admin/api/audit") => error(
             405,
@@ -93,6 +117,120 @@ fn plugins(admin: &Admin) -> HttpResponse {
         }
     }
     with_etag(json_response(200, &described), &saved.etag)
+}
+
+/// `PATCH /admin/api/plugins/NAME`: checked against the ETag the client read, made to the file's text, built to
+/// the side with every startup check (a plugin's `init` included), and saved and swapped in only once it built.
+/// Recorded in the audit trail, one entry per setting changed.
+async fn change_plugin(admin: &Admin, who: &str, name: &str, if_match: Option<&str>, body: &[u8]) -> HttpResponse {
+    let app = &admin.app;
+    if matches!(app.config.store, StoreConfig::Postgres { .. }) {
+        return error(
+            501,
+            "not_implemented",
+            "with store = \"postgres\", plugin settings are not changed through the admin API yet: edit plugins.toml on each instance and reload",
+        );
+    }
+    let change: PluginChange = match serde_json::from_slice(body) {
+        Ok(change) => change,
+        Err(e) => {
+            return error(
+                400,
+                "bad_request",
+                &format!("the change is not {{enabled, order, config}}: {e}"),
+            );
+        }
+    };
+    let fields = change.fields();
+    if fields.is_empty() {
+        return error(400, "bad_request", "nothing to change: send enabled, order or config");
+    }
+    let Some(if_match) = if_match else {
+        return error(
+            428,
+            "if_match_required",
+            "send If-Match with the ETag of GET /admin/api/plugins, so that a change made meanwhile is not overwritten",
+        );
+    };
+    // One change (or reload) at a time: the ETag checked and the file written under the same turn.
+    let _turn = app.generations.reload_turn().await;
+    let path = &app.config.path;
+    let saved = match SavedSettings::read(path) {
+        Ok(saved) => saved,
+        Err(e) => return error(500, "admin_settings_unreadable", &e.to_string()),
+    };
+    if if_match.trim() != "*" && if_match.trim() != saved.etag {
+        let stale = error(
+            412,
+            "settings_changed",
+            "the plugin settings changed since they were read: read them again (GET /admin/api/plugins) and retry",
+        );
+        return with_etag(stale, &saved.etag);
+    }
+    let known = saved.plugins.contains_key(name)
+        || app
+            .generations
+            .current()
+            .plugins
+            .iter()
+            .any(|plugin| plugin.name == name);
+    if !known {
+        return error(
+            404,
+            "plugin_not_found",
+            &format!("no plugin `{}` here", crate::text::truncate(name.to_owned(), 64)),
+        );
+    }
+    let text = match saved.edited(name, &change) {
+        Ok(text) => text,
+        Err(e) => return error(400, "bad_request", &e.to_string()),
+    };
+    let config = match Config::parse(path, &text, &app.overrides) {
+        Ok(config) => config,
+        Err(e) => return error(400, "config_invalid", &format!("nothing changed: {e}")),
+    };
+    let reloaded = match next_generation(app, config, || replace_file(path, text.as_bytes(), 0o600)).await {
+        Ok(reloaded) => reloaded,
+        Err(ReloadError::Save(e)) => {
+            tracing::error!(
+                who,
+                plugin = name,
+                "a change through the admin API built but cannot be saved: {e}"
+            );
+            return error(500, "admin_settings_unsaved", &format!("nothing changed: {e}"));
+        }
+        Err(e) => {
+            app.telemetry.reloaded("failed");
+            return error(400, "plugin_refused", &format!("nothing changed: {e}"));
+        }
+    };
+    app.telemetry.reloaded("ok");
+    let after = match SavedSettings::read(path) {
+        Ok(after) => after,
+        Err(e) => return error(500, "admin_settings_unreadable", &e.to_string()),
+    };
+    for (field, _) in &fields {
+        let (before, now) = (saved.field(name, field), after.field(name, field));
+        if before != now
+            && let Err(e) = admin.audit.record(who, Some(name), field, before, now).await
+        {
+            tracing::error!(
+                who,
+                plugin = name,
+                field,
+                "a change through the admin API is not in the audit trail: {e}"
+            );
+        }
+    }
+    tracing::info!(
+        who,
+        plugin = name,
+        generation = reloaded.generation,
+        "plugin settings changed through the admin API"
+    );
+    let settings = after.plugins.get(name).cloned().unwrap_or_else(|| json!({}));
+    let body = json!({"plugin": name, "generation": reloaded.generation, "settings": settings, "message": reloaded.to_string()});
+    with_etag(json_response(200, &body), &after.etag)
 }
 
 /// `POST /admin/api/reload`: queued with every other reload and upgrade; recorded when it changed the

@@ -1,6 +1,7 @@
-//! A reload (SIGHUP, `openhost plugins reload`): re-read `plugins.toml` and `plugin_dir`, build the next
-//! registry generation with every startup check, and swap it in ([`super::generations`]). On any error the
-//! serving generation stays as it was.
+//! A reload (SIGHUP, `openhost plugins reload`, the admin API): re-read `plugins.toml` and `plugin_dir`, build
+//! the next registry generation with every startup check, and swap it in ([`super::generations`]). On any error
+//! the serving generation stays as it was. A change of plugin settings through the admin API builds the next
+//! generation from the settings it is about to save ([`next_generation`]), and saves them only once it built.
 
 use std::sync::Arc;
 
@@ -15,6 +16,8 @@ pub enum ReloadError {
     Config(#[from] crate::config::ConfigError),
     #[error("building the new generation stopped: {0}")]
     Aborted(String),
+    #[error("the new generation built, but its settings cannot be saved: {0}")]
+    Save(#[source] std::io::Error),
 }
 
 /// What a reload did.
@@ -64,6 +67,17 @@ pub async fn reload(app: &App) -> Result<Reloaded, ReloadError> {
 
 async fn build_next(app: &App) -> Result<Reloaded, ReloadError> {
     let new = Config::load(&app.config.path, &app.overrides)?;
+    next_generation(app, new, || Ok(())).await
+}
+
+/// Builds the next generation from `new` to the side, with every startup check; once it built, runs `save`
+/// (what keeps the settings it was built from), then swaps it in. A build or a save that fails changes nothing.
+/// The caller holds the reload turn ([`super::Generations::reload_turn`]).
+pub async fn next_generation(
+    app: &App,
+    new: Config,
+    save: impl FnOnce() -> std::io::Result<()>,
+) -> Result<Reloaded, ReloadError> {
     let (config, needs_restart) = changes::apply(&app.config, new);
     let previous = app.generations.current();
     let generation = previous.generation + 1;
@@ -80,6 +94,11 @@ async fn build_next(app: &App) -> Result<Reloaded, ReloadError> {
         plugins: registry.plugins.iter().filter(|p| p.loaded).count(),
         needs_restart,
     };
+    if let Err(e) = save() {
+        // Never served: its plugins, whose init ran, are shut down as a retired generation's are.
+        let _ = tokio::task::spawn_blocking(move || registry.shutdown()).await;
+        return Err(ReloadError::Save(e));
+    }
     app.generations.swap_in(registry, &app.telemetry);
     Ok(reloaded)
 }

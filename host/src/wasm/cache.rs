@@ -5,7 +5,7 @@
 //!
 //! Entry: `tag (32 bytes) || wasmtime's serialized module`, named `<sha256>-<runtime>.cwasm`.
 
-use std::{io::Write as _, path::PathBuf, sync::Arc};
+use std::{path::PathBuf, sync::Arc};
 
 use crate::host_key::HostKey;
 
@@ -69,16 +69,9 @@ impl CodeCache {
         let path = self.path(sha256, runtime);
         let write = || -> std::io::Result<()> {
             std::fs::create_dir_all(&self.dir)?;
-            let aside = path.with_extension(format!("tmp{}", std::process::id()));
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create(true).truncate(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            let mut file = options.open(&aside)?;
-            file.write_all(&self.key.sign_code(&Self::context(sha256, runtime), code))?;
-            file.write_all(code)?;
-            file.sync_all()?;
-            std::fs::rename(&aside, &path)
+            let mut entry = self.key.sign_code(&Self::context(sha256, runtime), code);
+            entry.extend_from_slice(code);
+            crate::replace_file::replace_file(&path, &entry, 0o600)
         };
         if let Err(e) = write() {
             tracing::warn!(path = %path.display(), "cannot keep compiled code: {e}");
