@@ -10,6 +10,7 @@ use crate::{
     call::CallError,
     config::{Config, Overrides},
     live::Generations,
+    plugin_settings::PluginSettings,
     registry::{HostDeps, Owner, Registry},
     settings::SettingsStore,
     store::Store,
@@ -24,6 +25,8 @@ pub struct App {
     pub config: Config,
     /// The command line's overrides of `config`, applied again by each reload.
     pub overrides: Overrides,
+    /// Where plugin settings are saved: what a reload and the admin API read and change.
+    pub plugin_settings: PluginSettings,
     /// The serving registry generation; each request takes one ([`App::serving`]).
     pub generations: Generations,
     /// What a reload lends the plugins it initialises.

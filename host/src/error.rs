@@ -45,6 +45,8 @@ pub enum StartupError {
     },
     #[error("metrics: {0}")]
     Telemetry(#[from] crate::telemetry::TelemetryError),
+    #[error("plugin settings: {0}")]
+    PluginSettings(#[from] crate::plugin_settings::SettingsError),
     #[error("admin API: {0}")]
     Admin(#[from] crate::admin_api::AdminStartError),
 }

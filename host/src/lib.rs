@@ -28,6 +28,7 @@ mod middleware;
 mod options;
 mod origins;
 mod outbound;
+mod plugin_settings;
 mod publish;
 mod registry;
 mod replace_file;
@@ -55,6 +56,7 @@ use crate::{
         Generations, admin,
         upgrade::{self, Inherited},
     },
+    plugin_settings::PluginSettings,
     registry::{HostDeps, Registry},
     server::{Accept, Steering},
     settings::SettingsStore,
@@ -147,6 +149,17 @@ pub async fn build_app(
         env: Box::new(|name| std::env::var(name).ok()),
         code_cache: wasm::CodeCache::new(config.data_dir.join(wasm::CACHE_DIR), host_key),
     };
+    // With several instances on one database, plugin settings changed through the admin API are kept in it,
+    // over plugins.toml: an instance starting now starts with them.
+    let shared = matches!(config.store, StoreConfig::Postgres { .. }).then_some(&*store);
+    let plugin_settings = PluginSettings::new(&config.path, overrides.clone(), shared).map_err(store_error)?;
+    let config = if plugin_settings.shared() {
+        let saved = plugin_settings.read().await?;
+        plugin_settings.applied(&saved);
+        plugin_settings.config(&saved)?
+    } else {
+        config
+    };
     let defaults = HostComponents::new(&config.github_api_url, http.clone(), settings.clone());
     let registry = Registry::build(&config, &deps, defaults, first_generation, None)?;
     registry.report_plugins(&telemetry, true);
@@ -154,6 +167,7 @@ pub async fn build_app(
         telemetry,
         config,
         overrides,
+        plugin_settings,
         generations: Generations::new(registry),
         deps: Arc::new(deps),
         panics: Default::default(),
@@ -237,6 +251,9 @@ async fn run_inner(config: Config, overrides: Overrides, inherited: Option<&Inhe
             metrics_origins,
             steering.clone(),
         )));
+    }
+    if app.plugin_settings.shared() {
+        background.push(tokio::spawn(live::follow::follow(Arc::clone(&app), requests.clone())));
     }
     if let Some(admin_listener) = admin_listener {
         let admin_api = admin_api::AdminApi::new(Arc::clone(&app), requests.clone())?;

@@ -15,14 +15,17 @@ pub fn replace_file(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()>
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create(true).truncate(true);
         #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&staging)?;
+        // Set after the file exists, so that the process's umask does not narrow a mode a file had.
+        #[cfg(unix)]
         {
-            use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+            use std::os::unix::fs::PermissionsExt as _;
             let mode = std::fs::metadata(path).map_or(mode, |meta| meta.permissions().mode() & 0o7777);
-            options.mode(mode);
+            file.set_permissions(std::fs::Permissions::from_mode(mode))?;
         }
         #[cfg(not(unix))]
         let _ = mode;
-        let mut file = options.open(&staging)?;
         file.write_all(bytes)?;
         file.sync_all()?;
         std::fs::rename(&staging, path)

@@ -4,7 +4,7 @@
 //! the audit trail with the token's name, an upgrade hands the admin listener on, and the public listener never
 //! serves `/admin`.
 
-use openhost_tests::{Answer, Site, assert_error, client, free_port, get_json, send};
+use openhost_tests::{Answer, Host, Site, assert_error, client, free_port, get_json, send};
 use serde_json::json;
 
 const OPS_TOKEN: &str = "ops-token-0123456789abcdef";
@@ -315,4 +315,111 @@ fn a_plugin_change_is_built_first_then_saved_with_the_files_comments_and_recorde
         json!({"header": "x-served-by", "value": "${STAMP_VALUE}"})
     );
     assert!(!audit.to_string().contains(STAMP_VALUE), "{audit}");
+}
+
+/// A host on the PostgreSQL database `url` with header-stamp and an admin listener on `port`.
+fn postgres_admin_site(url: &str, port: u16) -> (Site, Host) {
+    let site = Site::new();
+    site.add_plugin("openhost-example-header-stamp");
+    site.write_config(&format!(
+        "{}admin_listen = \"127.0.0.1:{port}\"\n\
+         [[host.admin_tokens]]\nname = \"ops\"\ntoken = \"${{OPENHOST_ADMIN_TOKEN}}\"\n\
+         [plugins.header-stamp.config]\nvalue = \"${{STAMP_VALUE}}\"\n",
+        openhost_tests::postgres_config("http://127.0.0.1:9")
+    ));
+    let [database, key] = openhost_tests::postgres_env(url);
+    let host = site.start_with_env(&[
+        database,
+        key,
+        ("OPENHOST_ADMIN_TOKEN", OPS_TOKEN),
+        ("STAMP_VALUE", STAMP_VALUE),
+    ]);
+    (site, host)
+}
+
+/// Waits until `host` stamps its answers with `header`; how long that took.
+fn until_stamped(host: &Host, header: &str) -> std::time::Duration {
+    let started = std::time::Instant::now();
+    while started.elapsed() < std::time::Duration::from_secs(10) {
+        let (_, headers, _) = get_json(&host.url("/healthz"));
+        if headers.contains_key(header) {
+            return started.elapsed();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("{header} never came:\n{}", host.logs());
+}
+
+#[test]
+fn on_postgresql_a_change_on_one_instance_is_served_by_all_and_one_of_two_conflicting_changes_wins() {
+    let Some(url) = openhost_tests::test_database("the admin API on three instances") else {
+        return;
+    };
+    let ports = [free_port(), free_port(), free_port()];
+    let (_site_a, a) = postgres_admin_site(&url, ports[0]);
+    let (site_b, b) = postgres_admin_site(&url, ports[1]);
+    let admin = |port: u16, path: &str| format!("http://127.0.0.1:{port}{path}");
+    let etag = etag_of(&admin_get(&admin(ports[0], "/admin/api/plugins"), OPS_TOKEN));
+    assert_eq!(
+        etag,
+        etag_of(&admin_get(&admin(ports[1], "/admin/api/plugins"), OPS_TOKEN))
+    );
+
+    let served_by = json!({"config": {"header": "x-served-by", "value": "${STAMP_VALUE}"}});
+    let changed = patch(
+        &admin(ports[0], "/admin/api/plugins/header-stamp"),
+        OPS_TOKEN,
+        Some(&etag),
+        &served_by,
+    );
+    assert_eq!(changed.0, 200, "{}", changed.2);
+    let on_b = until_stamped(&b, "x-served-by");
+    eprintln!(
+        "the change reached the second instance {} ms after it was answered",
+        on_b.as_millis()
+    );
+    assert!(on_b < std::time::Duration::from_secs(2), "{on_b:?}");
+    // The file is the base: stored changes go over it, it is not rewritten.
+    assert!(
+        !std::fs::read_to_string(site_b.config_path())
+            .expect("config")
+            .contains("x-served-by")
+    );
+
+    // Two changes from the same read, on two instances at once: one wins, the other is told to read again.
+    let etag_2 = etag_of(&changed);
+    let (first, second) = std::thread::scope(|scope| {
+        let on_a = scope.spawn(|| {
+            let url = admin(ports[0], "/admin/api/plugins/header-stamp");
+            patch(
+                &url,
+                OPS_TOKEN,
+                Some(&etag_2),
+                &json!({"config": {"header": "x-from-a"}}),
+            )
+        });
+        let on_b = scope.spawn(|| {
+            let url = admin(ports[1], "/admin/api/plugins/header-stamp");
+            patch(
+                &url,
+                OPS_TOKEN,
+                Some(&etag_2),
+                &json!({"config": {"header": "x-from-b"}}),
+            )
+        });
+        (on_a.join().expect("a"), on_b.join().expect("b"))
+    });
+    let mut statuses = [first.0, second.0];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 412], "{} {}", first.2, second.2);
+    let winner = if first.0 == 200 { "x-from-a" } else { "x-from-b" };
+    until_stamped(&a, winner);
+    until_stamped(&b, winner);
+
+    // An instance started later comes up with the change, and shares the trail.
+    let (_site_c, c) = postgres_admin_site(&url, ports[2]);
+    let (_, headers, _) = get_json(&c.url("/healthz"));
+    assert!(headers.contains_key(winner), "{headers:?}");
+    let (_, _, audit) = admin_get(&admin(ports[2], "/admin/api/audit"), OPS_TOKEN);
+    assert_eq!(audit.as_array().map(Vec::len), Some(2), "{audit}");
 }

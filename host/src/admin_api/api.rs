@@ -17,17 +17,15 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{
     audit::{AuditLog, MAX_READ},
-    settings::{PluginChange, SavedSettings},
     tokens::AdminTokens,
 };
 use crate::{
     app::App,
-    config::{Config, StoreConfig},
     live::{
         admin,
         reload::{ReloadError, next_generation},
     },
-    replace_file::replace_file,
+    plugin_settings::{PluginChange, SaveError},
     server::side_listener,
 };
 
@@ -79,7 +77,7 @@ pub async fn answer(admin: &Admin, request: http::Request<hyper::body::Incoming>
         );
     }
     match (parts.method.as_str(), path) {
-        ("GET", "/admin/api/plugins") => plugins(admin),
+        ("GET", "/admin/api/plugins") => plugins(admin).await,
         ("POST", "/admin/api/reload") => reload(admin, &who).await,
         ("PATCH", _) if path.starts_with(PLUGIN_ROUTE) => {
             let name = &path[PLUGIN_ROUTE.len()..];
@@ -104,8 +102,8 @@ pub async fn answer(admin: &Admin, request: http::Request<hyper::body::Incoming>
 }
 
 /// `GET /admin/api/plugins`.
-fn plugins(admin: &Admin) -> HttpResponse {
-    let saved = match SavedSettings::read(&admin.app.config.path) {
+async fn plugins(admin: &Admin) -> HttpResponse {
+    let saved = match admin.app.plugin_settings.read().await {
         Ok(saved) => saved,
         Err(e) => return error(500, "admin_settings_unreadable", &e.to_string()),
     };
@@ -124,13 +122,6 @@ fn plugins(admin: &Admin) -> HttpResponse {
 /// Recorded in the audit trail, one entry per setting changed.
 async fn change_plugin(admin: &Admin, who: &str, name: &str, if_match: Option<&str>, body: &[u8]) -> HttpResponse {
     let app = &admin.app;
-    if matches!(app.config.store, StoreConfig::Postgres { .. }) {
-        return error(
-            501,
-            "not_implemented",
-            "with store = \"postgres\", plugin settings are not changed through the admin API yet: edit plugins.toml on each instance and reload",
-        );
-    }
     let change: PluginChange = match serde_json::from_slice(body) {
         Ok(change) => change,
         Err(e) => {
@@ -154,18 +145,21 @@ async fn change_plugin(admin: &Admin, who: &str, name: &str, if_match: Option<&s
     };
     // One change (or reload) at a time: the ETag checked and the file written under the same turn.
     let _turn = app.generations.reload_turn().await;
-    let path = &app.config.path;
-    let saved = match SavedSettings::read(path) {
+    let settings = &app.plugin_settings;
+    let saved = match settings.read().await {
         Ok(saved) => saved,
         Err(e) => return error(500, "admin_settings_unreadable", &e.to_string()),
     };
-    if if_match.trim() != "*" && if_match.trim() != saved.etag {
+    let stale = || {
         let stale = error(
             412,
             "settings_changed",
             "the plugin settings changed since they were read: read them again (GET /admin/api/plugins) and retry",
         );
-        return with_etag(stale, &saved.etag);
+        with_etag(stale, &saved.etag)
+    };
+    if if_match.trim() != "*" && if_match.trim() != saved.etag {
+        return stale();
     }
     let known = saved.plugins.contains_key(name)
         || app
@@ -181,21 +175,22 @@ async fn change_plugin(admin: &Admin, who: &str, name: &str, if_match: Option<&s
             &format!("no plugin `{}` here", crate::text::truncate(name.to_owned(), 64)),
         );
     }
-    let text = match saved.edited(name, &change) {
-        Ok(text) => text,
+    let pending = match settings.change(&saved, name, &change) {
+        Ok(pending) => pending,
         Err(e) => return error(400, "bad_request", &e.to_string()),
     };
-    let config = match Config::parse(path, &text, &app.overrides) {
+    let config = match settings.parse(&pending.text) {
         Ok(config) => config,
         Err(e) => return error(400, "config_invalid", &format!("nothing changed: {e}")),
     };
-    let reloaded = match next_generation(app, config, || replace_file(path, text.as_bytes(), 0o600)).await {
+    let reloaded = match next_generation(app, config, settings.save(&pending)).await {
         Ok(reloaded) => reloaded,
+        Err(ReloadError::Save(SaveError::Changed)) => return stale(),
         Err(ReloadError::Save(e)) => {
             tracing::error!(
                 who,
                 plugin = name,
-                "a change through the admin API built but cannot be saved: {e}"
+                "a change through the admin API built but was not saved: {e}"
             );
             return error(500, "admin_settings_unsaved", &format!("nothing changed: {e}"));
         }
@@ -205,7 +200,7 @@ async fn change_plugin(admin: &Admin, who: &str, name: &str, if_match: Option<&s
         }
     };
     app.telemetry.reloaded("ok");
-    let after = match SavedSettings::read(path) {
+    let after = match settings.read().await {
         Ok(after) => after,
         Err(e) => return error(500, "admin_settings_unreadable", &e.to_string()),
     };
@@ -276,7 +271,7 @@ async fn reload(admin: &Admin, who: &str) -> HttpResponse {
     }
     tracing::info!(who, generation = after, "reload through the admin API");
     let response = json_response(200, &json!({"message": done, "generation": after}));
-    match SavedSettings::read(&admin.app.config.path) {
+    match admin.app.plugin_settings.read().await {
         Ok(saved) => with_etag(response, &saved.etag),
         Err(_) => response,
     }

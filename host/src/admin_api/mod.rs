@@ -3,12 +3,11 @@
 //! and reload them; every change is recorded in an audit trail kept in the store, so that every instance on
 //! one database shares it.
 //!
-//! [`tokens`] decides who a request is, [`settings`] reads the saved plugin settings and their ETag, [`audit`]
-//! keeps the trail, [`api`] answers the routes.
+//! [`tokens`] decides who a request is, [`audit`] keeps the trail, [`api`] answers the routes; the settings
+//! themselves are crate::plugin_settings.
 
 mod api;
 mod audit;
-mod settings;
 mod tokens;
 
 use std::sync::Arc;

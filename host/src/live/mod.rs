@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod changes;
+pub mod follow;
 pub mod generations;
 pub mod reload;
 pub mod signals;

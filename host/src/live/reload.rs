@@ -5,7 +5,16 @@
 
 use std::sync::Arc;
 
-use crate::{app::App, components::HostComponents, config::Config, live::changes, registry::Registry};
+use std::future::Future;
+
+use crate::{
+    app::App,
+    components::HostComponents,
+    config::Config,
+    live::changes,
+    plugin_settings::{SaveError, SettingsError},
+    registry::Registry,
+};
 
 /// Why a reload changed nothing.
 #[derive(Debug, thiserror::Error)]
@@ -16,8 +25,10 @@ pub enum ReloadError {
     Config(#[from] crate::config::ConfigError),
     #[error("building the new generation stopped: {0}")]
     Aborted(String),
-    #[error("the new generation built, but its settings cannot be saved: {0}")]
-    Save(#[source] std::io::Error),
+    #[error("{0}")]
+    Settings(#[from] SettingsError),
+    #[error("the new generation built, but its settings were not saved: {0}")]
+    Save(#[from] SaveError),
 }
 
 /// What a reload did.
@@ -66,8 +77,12 @@ pub async fn reload(app: &App) -> Result<Reloaded, ReloadError> {
 }
 
 async fn build_next(app: &App) -> Result<Reloaded, ReloadError> {
-    let new = Config::load(&app.config.path, &app.overrides)?;
-    next_generation(app, new, || Ok(())).await
+    let saved = app.plugin_settings.read().await?;
+    // Whatever this build comes to, it was tried on these settings: another instance's change is not tried
+    // again and again.
+    app.plugin_settings.applied(&saved);
+    let new = app.plugin_settings.config(&saved)?;
+    next_generation(app, new, async { Ok(()) }).await
 }
 
 /// Builds the next generation from `new` to the side, with every startup check; once it built, runs `save`
@@ -76,7 +91,7 @@ async fn build_next(app: &App) -> Result<Reloaded, ReloadError> {
 pub async fn next_generation(
     app: &App,
     new: Config,
-    save: impl FnOnce() -> std::io::Result<()>,
+    save: impl Future<Output = Result<(), SaveError>>,
 ) -> Result<Reloaded, ReloadError> {
     let (config, needs_restart) = changes::apply(&app.config, new);
     let previous = app.generations.current();
@@ -94,7 +109,7 @@ pub async fn next_generation(
         plugins: registry.plugins.iter().filter(|p| p.loaded).count(),
         needs_restart,
     };
-    if let Err(e) = save() {
+    if let Err(e) = save.await {
         // Never served: its plugins, whose init ran, are shut down as a retired generation's are.
         let _ = tokio::task::spawn_blocking(move || registry.shutdown()).await;
         return Err(ReloadError::Save(e));
