@@ -78,7 +78,10 @@ pub async fn build_app(
     let lock_wait = upgrading.map_or(std::time::Duration::ZERO, |_| upgrade::LOCK_WAIT);
     let first_generation = upgrading.map_or(0, |previous| previous.previous_generation) + 1;
     let env = |name: &str| std::env::var(name).ok();
-    let telemetry = Arc::new(Telemetry::new(config.metrics_listen.is_some())?);
+    let telemetry = Arc::new(Telemetry::new(
+        config.metrics_listen.is_some(),
+        config.admin_listen.is_some(),
+    )?);
     let store: Arc<dyn Store> =
         match &config.store {
             StoreConfig::Sled => Arc::new(SledStore::open_waiting(&config.data_dir, lock_wait).map_err(|source| {

@@ -67,6 +67,22 @@ fn the_admin_api_asks_for_a_token_refuses_foreign_writes_and_records_reloads() {
     assert!(!plugins.to_string().contains(STAMP_VALUE), "{plugins}");
     let (_, stamped, _) = get_json(&host.url("/healthz"));
     assert_eq!(stamped["x-openhost-stamp"], STAMP_VALUE);
+    // Live figures: every request went through the middleware.
+    for _ in 0..20 {
+        get_json(&host.url("/healthz"));
+    }
+    let (_, _, plugins) = admin_get(&admin("/admin/api/plugins"), OPS_TOKEN);
+    let calls = plugins["plugins"]
+        .as_array()
+        .and_then(|plugins| plugins.iter().find(|p| p["name"] == "header-stamp"))
+        .map(|stamp| stamp["calls"].clone())
+        .unwrap_or_default();
+    assert!(calls["calls"].as_u64().is_some_and(|n| n >= 21), "{calls}");
+    assert_eq!(
+        (&calls["errors"], &calls["timeouts"], &calls["window_minutes"]),
+        (&json!(0), &json!(0), &json!(5))
+    );
+    assert!(calls["p99_ms"].as_f64().is_some_and(|p99| p99 > 0.0), "{calls}");
 
     // A write from another site changes nothing; so does an unknown Host name.
     let foreign = send(

@@ -1,8 +1,8 @@
 //! The admin API's routes (docs/operating.md, "Admin API"): every request names an admin token, a write from
 //! another site is refused, and each change lands in the audit trail.
 //!
-//! - `GET /admin/api/plugins`: what `/api/plugins` shows, each plugin's saved settings as written, and the
-//!   settings' ETag;
+//! - `GET /admin/api/plugins`: what `/api/plugins` shows, each plugin's saved settings as written and its
+//!   calls over the last minutes (crate::telemetry::figures), and the settings' ETag;
 //! - `PATCH /admin/api/plugins/NAME` with `If-Match`: `enabled`, `order` or `config` changed, checked by
 //!   building the next generation to the side, saved (comments kept) and swapped in only once it built;
 //! - `POST /admin/api/reload`: a reload, as SIGHUP (one at a time, with them);
@@ -112,6 +112,7 @@ async fn plugins(admin: &Admin) -> HttpResponse {
         for plugin in plugins {
             let name = plugin["name"].as_str().unwrap_or_default().to_owned();
             plugin["settings"] = saved.plugins.get(&name).cloned().unwrap_or_else(|| json!({}));
+            plugin["calls"] = admin.app.telemetry.figures.summary(&name).unwrap_or(Value::Null);
         }
     }
     with_etag(json_response(200, &described), &saved.etag)

@@ -10,6 +10,7 @@
 //!
 //! Without a recorder every handle is a no-op, and the only cost left is the clock reads around plugin calls.
 
+pub mod figures;
 pub mod listener;
 pub mod panics;
 pub mod plugin;
@@ -90,6 +91,8 @@ impl Outcome {
 #[derive(Default)]
 pub struct CallSite {
     metrics: OnceLock<CallMetrics>,
+    /// The plugin's live figures (crate::telemetry::figures), when kept.
+    figures: OnceLock<Option<Arc<figures::PluginFigures>>>,
     /// The host's built-in middleware is its own code, not a plugin's: its calls are not counted one by one (they
     /// would double the cost of metrics per request), their time is in the request's duration.
     uncounted: bool,
@@ -100,12 +103,20 @@ impl CallSite {
     pub fn uncounted() -> CallSite {
         CallSite {
             metrics: OnceLock::new(),
+            figures: OnceLock::new(),
             uncounted: true,
         }
     }
 
     fn metrics(&self, plugin: &str, slot: Slot) -> Option<&CallMetrics> {
         (!self.uncounted).then(|| self.metrics.get_or_init(|| CallMetrics::new(plugin, slot)))
+    }
+
+    fn figures(&self, telemetry: &Telemetry, plugin: &str) -> Option<&figures::PluginFigures> {
+        if self.uncounted {
+            return None;
+        }
+        self.figures.get_or_init(|| telemetry.figures.of(plugin)).as_deref()
     }
 }
 
@@ -184,6 +195,8 @@ pub struct Telemetry {
     handle: Option<PrometheusHandle>,
     /// Requests that matched no route (404, 405).
     pub unmatched: RequestMetrics,
+    /// Each plugin's calls over the last minutes, for the admin API.
+    pub figures: figures::Figures,
 }
 
 /// Why the metrics could not be set up.
@@ -196,8 +209,9 @@ pub enum TelemetryError {
 }
 
 impl Telemetry {
-    /// Installs the Prometheus recorder when `enabled` (once per process), else records nothing.
-    pub fn new(enabled: bool) -> Result<Telemetry, TelemetryError> {
+    /// Installs the Prometheus recorder when `enabled` (once per process), else records nothing; keeps each
+    /// plugin's live figures when `figures`.
+    pub fn new(enabled: bool, figures: bool) -> Result<Telemetry, TelemetryError> {
         let handle = if enabled {
             let recorder = PrometheusBuilder::new()
                 .set_buckets(BUCKETS)
@@ -212,6 +226,7 @@ impl Telemetry {
         Ok(Telemetry {
             handle,
             unmatched: RequestMetrics::new("unmatched"),
+            figures: figures::Figures::new(figures),
         })
     }
 
@@ -292,6 +307,9 @@ impl<'a> CallTimer<'a> {
             .filter(|_| telemetry.enabled())
         {
             metrics.record(outcome, elapsed);
+        }
+        if let Some(figures) = self.site.figures(telemetry, self.plugin) {
+            figures.record(telemetry.figures.minute(self.started), outcome, elapsed);
         }
         if elapsed >= SLOW_CALL {
             tracing::warn!(
