@@ -46,6 +46,19 @@ fn the_admin_api_asks_for_a_token_refuses_foreign_writes_and_records_reloads() {
         401,
         "admin_token_invalid",
     );
+    // The console's files hold no data: served without a token, under a policy that runs only its own script.
+    let console = client().get(admin("/admin/")).send().expect("console");
+    assert_eq!(console.status(), 200);
+    let policy = console.headers()["content-security-policy"]
+        .to_str()
+        .expect("policy")
+        .to_owned();
+    assert!(
+        policy.contains("script-src 'self'") && policy.contains("frame-ancestors 'none'"),
+        "{policy}"
+    );
+    assert!(console.text().expect("page").contains("/admin/console.js"));
+    assert_eq!(client().get(host.url("/admin/")).send().expect("public").status(), 404);
     // The public listener has no admin routes, whatever the token.
     assert_error(&admin_get(&host.url("/admin/api/plugins"), OPS_TOKEN), 404, "not_found");
 

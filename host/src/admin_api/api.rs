@@ -49,6 +49,9 @@ type HttpResponse = http::Response<Full<Bytes>>;
 pub async fn answer(admin: &Admin, request: http::Request<hyper::body::Incoming>) -> HttpResponse {
     let (parts, body) = request.into_parts();
     let path = parts.uri.path();
+    if let Some(file) = super::console::file(&parts.method, path) {
+        return file;
+    }
     if !path.starts_with("/admin/api/") {
         return error(
             404,

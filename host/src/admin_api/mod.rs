@@ -3,11 +3,12 @@
 //! and reload them; every change is recorded in an audit trail kept in the store, so that every instance on
 //! one database shares it.
 //!
-//! [`tokens`] decides who a request is, [`audit`] keeps the trail, [`api`] answers the routes; the settings
-//! themselves are crate::plugin_settings.
+//! [`tokens`] decides who a request is, [`audit`] keeps the trail, [`api`] answers the routes, [`console`] is
+//! the web console at `/admin/`; the settings themselves are crate::plugin_settings.
 
 mod api;
 mod audit;
+mod console;
 mod tokens;
 
 use std::sync::Arc;
