@@ -312,10 +312,26 @@ pub fn check(file: &Path, load: bool, config: Option<&Path>) -> Result<String, S
             names.join(", ")
         }
     };
+    // The keys the schema names, or that the plugin declares none.
+    let config = match manifest
+        .config_schema
+        .as_deref()
+        .map(serde_json::from_str::<serde_json::Value>)
+    {
+        None => "no schema declared".to_owned(),
+        Some(Err(e)) => format!("a schema that is not JSON ({e}): the host refuses the plugin"),
+        Some(Ok(schema)) => match schema["properties"].as_object() {
+            Some(keys) => format!(
+                "JSON Schema with keys {}",
+                keys.keys().cloned().collect::<Vec<_>>().join(", ")
+            ),
+            None => "JSON Schema".to_owned(),
+        },
+    };
     Ok(format!(
         "name:        {}\nversion:     {}\ninterface:   {} (this host provides {})\nplugin-api:  {}\n\
-         description: {}\nprovides:    {}\ndecorates:   {}\nfile:        {}\nsha256:      {}\nsignature:   {signature}\n\
-         executed:    {executed}\n",
+         description: {}\nprovides:    {}\ndecorates:   {}\nconfig:      {config}\nfile:        {}\n\
+         sha256:      {}\nsignature:   {signature}\nexecuted:    {executed}\n",
         manifest.name,
         manifest.version,
         manifest.interface,

@@ -89,7 +89,9 @@ pub fn root_module<P: PluginDefinition>() -> PluginModRef {
 /// ```
 ///
 /// `provides` lists [`Slot`](crate::Slot) variants the plugin fills (override or stack); the optional
-/// `decorates` lists override slots it wraps; `shutdown: path` is optional. `init`'s second parameter is any
+/// `decorates` lists override slots it wraps; the optional `config_schema` is the JSON Schema of the config
+/// table (a `&'static str`, usually `include_str!("../config.schema.json")`): the host checks the config
+/// against it before `init` and shows it to operators; `shutdown: path` is optional. `init`'s second parameter is any
 /// `serde::Deserialize` type (`serde_json::Value` for the raw table); a table that does not fit is refused with
 /// the key named. The name and description are checked when the plugin is compiled.
 #[macro_export]
@@ -99,6 +101,7 @@ macro_rules! export_plugin {
         description: $description:literal,
         provides: [$($slot:ident),* $(,)?],
         $(decorates: [$($decorated:ident),* $(,)?],)?
+        $(config_schema: $schema:expr,)?
         init: $init:path
         $(, shutdown: $shutdown:path)?
         $(,)?
@@ -106,14 +109,14 @@ macro_rules! export_plugin {
         $crate::export_plugin! {
             @interface $crate::__interface_version!();
             name: $name, description: $description, provides: [$($slot),*], decorates: [$($($decorated),*)?],
-            init: $init $(, shutdown: $shutdown)?
+            $(config_schema: $schema,)? init: $init $(, shutdown: $shutdown)?
         }
     };
     // Not for authors: lets the host's own tests build a plugin that claims another interface version.
     (
         @interface $interface:expr;
         name: $name:literal, description: $description:literal, provides: [$($slot:ident),*],
-        decorates: [$($decorated:ident),*], init: $init:path
+        decorates: [$($decorated:ident),*], $(config_schema: $schema:expr,)? init: $init:path
         $(, shutdown: $shutdown:path)?
     ) => {
         const _: () = $crate::manifest::check_declaration($name, $description);
@@ -138,6 +141,17 @@ macro_rules! export_plugin {
         #[unsafe(export_name = "openhost_plugin_manifest")]
         pub static __OPENHOST_MANIFEST: [u8; __OPENHOST_MANIFEST_TEXT.len()] =
             $crate::manifest::to_bytes(__OPENHOST_MANIFEST_TEXT);
+
+        $(
+            #[doc(hidden)]
+            const __OPENHOST_CONFIG_SCHEMA_TEXT: &str = $schema;
+            const _: () = $crate::manifest::check_config_schema(__OPENHOST_CONFIG_SCHEMA_TEXT);
+            /// The JSON Schema of the config, as data, NUL-terminated: read like the manifest.
+            #[doc(hidden)]
+            #[unsafe(export_name = "openhost_plugin_config_schema")]
+            pub static __OPENHOST_CONFIG_SCHEMA: [u8; __OPENHOST_CONFIG_SCHEMA_TEXT.len() + 1] =
+                $crate::manifest::to_bytes_with_nul(__OPENHOST_CONFIG_SCHEMA_TEXT);
+        )?
 
         #[doc(hidden)]
         pub struct __OpenhostPlugin;

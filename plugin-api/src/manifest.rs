@@ -16,6 +16,13 @@ pub const MANIFEST_SYMBOL: &str = "openhost_plugin_manifest";
 pub const MAGIC: &str = "openhost-plugin-manifest 1";
 /// The longest manifest a host reads.
 pub const MAX_LEN: usize = 16 * 1024;
+/// The exported symbol that holds the config's JSON Schema, if the plugin declares one (`export_plugin!`'s
+/// `config_schema`): NUL-terminated text, read from the file like the manifest, so that no plugin code runs to
+/// learn it. Optional data beside the frozen root module: an older host never looks for it, and a plugin
+/// without it has no schema.
+pub const CONFIG_SCHEMA_SYMBOL: &str = "openhost_plugin_config_schema";
+/// The longest config schema a host reads.
+pub const MAX_SCHEMA_LEN: usize = 64 * 1024;
 
 /// A parsed manifest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +38,9 @@ pub struct Manifest {
     pub provides: Vec<Slot>,
     /// Override slots the plugin wraps.
     pub decorates: Vec<Slot>,
+    /// The JSON Schema of the plugin's config, from [`CONFIG_SCHEMA_SYMBOL`] (not part of the manifest's text:
+    /// [`Manifest::parse`] leaves it `None`, the reader of the file fills it in).
+    pub config_schema: Option<String>,
 }
 
 /// Why manifest bytes are not a manifest.
@@ -101,6 +111,7 @@ impl Manifest {
             description: get("description").unwrap_or_default().to_owned(),
             provides: slots("provides")?,
             decorates: slots("decorates")?,
+            config_schema: None,
         })
     }
 }
@@ -141,6 +152,36 @@ pub const fn check_declaration(name: &str, description: &str) {
         }
         i += 1;
     }
+}
+
+/// Compile-time checks of a declared config schema: it fits what a host reads, and holds no NUL (which ends it).
+#[doc(hidden)]
+pub const fn check_config_schema(schema: &str) {
+    let bytes = schema.as_bytes();
+    if bytes.len() > MAX_SCHEMA_LEN {
+        panic!("the config schema is longer than 64 KiB");
+    }
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == 0 {
+            panic!("the config schema holds a NUL byte");
+        }
+        i += 1;
+    }
+}
+
+/// `text` and a NUL, as a byte array of exactly `text.len() + 1` bytes.
+#[doc(hidden)]
+pub const fn to_bytes_with_nul<const N: usize>(text: &str) -> [u8; N] {
+    let bytes = text.as_bytes();
+    assert!(bytes.len() + 1 == N);
+    let mut out = [0u8; N];
+    let mut i = 0;
+    while i < bytes.len() {
+        out[i] = bytes[i];
+        i += 1;
+    }
+    out
 }
 
 /// Copies manifest text into the fixed-size array `export_plugin!` exports.

@@ -171,6 +171,7 @@ export_plugin! {
     name: "audit-log",
     description: "Records every request and serves the newest at GET /api/audit",
     provides: [Middleware, Routes],
+    config_schema: include_str!("../config.schema.json"),
     init: init,
 }
 

@@ -61,6 +61,7 @@ export_plugin! {
     description: "Adds or flips FEATURE_FLAGS in the server config",
     provides: [],
     decorates: [ServerConfig],
+    config_schema: include_str!("../config.schema.json"),
     init: init,
 }
 

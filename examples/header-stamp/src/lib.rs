@@ -85,6 +85,7 @@ export_plugin! {
     name: "header-stamp",
     description: "Adds a header to every response and blocks configured paths",
     provides: [Middleware],
+    config_schema: include_str!("../config.schema.json"),
     init: init,
 }
 

@@ -83,6 +83,7 @@ export_plugin! {
     name: "proxy-auth",
     description: "Trusts a reverse proxy's identity header from configured addresses",
     provides: [UserAuth],
+    config_schema: include_str!("../config.schema.json"),
     init: init,
 }
 

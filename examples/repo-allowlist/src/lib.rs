@@ -112,6 +112,7 @@ export_plugin! {
     description: "Hides repositories outside configured owners",
     provides: [],
     decorates: [GitService],
+    config_schema: include_str!("../config.schema.json"),
     init: init,
 }
 

@@ -46,6 +46,8 @@ pub struct PluginRecord {
     /// What the signature beside the file says about the bytes loaded (`None`: not checked, as for a plugin
     /// that is not loaded).
     pub signature: Option<Signature>,
+    /// The JSON Schema of the config the plugin declares, as its text.
+    pub config_schema: Option<String>,
 }
 
 impl PluginRecord {
@@ -66,6 +68,7 @@ impl PluginRecord {
             error: None,
             kind: PluginKind::Native,
             signature: None,
+            config_schema: manifest.config_schema.clone(),
         }
     }
 
@@ -86,6 +89,7 @@ impl PluginRecord {
             error: None,
             kind: PluginKind::Sandboxed(limits),
             signature: None,
+            config_schema: None,
         }
     }
 
@@ -120,6 +124,7 @@ impl PluginRecord {
             "decorates": self.decorates.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
             "error": self.error,
             "signature": self.signature.as_ref().map(Signature::to_json),
+            "config_schema": self.config_schema.as_deref().and_then(|schema| serde_json::from_str::<Value>(schema).ok()),
         })
     }
 }

@@ -50,6 +50,13 @@ pub enum RegistryError {
     },
     #[error("plugins.toml enables plugin `{plugin}`, but no library in {} declares it", dir.display())]
     PluginNotFound { plugin: String, dir: PathBuf },
+    #[error("{}: plugin `{plugin}`: {source}", file.display())]
+    ConfigSchema {
+        file: PathBuf,
+        plugin: String,
+        #[source]
+        source: super::config_schema::SchemaError,
+    },
     #[error("{}: plugin `{plugin}` failed to initialise: {source}", file.display())]
     Init {
         file: PathBuf,

@@ -7,6 +7,7 @@
 //! route collisions. Every refusal of an enabled plugin is a [`RegistryError`] naming the file and plugin.
 
 mod chain;
+mod config_schema;
 pub mod discovery;
 mod error;
 pub mod instance;
@@ -128,8 +129,16 @@ impl Registry {
                 file: file.path.clone(),
                 source,
             };
-            // Before the library is mapped: a config that cannot be made maps nothing.
+            // Before the library is mapped: a config that cannot be made, or that does not fit the schema the
+            // plugin declares, maps nothing.
             let config_json = plugin_config_json(&name, table.and_then(PluginTable::config_table), &*deps.env)?;
+            if let Some(schema) = &file.manifest.config_schema {
+                config_schema::check(schema, &config_json).map_err(|source| RegistryError::ConfigSchema {
+                    file: file.path.clone(),
+                    plugin: name.clone(),
+                    source,
+                })?;
+            }
             let pin = table.and_then(|t| t.sha256.as_deref());
             let opened = loader::open(&file, pin, config.signing_for(&name)).map_err(load_error)?;
             let instance = Instance::init(&file.path, &name, opened.module, &config_json, deps)?;

@@ -64,5 +64,6 @@ export_plugin! {
     name: "api-keys",
     description: "API keys for scripts: Authorization: Bearer ohk_... as its owner",
     provides: [Middleware, Routes],
+    config_schema: include_str!("../config.schema.json"),
     init: init,
 }

@@ -116,5 +116,6 @@ export_plugin! {
     name: "enterprise",
     description: "GitHub App OAuth login, signed sessions, rotating tokens and SaaS config",
     provides: [Middleware, Routes, ServerConfig, UserAuth, GitService],
+    config_schema: include_str!("../config.schema.json"),
     init: init,
 }
