@@ -301,6 +301,20 @@ fn a_plugin_change_is_built_first_then_saved_with_the_files_comments_and_recorde
         "{}",
         refused.2
     );
+    // A config that does not fit the plugin's declared schema is refused before the library is mapped, naming
+    // the key and never the value.
+    let misfit = patch(
+        &stamp,
+        OPS_TOKEN,
+        Some(&etag),
+        &json!({"config": {"order": "very-high", "colour": 1}}),
+    );
+    assert_error(&misfit, 400, "plugin_refused");
+    let why = misfit.2["error"].as_str().unwrap_or_default();
+    assert!(
+        why.contains("`/order`") && why.contains("colour") && !why.contains("very-high"),
+        "{why}"
+    );
     unchanged("refused changes leave everything as it was");
 
     let changed = patch(&stamp, OPS_TOKEN, Some(&etag), &new_header);
