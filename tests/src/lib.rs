@@ -10,6 +10,7 @@
 //! build a `cdylib` for integration tests), and [`Site::add_library`] stages it
 //! (`examples/plugin-template/tests/end_to_end.rs`).
 
+pub mod browser;
 pub mod fake_github;
 pub mod live_load;
 pub mod oidc_provider;
@@ -651,16 +652,19 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// Says `what` was skipped and why: a test that needs something this machine lacks (a database, a browser, a
+/// command). In CI (`CI` set) every test must run, so there a skip is a failure.
+pub fn skip(what: &str, why: &str) {
+    assert!(std::env::var_os("CI").is_none(), "{what} must run in CI: {why}");
+    eprintln!("skipped: {why} ({what})");
+}
+
 /// A PostgreSQL URL for one test, in a schema of its own (so tests sharing the database never meet):
 /// `OPENHOST_TEST_DATABASE_URL` with a fresh schema first on its search path. Without the variable, prints that
 /// `what` was skipped and returns `None`; in CI (`CI` set) a skip is a failure.
 pub fn test_database(what: &str) -> Option<String> {
     let Ok(url) = std::env::var("OPENHOST_TEST_DATABASE_URL") else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "OPENHOST_TEST_DATABASE_URL is not set: the PostgreSQL tests must run in CI ({what})"
-        );
-        eprintln!("skipped: OPENHOST_TEST_DATABASE_URL is not set ({what})");
+        skip(what, "OPENHOST_TEST_DATABASE_URL is not set");
         return None;
     };
     let nanos = std::time::SystemTime::now()
@@ -843,11 +847,7 @@ pub fn wasm_example(name: &str, what: &str) -> Option<PathBuf> {
         let no_target =
             stderr.contains("target may not be installed") || stderr.contains("can't find crate for `core`");
         assert!(no_target, "building examples/{name} for wasm32 failed:\n{stderr}");
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "the wasm32-unknown-unknown target is not installed: the sandbox's Rust guest tests must run in CI ({what})"
-        );
-        eprintln!("skipped: the wasm32-unknown-unknown target is not installed ({what})");
+        skip(what, "the wasm32-unknown-unknown target is not installed");
         return None;
     }
     Some(

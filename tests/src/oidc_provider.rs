@@ -51,11 +51,10 @@ impl Provider {
     pub fn start(redirect_uri: &str, github_token: &str, access_token_secs: u64) -> Option<Provider> {
         let node = Command::new("node").arg("--version").output();
         if !matches!(&node, Ok(output) if output.status.success()) || !installed() {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "Node.js and the oidc-provider package are needed: the OpenID Connect tests must run in CI"
+            crate::skip(
+                "the OpenID Connect tests",
+                "Node.js or tests/oidc's npm packages are not installed",
             );
-            eprintln!("skipped: Node.js (or npm's registry) is not available for the OpenID Connect provider");
             return None;
         }
         let mut child = Command::new("node")

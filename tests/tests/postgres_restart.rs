@@ -13,7 +13,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use openhost_tests::{Site, fake_github::FakeGithub, manual_client, postgres_config, postgres_env, test_database};
+use openhost_tests::{
+    Site, fake_github::FakeGithub, manual_client, postgres_config, postgres_env, skip, test_database,
+};
 use serde_json::{Value, json};
 
 /// Each writer's number of secrets (four writers stay under the host's 256 secrets per user).
@@ -36,13 +38,7 @@ fn restart_postgres(version: &str) {
     eprintln!("PostgreSQL restarted in {:?}", started.elapsed());
 }
 
-fn skip(what: &str) {
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{what}: the PostgreSQL restart test must run in CI"
-    );
-    eprintln!("skipped: {what}");
-}
+const RESTART_TEST: &str = "the PostgreSQL restart test";
 
 #[test]
 fn restarting_postgres_under_writes_loses_no_acknowledged_write() {
@@ -50,14 +46,14 @@ fn restarting_postgres_under_writes_loses_no_acknowledged_write() {
         return;
     };
     let Some(version) = local_cluster() else {
-        return skip("no local PostgreSQL cluster (/etc/postgresql) to restart");
+        return skip(RESTART_TEST, "no local PostgreSQL cluster (/etc/postgresql) to restart");
     };
     let may_restart = Command::new("pg_ctlcluster")
         .args(["--skip-systemctl-redirect", &version, "main", "status"])
         .output()
         .is_ok_and(|output| output.status.success());
     if !may_restart {
-        return skip("pg_ctlcluster cannot control the local cluster here");
+        return skip(RESTART_TEST, "pg_ctlcluster cannot control the local cluster here");
     }
     let fake = FakeGithub::start(1);
     let sites = [Site::new(), Site::new()];

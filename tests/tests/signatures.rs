@@ -348,11 +348,10 @@ fn minisign(args: &[&str], stdin: &str) -> Option<(bool, String)> {
     let mut child = match child {
         Ok(child) => child,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "minisign is not installed: the interoperability test must run in CI"
+            openhost_tests::skip(
+                "the minisign interoperability test",
+                "minisign is not installed (apt-get install minisign)",
             );
-            eprintln!("skipped: minisign is not installed (apt-get install minisign)");
             return None;
         }
         Err(e) => panic!("cannot run minisign: {e}"),

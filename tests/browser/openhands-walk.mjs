@@ -7,18 +7,18 @@
 // the 401 of POST /api/authenticate that tells the frontend nobody is signed in yet; or when a step cannot be
 // done. Screenshots go to OUT_DIR.
 //
-//   node tools/frontend/walk.mjs oss FRONTEND_URL PAT OUT_DIR
-//   node tools/frontend/walk.mjs saas FRONTEND_URL OUT_DIR
+//   node tests/browser/openhands-walk.mjs oss FRONTEND_URL PAT OUT_DIR
+//   node tests/browser/openhands-walk.mjs saas FRONTEND_URL OUT_DIR
 //
-// Needs /usr/bin/chromium and `playwright-core` next to the script (ES modules ignore NODE_PATH): copy it into a
-// scratch folder with `npm install playwright-core` there. docs/frontend.md says how to start everything.
+// Needs /usr/bin/chromium and this folder's npm packages (`npm ci` here). tests/tests/browser.rs runs both walks
+// against a real host behind tools/frontend/serve.mjs; docs/frontend.md says how to start everything by hand.
 import { chromium } from "playwright-core";
 
 const mode = process.argv[2];
 const [base, pat, out] =
   mode === "saas" ? [process.argv[3], null, process.argv[4]] : process.argv.slice(3);
 if (!["oss", "saas"].includes(mode) || !base || !out || (mode === "oss" && !pat)) {
-  console.error("usage: node walk.mjs oss FRONTEND_URL PAT OUT_DIR | node walk.mjs saas FRONTEND_URL OUT_DIR");
+  console.error("usage: node openhands-walk.mjs oss FRONTEND_URL PAT OUT_DIR | saas FRONTEND_URL OUT_DIR");
   process.exit(2);
 }
 const browser = await chromium.launch({
