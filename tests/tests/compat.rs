@@ -41,6 +41,10 @@ const FROZEN_APIS: &[(&str, &str)] = &[
         "1.4",
         "3aaa790a61b0dbbdfb443a8bb82a7c15b9a8987d4ac3e6d50e99aa6ca9404b44",
     ),
+    (
+        "1.5",
+        "d7eeef92f9ffd8f8aac3362759469f2e2d34030e04cde21283a6a85f8abd9b57",
+    ),
 ];
 
 fn fixture_dir(version: &str) -> PathBuf {
@@ -191,6 +195,28 @@ fn a_plugin_built_against_1_4_is_served_with_the_1_4_metrics() {
     let (status, headers, body) = get_json(&host.url("/compat/metric"));
     assert_eq!((status, body), (200, json!({"counted": true})));
     assert_eq!(headers["x-compat-status"], "200", "the 1.4 response hook still runs");
+}
+
+/// A 1.5 plugin's middleware lacks the 1.6 `hooks`: the host calls both of its hooks, as a 1.5 host did. Its
+/// `decide` still changes requests before routing, its body included, and its routes take parameters.
+#[test]
+fn a_plugin_built_against_1_5_is_served_with_the_1_5_request_changes() {
+    let site = Site::new();
+    std::fs::copy(compat_library("1.5"), site.plugin_dir().join("libcompat_plugin_1_5.so")).unwrap();
+    site.write_config("");
+    let host = site.start();
+    let (_, _, plugins) = get_json(&host.url("/api/plugins"));
+    assert_eq!(plugins["plugins"][0]["interface"], "1.5");
+    let (status, headers, config) = get_json(&host.url("/api/options/config"));
+    assert_eq!((status, config["APP_MODE"].as_str()), (200, Some("compat-1.5")));
+    assert_eq!(headers["x-compat"], "1.5");
+    assert_eq!(headers["x-compat-status"], "200", "the 1.5 response hook still runs");
+    let (status, _, body) = get_json(&host.url("/compat/old/7"));
+    assert_eq!((status, body), (200, json!({"item": "7", "from": "compat-1.5"})));
+    let echoed = send(client().post(host.url("/compat/echo")).body("quiet"));
+    assert_eq!((echoed.0, echoed.2), (200, json!({"body": "QUIET"})));
+    let (status, _, body) = get_json(&host.url("/compat/lease?value=leased"));
+    assert_eq!((status, body), (200, json!({"held": true, "read": "leased"})));
 }
 
 #[test]
