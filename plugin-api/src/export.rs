@@ -31,7 +31,7 @@ macro_rules! __root_module_symbol {
 #[macro_export]
 macro_rules! __sdk_version {
     () => {
-        "1.5.0"
+        "1.6.0"
     };
 }
 

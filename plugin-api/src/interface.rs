@@ -9,14 +9,14 @@
 /// The interface major this crate speaks. A change that cannot be made by adding is a new major.
 pub const INTERFACE_MAJOR: u32 = 1;
 /// The interface minor this crate speaks: bumped by every release that adds to the interface.
-pub const INTERFACE_MINOR: u32 = 5;
+pub const INTERFACE_MINOR: u32 = 6;
 
-/// The interface this crate speaks, as written in manifests: `"1.5"`. A macro so that `concat!` can use it.
+/// The interface this crate speaks, as written in manifests: `"1.6"`. A macro so that `concat!` can use it.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __interface_version {
     () => {
-        "1.5"
+        "1.6"
     };
 }
 

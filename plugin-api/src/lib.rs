@@ -14,6 +14,7 @@
 //!
 //! struct Stamp;
 //!
+//! #[middleware] // declares the hooks this block writes: only `on_request`, so the host makes one call, not two
 //! impl Middleware for Stamp {
 //!     async fn on_request(&self, _request: &RequestView<'_>) -> Result<MiddlewareAction, PluginError> {
 //!         Ok(MiddlewareAction::next().with_header("x-stamp", "1"))
@@ -42,6 +43,9 @@ pub mod wire;
 pub use error::PluginError;
 pub use host::{Host, HostServices, HostServicesRef, HttpRequest, KvEntry, Lease, LogLevel, MetricKind, MetricLabel};
 pub use interface::{InterfaceVersion, INTERFACE_MAJOR, INTERFACE_MINOR};
+/// Declares which hooks a middleware implements from the methods its `impl Middleware for T` block writes
+/// (interface 1.6): `#[openhost_plugin_api::middleware]`, or `#[middleware]` with the prelude.
+pub use openhost_plugin_api_macros::middleware;
 pub use sdk::{
     order, Components, GitService, GitServiceDecorator, GitServiceHandle, Middleware, Request, Router, ServerConfig,
     ServerConfigHandle, UserAuth, UserAuthHandle,
@@ -60,7 +64,8 @@ pub use wire::{
     identity::{Identity, IdentityView},
     module::{PluginMod, PluginModRef},
     slots::{
-        FfiResult, GitServiceObject, MiddlewareObject, PluginObject, RoutesObject, ServerConfigObject, UserAuthObject,
+        FfiResult, GitServiceObject, MiddlewareHooks, MiddlewareObject, PluginObject, RoutesObject, ServerConfigObject,
+        UserAuthObject,
     },
 };
 
@@ -75,14 +80,14 @@ pub mod types {
 /// Everything a plugin author usually needs.
 pub mod prelude {
     pub use crate::{
-        export_plugin, order,
+        export_plugin, middleware, order,
         types::{ROption, RResult, RSlice, RStr, RString, RVec},
         Branch, BranchPage, BranchQuery, BranchSearch, Components, Decision, GitService, GitServiceDecorator,
         GitServiceHandle, GitUser, Header, HeaderChange, HeaderView, Host, HttpRequest, Identity, IdentityView,
-        Installation, InstallationPage, InstallationRepositoryQuery, LogLevel, Middleware, MiddlewareAction, Page,
-        PageRequest, PluginError, Repository, RepositoryPage, RepositoryQuery, Request, RequestView, Response,
-        ResponseView, RouteSpec, Router, SearchQuery, ServerConfig, ServerConfigHandle, Slot, SuggestedTask, UserAuth,
-        UserAuthHandle,
+        Installation, InstallationPage, InstallationRepositoryQuery, LogLevel, Middleware, MiddlewareAction,
+        MiddlewareHooks, Page, PageRequest, PluginError, Repository, RepositoryPage, RepositoryQuery, Request,
+        RequestView, Response, ResponseView, RouteSpec, Router, SearchQuery, ServerConfig, ServerConfigHandle, Slot,
+        SuggestedTask, UserAuth, UserAuthHandle,
     };
 }
 

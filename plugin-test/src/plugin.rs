@@ -10,9 +10,9 @@ use openhost_plugin_api::{
         UserAuthHandle,
     },
     types::{ROption, RSlice},
-    Decision, GitService, GitServiceObject, Identity, MiddlewareAction, MiddlewareObject, PluginError, PluginObject,
-    RequestView, Response, ResponseView, RouteSpec, RoutesObject, ServerConfig, ServerConfigObject, UserAuth,
-    UserAuthObject,
+    Decision, GitService, GitServiceObject, Identity, MiddlewareAction, MiddlewareHooks, MiddlewareObject, PluginError,
+    PluginObject, RequestView, Response, ResponseView, RouteSpec, RoutesObject, ServerConfig, ServerConfigObject,
+    UserAuth, UserAuthObject,
 };
 
 use crate::{block_on, host::TestHost, request::TestRequest, state};
@@ -83,13 +83,25 @@ impl Plugin {
         self.plugin.public_origins().into_iter().map(String::from).collect()
     }
 
+    /// The hooks the plugin's middleware declares (interface 1.6), if it has one: the host calls only those,
+    /// and so does [`TestPlugin::send`].
+    pub fn middleware_hooks(&self) -> Option<MiddlewareHooks> {
+        self.middleware.as_ref().map(|middleware| middleware.hooks())
+    }
+
     /// Sends `request` through the plugin as the host would: its middleware decides (and may change the
     /// request), the route it then matches answers (404 if none of the plugin's does), and the middleware's
-    /// response hook changes the answer's headers. Errors become the answers the host would give.
+    /// response hook changes the answer's headers; each hook only if the middleware declares it. Errors become
+    /// the answers the host would give.
     pub fn send(&self, mut request: TestRequest) -> Response {
         let mut added = Vec::new();
         if let Some(middleware) = &self.middleware {
-            let decided = self.decide(&request);
+            let hooks = middleware.hooks();
+            let decided = if hooks.request {
+                self.decide(&request)
+            } else {
+                Ok(Decision::next())
+            };
             let Decision { action, edits } = match decided {
                 Ok(decision) => decision,
                 Err(error) => return answer_for(error),
@@ -111,6 +123,9 @@ impl Plugin {
             }
             let mut response = self.route(request.clone()).unwrap_or_else(answer_for);
             response.headers.extend(added);
+            if !hooks.response {
+                return response;
+            }
             let changes = request.with_view(self.flags(&request), |view| {
                 let headers: Vec<_> = response
                     .headers

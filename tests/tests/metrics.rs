@@ -199,6 +199,51 @@ fn metrics_count_requests_and_plugin_calls_exactly() {
     assert_eq!(other.status(), 404);
 }
 
+/// Interface 1.6: the host calls only the hooks a middleware declares. header-stamp writes only `on_request` and
+/// audit-log only `on_response` (both with `#[middleware]`); rewriter declares nothing, so both of its hooks run.
+#[test]
+fn a_middleware_is_called_only_for_the_hooks_it_declares() {
+    let site = Site::new();
+    for plugin in [
+        "openhost-example-header-stamp",
+        "openhost-example-audit-log",
+        "fixture-rewriter",
+    ] {
+        site.add_plugin(plugin);
+    }
+    let metrics_port = free_port();
+    site.write_config(&format!(
+        "metrics_listen = \"127.0.0.1:{metrics_port}\"\nrate_limit_per_sec = 0\n"
+    ));
+    let host = site.start();
+    const REQUESTS: usize = 48;
+    for _ in 0..REQUESTS {
+        let (status, headers, _) = get_json(&host.url("/healthz"));
+        assert_eq!(status, 200);
+        assert!(
+            headers.contains_key("x-openhost-stamp"),
+            "header-stamp's on_request ran"
+        );
+    }
+    let text = client()
+        .get(format!("http://127.0.0.1:{metrics_port}/metrics"))
+        .send()
+        .and_then(|response| response.text())
+        .expect("scrape");
+    let samples = parse(&text);
+    let calls = |plugin: &str| {
+        value(
+            &samples,
+            "openhost_plugin_calls_total",
+            &[("plugin", plugin), ("slot", "middleware"), ("outcome", "ok")],
+        )
+    };
+    let requests = REQUESTS as f64;
+    assert_eq!(calls("header-stamp"), requests, "one call a request: on_request only");
+    assert_eq!(calls("audit-log"), requests, "one call a request: on_response only");
+    assert_eq!(calls("rewriter"), 2.0 * requests, "nothing declared: both hooks");
+}
+
 #[test]
 fn without_metrics_listen_nothing_listens_for_metrics() {
     let site = Site::new();

@@ -108,6 +108,7 @@ impl AuditLog {
 
 struct Recorder(Arc<AuditLog>);
 
+#[middleware]
 impl Middleware for Recorder {
     fn order(&self) -> i32 {
         ORDER

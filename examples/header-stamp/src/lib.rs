@@ -45,6 +45,7 @@ struct HeaderStamp {
     host: Host,
 }
 
+#[middleware]
 impl Middleware for HeaderStamp {
     fn order(&self) -> i32 {
         self.order

@@ -25,6 +25,7 @@ struct Greeter {
     greeting: String,
 }
 
+#[middleware]
 impl Middleware for Greeter {
     async fn on_request(&self, _request: &RequestView<'_>) -> Result<MiddlewareAction, PluginError> {
         Ok(MiddlewareAction::next().with_header("x-hello", &self.greeting))

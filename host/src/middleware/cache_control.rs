@@ -4,6 +4,7 @@ use openhost_plugin_api::{Header, HeaderChange, Middleware, PluginError, Request
 
 pub struct CacheControl;
 
+#[openhost_plugin_api::middleware]
 impl Middleware for CacheControl {
     fn order(&self) -> i32 {
         order::CACHE_CONTROL

@@ -23,6 +23,7 @@ impl Cors {
     }
 }
 
+#[openhost_plugin_api::middleware]
 impl Middleware for Cors {
     fn order(&self) -> i32 {
         order::CORS

@@ -71,6 +71,7 @@ fn has_bearer(request: &RequestView<'_>) -> bool {
     })
 }
 
+#[openhost_plugin_api::middleware]
 impl Middleware for CrossSite {
     fn order(&self) -> i32 {
         order::CROSS_SITE

@@ -19,6 +19,7 @@ impl HostNames {
     }
 }
 
+#[openhost_plugin_api::middleware]
 impl Middleware for HostNames {
     fn order(&self) -> i32 {
         order::HOST_NAMES

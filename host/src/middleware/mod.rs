@@ -19,8 +19,9 @@ use crate::{
     registry::{ChainLink, Hooks, LinkObject, Owner},
 };
 
-fn link(name: &str, middleware: impl Middleware, hooks: Hooks) -> ChainLink {
+fn link(name: &str, middleware: impl Middleware) -> ChainLink {
     let object = sdk::middleware_object(middleware);
+    let hooks = Hooks::declared_by(&object);
     ChainLink {
         calls: crate::telemetry::CallSite::uncounted(),
         name: name.to_owned(),
@@ -34,19 +35,15 @@ fn link(name: &str, middleware: impl Middleware, hooks: Hooks) -> ChainLink {
 /// The built-ins `config` asks for (a `rate_limit_per_sec` of 0 leaves the limiter out), trusting `origins`.
 pub fn builtins(config: &Config, origins: &Arc<Origins>) -> Result<Vec<ChainLink>, RegistryError> {
     let request_id = request_id::RequestId::new().map_err(|e| RegistryError::Random(Box::new(e)))?;
-    let mut links = vec![link("request-id", request_id, Hooks::REQUEST)];
+    let mut links = vec![link("request-id", request_id)];
     if let Some(host_names) = host_names::HostNames::new(Arc::clone(origins)) {
-        links.push(link("host-names", host_names, Hooks::REQUEST));
+        links.push(link("host-names", host_names));
     }
     if let Some(limiter) = rate_limit::RateLimit::new(config.rate_limit_per_sec) {
-        links.push(link("rate-limit", limiter, Hooks::REQUEST));
+        links.push(link("rate-limit", limiter));
     }
-    links.push(link("cors", cors::Cors::new(Arc::clone(origins)), Hooks::REQUEST));
-    links.push(link(
-        "cross-site",
-        cross_site::CrossSite::new(Arc::clone(origins)),
-        Hooks::REQUEST,
-    ));
-    links.push(link("cache-control", cache_control::CacheControl, Hooks::RESPONSE));
+    links.push(link("cors", cors::Cors::new(Arc::clone(origins))));
+    links.push(link("cross-site", cross_site::CrossSite::new(Arc::clone(origins))));
+    links.push(link("cache-control", cache_control::CacheControl));
     Ok(links)
 }

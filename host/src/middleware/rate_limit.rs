@@ -36,6 +36,7 @@ impl RateLimit {
     }
 }
 
+#[openhost_plugin_api::middleware]
 impl Middleware for RateLimit {
     fn order(&self) -> i32 {
         order::RATE_LIMIT

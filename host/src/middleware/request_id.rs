@@ -38,6 +38,7 @@ fn is_well_formed(id: &str) -> bool {
     (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
 }
 
+#[openhost_plugin_api::middleware]
 impl Middleware for RequestId {
     fn order(&self) -> i32 {
         order::REQUEST_ID

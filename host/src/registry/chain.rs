@@ -21,8 +21,8 @@ pub struct ChainLink {
     pub owner: Owner,
     pub order: i32,
     pub object: LinkObject,
-    /// Which hooks to call. A plugin's link calls both; a host built-in says which it implements, so the chain
-    /// makes no empty calls on every request.
+    /// Which hooks to call: those the middleware declares (interface 1.6; both for a plugin built before), so
+    /// the chain makes no empty calls on every request.
     pub hooks: Hooks,
     pub calls: CallSite,
 }
@@ -44,19 +44,13 @@ pub struct Hooks {
 }
 
 impl Hooks {
-    pub const BOTH: Hooks = Hooks {
-        on_request: true,
-        on_response: true,
-        body: false,
-    };
-    pub const REQUEST: Hooks = Hooks {
-        on_request: true,
-        on_response: false,
-        body: false,
-    };
-    pub const RESPONSE: Hooks = Hooks {
-        on_request: false,
-        on_response: true,
-        body: false,
-    };
+    /// What a middleware through the interface declares.
+    pub fn declared_by(object: &MiddlewareObject) -> Hooks {
+        let declared = object.hooks();
+        Hooks {
+            on_request: declared.request,
+            on_response: declared.response,
+            body: object.reads_body(),
+        }
+    }
 }

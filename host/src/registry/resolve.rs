@@ -121,10 +121,7 @@ pub fn middleware_chain(links: Vec<ChainLink>, instances: &mut [Instance]) -> Ve
                 name: instance.name.clone(),
                 owner: Owner::Plugin(instance.name.clone()),
                 order: object.order(),
-                hooks: Hooks {
-                    body: object.reads_body(),
-                    ..Hooks::BOTH
-                },
+                hooks: Hooks::declared_by(&object),
                 object: LinkObject::Native(object),
                 calls: CallSite::default(),
             });

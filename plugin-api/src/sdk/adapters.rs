@@ -22,8 +22,8 @@ use crate::{
         slots::{
             FfiGitService, FfiGitServiceDecorator, FfiGitService_TO, FfiMiddleware, FfiMiddleware_TO, FfiResult,
             FfiRoutes, FfiRoutes_TO, FfiServerConfig, FfiServerConfigDecorator, FfiServerConfig_TO, FfiUserAuth,
-            FfiUserAuthDecorator, FfiUserAuth_TO, GitServiceObject, MiddlewareObject, RoutesObject, ServerConfigObject,
-            UserAuthObject,
+            FfiUserAuthDecorator, FfiUserAuth_TO, GitServiceObject, MiddlewareHooks, MiddlewareObject, RoutesObject,
+            ServerConfigObject, UserAuthObject,
         },
     },
     PluginError,
@@ -55,6 +55,10 @@ impl<M: Middleware> FfiMiddleware for Guarded<M> {
 
     fn decide<'a>(&'a self, request: RequestView<'a>, body: RSlice<'a, u8>) -> FfiResult<'a, Decision> {
         guard_future(move || async move { self.0.decide(&request, body.as_slice()).await })
+    }
+
+    fn hooks(&self) -> MiddlewareHooks {
+        M::HOOKS
     }
 }
 

@@ -14,12 +14,17 @@ use crate::{
         },
         http::{Decision, HeaderChange, MiddlewareAction, RequestView, ResponseView},
         identity::{Identity, IdentityView},
+        slots::MiddlewareHooks,
     },
     PluginError,
 };
 
 /// The `middleware` slot: runs around every request.
 pub trait Middleware: Send + Sync + 'static {
+    /// The hooks the host calls (interface 1.6). `#[openhost_plugin_api::middleware]` on the `impl` block sets
+    /// this from the methods it writes; without it, both: a hook the author did not write still costs a call.
+    const HOOKS: MiddlewareHooks = MiddlewareHooks::BOTH;
+
     /// Position in the chain, ascending; ties are broken by plugin name. See [`order`].
     fn order(&self) -> i32 {
         order::DEFAULT

@@ -11,6 +11,7 @@
 use abi_stable::{
     sabi_trait,
     std_types::{RBox, ROption, RResult, RSlice, RString, RVec},
+    StableAbi,
 };
 use async_ffi::{BorrowingFfiFuture, FutureExt as _};
 
@@ -58,6 +59,39 @@ pub trait FfiMiddleware: Send + Sync {
         let call = self.on_request(request);
         async move { call.await.map(Decision::from) }.into_ffi()
     }
+
+    /// Added in 1.6: which hooks this middleware implements; the host calls only those. A plugin built for 1.5
+    /// or earlier, whose vtable lacks it, gets this default: both, as before.
+    fn hooks(&self) -> MiddlewareHooks {
+        MiddlewareHooks::BOTH
+    }
+}
+
+/// The hooks a middleware implements (interface 1.6): `request` is `decide` (or `on_request`), `response` is
+/// `on_response`. A hook not declared is never called.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MiddlewareHooks {
+    pub request: bool,
+    pub response: bool,
+}
+
+impl MiddlewareHooks {
+    /// Both hooks: what a middleware that declares nothing gets.
+    pub const BOTH: MiddlewareHooks = MiddlewareHooks {
+        request: true,
+        response: true,
+    };
+    /// Only the request hook.
+    pub const REQUEST: MiddlewareHooks = MiddlewareHooks {
+        request: true,
+        response: false,
+    };
+    /// Only the response hook.
+    pub const RESPONSE: MiddlewareHooks = MiddlewareHooks {
+        request: false,
+        response: true,
+    };
 }
 
 /// The `routes` slot: extra routes, exact or with parameters (`{name}`, a `*` rest: interface 1.5).

@@ -24,6 +24,7 @@ fn invalid_key() -> MiddlewareAction {
     )
 }
 
+#[middleware]
 impl Middleware for KeyGate {
     fn order(&self) -> i32 {
         order::AUTHENTICATION - 10

@@ -13,6 +13,7 @@ pub struct SessionGate {
     pub enterprise: Arc<Enterprise>,
 }
 
+#[middleware]
 impl Middleware for SessionGate {
     fn order(&self) -> i32 {
         // After CORS, so its 401s carry CORS headers.
