@@ -101,6 +101,7 @@ pub async fn build_app(
                 let store = PostgresStore::connect(&url, *pool_size, runtime.clone())
                     .await
                     .map_err(StartupError::Database)?;
+                store.listen_for_changes();
                 Arc::new(store)
             }
         };

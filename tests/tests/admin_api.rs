@@ -399,9 +399,10 @@ fn on_postgresql_a_change_on_one_instance_is_served_by_all_and_one_of_two_confli
     let Some(url) = openhost_tests::test_database("the admin API on three instances") else {
         return;
     };
-    let ports = [free_port(), free_port(), free_port()];
+    let ports = [free_port(), free_port(), free_port(), free_port()];
     let (_site_a, a) = postgres_admin_site(&url, ports[0]);
     let (site_b, b) = postgres_admin_site(&url, ports[1]);
+    let (_site_c, c) = postgres_admin_site(&url, ports[2]);
     let admin = |port: u16, path: &str| format!("http://127.0.0.1:{port}{path}");
     let etag = etag_of(&admin_get(&admin(ports[0], "/admin/api/plugins"), OPS_TOKEN));
     assert_eq!(
@@ -417,12 +418,19 @@ fn on_postgresql_a_change_on_one_instance_is_served_by_all_and_one_of_two_confli
         &served_by,
     );
     assert_eq!(changed.0, 200, "{}", changed.2);
-    let on_b = until_stamped(&b, "x-served-by");
+    // Every instance serves it within a second of the answer (docs/operating.md, "Admin API": the stored change
+    // is heard from the database; looking twice a second is the fallback).
+    let (on_b, on_c) = std::thread::scope(|scope| {
+        let on_b = scope.spawn(|| until_stamped(&b, "x-served-by"));
+        let on_c = scope.spawn(|| until_stamped(&c, "x-served-by"));
+        (on_b.join().expect("b"), on_c.join().expect("c"))
+    });
     eprintln!(
-        "the change reached the second instance {} ms after it was answered",
-        on_b.as_millis()
+        "the change reached the other instances {} and {} ms after it was answered",
+        on_b.as_millis(),
+        on_c.as_millis()
     );
-    assert!(on_b < std::time::Duration::from_secs(2), "{on_b:?}");
+    assert!(on_b.max(on_c) < std::time::Duration::from_secs(1), "{on_b:?} {on_c:?}");
     // The file is the base: stored changes go over it, it is not rewritten.
     assert!(
         !std::fs::read_to_string(site_b.config_path())
@@ -457,13 +465,14 @@ fn on_postgresql_a_change_on_one_instance_is_served_by_all_and_one_of_two_confli
     statuses.sort_unstable();
     assert_eq!(statuses, [200, 412], "{} {}", first.2, second.2);
     let winner = if first.0 == 200 { "x-from-a" } else { "x-from-b" };
-    until_stamped(&a, winner);
-    until_stamped(&b, winner);
+    for host in [&a, &b, &c] {
+        until_stamped(host, winner);
+    }
 
     // An instance started later comes up with the change, and shares the trail.
-    let (_site_c, c) = postgres_admin_site(&url, ports[2]);
-    let (_, headers, _) = get_json(&c.url("/healthz"));
+    let (_site_d, d) = postgres_admin_site(&url, ports[3]);
+    let (_, headers, _) = get_json(&d.url("/healthz"));
     assert!(headers.contains_key(winner), "{headers:?}");
-    let (_, _, audit) = admin_get(&admin(ports[2], "/admin/api/audit"), OPS_TOKEN);
+    let (_, _, audit) = admin_get(&admin(ports[3], "/admin/api/audit"), OPS_TOKEN);
     assert_eq!(audit.as_array().map(Vec::len), Some(2), "{audit}");
 }

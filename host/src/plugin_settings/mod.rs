@@ -179,6 +179,11 @@ impl PluginSettings {
         Ok(version != self.applied.load(Ordering::Acquire))
     }
 
+    /// Whether a change heard from the store ([`crate::store::Store::changes`]) may be of the stored settings.
+    pub fn touched_by(change: &crate::store::KeyChange) -> bool {
+        change.may_be(stored::NAMESPACE, stored::KEY)
+    }
+
     /// Whether changes are kept in a store several instances share.
     pub fn shared(&self) -> bool {
         self.stored.is_some()

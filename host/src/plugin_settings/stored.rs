@@ -12,7 +12,8 @@ use crate::store::Namespace;
 
 /// The store namespace of the document.
 pub const NAMESPACE: &str = "plugin_settings";
-const KEY: &[u8] = b"changes";
+/// The key of the document.
+pub const KEY: &[u8] = b"changes";
 
 /// The changes made over `plugins.toml`, by plugin.
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]

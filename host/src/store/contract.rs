@@ -30,6 +30,29 @@ pub trait Namespace: Send + Sync {
     fn flush(&self) -> StoreFuture<()>;
 }
 
+/// A key some process changed, as a store shared by several processes reports it ([`Store::changes`]).
+#[derive(Debug, Clone)]
+pub struct KeyChange {
+    pub namespace: Arc<str>,
+    /// `None`: any key of the namespace, or (with an empty namespace) anything at all.
+    pub key: Option<Vec<u8>>,
+}
+
+impl KeyChange {
+    /// Anything may have changed: changes were not heard for a while.
+    pub fn anything() -> KeyChange {
+        KeyChange {
+            namespace: Arc::from(""),
+            key: None,
+        }
+    }
+
+    /// Whether this change may be of `key` in `namespace`.
+    pub fn may_be(&self, namespace: &str, key: &[u8]) -> bool {
+        self.namespace.is_empty() || (&*self.namespace == namespace && self.key.as_deref().is_none_or(|k| k == key))
+    }
+}
+
 /// A database of namespaces.
 pub trait Store: Send + Sync {
     fn namespace(&self, name: &str) -> Result<Arc<dyn Namespace>, StoreError>;
@@ -38,6 +61,11 @@ pub trait Store: Send + Sync {
     /// Removes every expired key of every namespace; how many it removed. Expired keys already read as absent:
     /// this only gives their space back.
     fn sweep_expired(&self) -> StoreFuture<u64>;
+    /// Changes made by any process sharing the store, as they are heard; `None` for a store only this process
+    /// writes (nothing to hear).
+    fn changes(&self) -> Option<tokio::sync::broadcast::Receiver<KeyChange>> {
+        None
+    }
     /// Where this store's leases live (crate::lease): as widely shared as the store itself.
     fn lease_backend(&self) -> Arc<dyn LeaseBackend>;
     /// Whether only one process may have the database open (a host upgrade then hands it over).

@@ -20,7 +20,7 @@ use std::{sync::Arc, time::Duration};
 
 pub(crate) use self::{contract::ttl_millis, error::done};
 pub use self::{
-    contract::{Entries, ExportedEntry, Namespace, Store},
+    contract::{Entries, ExportedEntry, KeyChange, Namespace, Store},
     error::{Cause, StoreError, StoreFuture},
     postgres::PostgresStore,
     sled::SledStore,

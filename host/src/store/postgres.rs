@@ -9,6 +9,9 @@
 //! commit: a write is durable when its future completes, so [`Namespace::flush`] has nothing left to do.
 //! Operations run as tasks on the host's runtime, so their futures can be polled from anywhere (a plugin's side
 //! of the ABI included).
+//!
+//! Reads of keys that have not changed are served from memory ([`read_cache`]): a trigger notifies every change,
+//! by any host, and each host's [`listener`] drops the changed key (`PostgresStore::listen_for_changes`).
 
 use std::{str::FromStr, sync::Arc, time::Duration};
 
@@ -16,8 +19,13 @@ use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use tokio_postgres::{NoTls, Row, types::ToSql};
 
 mod leases;
+mod listener;
+mod read_cache;
 
-use super::{Entries, Namespace, Store, StoreError, StoreFuture, ttl_millis};
+use tokio::sync::broadcast;
+
+use self::read_cache::{ReadCache, Ticket};
+use super::{Entries, KeyChange, Namespace, Store, StoreError, StoreFuture, ttl_millis};
 use crate::lease::LeaseBackend;
 
 /// The schema, in order. Append only: a host applies the ones its database lacks.
@@ -41,6 +49,22 @@ const MIGRATIONS: &[(i32, &str)] = &[
             expires_at TIMESTAMPTZ NOT NULL
         )",
     ),
+    (
+        3,
+        // Every change of a row, by any host, is heard by every host (`listener.rs`). A payload holds at most
+        // 8000 bytes: a key too long to name in hex names its whole namespace.
+        "CREATE FUNCTION openhost_kv_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE
+            changed openhost_kv;
+        BEGIN
+            IF TG_OP = 'DELETE' THEN changed := OLD; ELSE changed := NEW; END IF;
+            PERFORM pg_notify('openhost_kv', changed.namespace || ' ' ||
+                CASE WHEN octet_length(changed.key) <= 3000 THEN encode(changed.key, 'hex') ELSE '*' END);
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER openhost_kv_changed AFTER INSERT OR UPDATE OR DELETE ON openhost_kv
+            FOR EACH ROW EXECUTE FUNCTION openhost_kv_notify()",
+    ),
 ];
 
 /// The condition a row must meet to exist for the operations: not past its expiry. Spelled out in each statement
@@ -54,6 +78,9 @@ macro_rules! live {
 /// How long a request waits for a pooled connection, or for a new one to be made.
 const POOL_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How many heard changes a slow follower may fall behind by (it then looks for itself).
+const CHANGES_HEARD: usize = 1024;
+
 /// Serialises migrations across hosts: `pg_advisory_xact_lock` takes a 64-bit key.
 const MIGRATION_LOCK: i64 = 0x6f70_656e_686f_7374; // "openhost"
 
@@ -61,6 +88,10 @@ const MIGRATION_LOCK: i64 = 0x6f70_656e_686f_7374; // "openhost"
 pub struct PostgresStore {
     pool: Pool,
     runtime: tokio::runtime::Handle,
+    /// Where the change listener connects (its own connection, outside the pool).
+    config: tokio_postgres::Config,
+    cache: Arc<ReadCache>,
+    changes: broadcast::Sender<KeyChange>,
 }
 
 fn unavailable(error: impl Into<crate::store::Cause>) -> StoreError {
@@ -87,7 +118,7 @@ impl PostgresStore {
         let config = tokio_postgres::Config::from_str(url)
             .map_err(|e| StoreError::Backend(format!("database_url is not a PostgreSQL URL: {e}").into()))?;
         let manager = Manager::from_config(
-            config,
+            config.clone(),
             NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
@@ -103,9 +134,25 @@ impl PostgresStore {
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .build()
             .map_err(|e| StoreError::Backend(e.into()))?;
-        let store = PostgresStore { pool, runtime };
+        let store = PostgresStore {
+            pool,
+            runtime,
+            config,
+            cache: Arc::default(),
+            changes: broadcast::channel(CHANGES_HEARD).0,
+        };
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// Starts hearing every host's changes, for as long as the runtime runs: from then on reads of unchanged
+    /// keys are served from memory, and [`Store::changes`] reports them. A serving host calls it once; a
+    /// one-off command (`openhost store migrate`) does not.
+    pub fn listen_for_changes(&self) {
+        let mut config = self.config.clone();
+        config.application_name(format!("openhost change listener {}", std::process::id()));
+        self.runtime
+            .spawn(listener::listen(config, Arc::clone(&self.cache), self.changes.clone()));
     }
 
     /// Whether the database holds no entry at all (`openhost store migrate` copies only into an empty one).
@@ -168,7 +215,12 @@ impl Store for PostgresStore {
             pool: self.pool.clone(),
             runtime: self.runtime.clone(),
             name: Arc::from(name),
+            cache: Arc::clone(&self.cache),
         }))
+    }
+
+    fn changes(&self) -> Option<broadcast::Receiver<KeyChange>> {
+        Some(self.changes.subscribe())
     }
 
     /// Every write committed when it returned.
@@ -194,6 +246,7 @@ struct PostgresNamespace {
     pool: Pool,
     runtime: tokio::runtime::Handle,
     name: Arc<str>,
+    cache: Arc<ReadCache>,
 }
 
 /// The smallest byte string greater than every string starting with `prefix`, if there is one.
@@ -237,6 +290,52 @@ impl PostgresNamespace {
         let name = Arc::clone(&self.name);
         run_with_client(&self.pool, &self.runtime, move |client| operation(client, name))
     }
+
+    /// Runs a write of `key`; once it is done (or failed: it may have committed), reads of the key go to the
+    /// database again and no read in flight keeps what it found.
+    fn write<T, F, Fut>(&self, key: Vec<u8>, operation: F) -> StoreFuture<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(Object, Arc<str>) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Result<T, StoreError>> + Send + 'static,
+    {
+        let cache = Arc::clone(&self.cache);
+        self.run(move |client, name| async move {
+            let result = operation(client, Arc::clone(&name)).await;
+            cache.changed(&name, &key);
+            result
+        })
+    }
+}
+
+/// Reads `key` from the database, keeping the answer in `cache` when `ticket` allows.
+async fn read_through(
+    client: Object,
+    name: Arc<str>,
+    key: Vec<u8>,
+    cache: Arc<ReadCache>,
+    ticket: Option<Ticket>,
+) -> Result<Option<Vec<u8>>, StoreError> {
+    let rows = query(
+        &client,
+        concat!(
+            "SELECT value, (EXTRACT(EPOCH FROM (expires_at - now())) * 1000)::BIGINT
+             FROM openhost_kv WHERE namespace = $1 AND key = $2 AND ",
+            live!()
+        ),
+        &[&&*name, &key],
+    )
+    .await?;
+    let found: Option<(Vec<u8>, Option<i64>)> = rows.first().map(|row| (row.get(0), row.get(1)));
+    if let Some(ticket) = ticket {
+        let value = found.as_ref().map(|(value, _)| value.as_slice());
+        let expires_in = found
+            .as_ref()
+            .and_then(|(_, millis)| *millis)
+            .map(|millis| Duration::from_millis(u64::try_from(millis).unwrap_or(0)));
+        cache.fill(ticket, &name, &key, value, expires_in);
+    }
+    Ok(found.map(|(value, _)| value))
 }
 
 /// Runs `sql` (prepared once per pooled connection, so a call costs one round trip) and returns how many rows
@@ -254,24 +353,17 @@ async fn query(client: &Object, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Re
 
 impl Namespace for PostgresNamespace {
     fn get(&self, key: &[u8]) -> StoreFuture<Option<Vec<u8>>> {
-        let key = key.to_vec();
-        self.run(move |client, name| async move {
-            let rows = query(
-                &client,
-                concat!(
-                    "SELECT value FROM openhost_kv WHERE namespace = $1 AND key = $2 AND ",
-                    live!()
-                ),
-                &[&&*name, &key],
-            )
-            .await?;
-            Ok(rows.first().map(|row| row.get(0)))
-        })
+        if let Some(cached) = self.cache.lookup(&self.name, key) {
+            return super::done(Ok(cached));
+        }
+        let (key, cache) = (key.to_vec(), Arc::clone(&self.cache));
+        let ticket = cache.ticket();
+        self.run(move |client, name| read_through(client, name, key, cache, ticket))
     }
 
     fn put(&self, key: &[u8], value: &[u8]) -> StoreFuture<()> {
         let (key, value) = (key.to_vec(), value.to_vec());
-        self.run(move |client, name| async move {
+        self.write(key.clone(), move |client, name| async move {
             execute(
                 &client,
                 "INSERT INTO openhost_kv (namespace, key, value) VALUES ($1, $2, $3)
@@ -285,7 +377,7 @@ impl Namespace for PostgresNamespace {
 
     fn put_expiring(&self, key: &[u8], value: &[u8], ttl: Duration) -> StoreFuture<()> {
         let (key, value, ttl) = (key.to_vec(), value.to_vec(), ttl_millis(ttl));
-        self.run(move |client, name| async move {
+        self.write(key.clone(), move |client, name| async move {
             execute(
                 &client,
                 "INSERT INTO openhost_kv (namespace, key, value, expires_at)
@@ -300,7 +392,7 @@ impl Namespace for PostgresNamespace {
 
     fn delete(&self, key: &[u8]) -> StoreFuture<bool> {
         let key = key.to_vec();
-        self.run(move |client, name| async move {
+        self.write(key.clone(), move |client, name| async move {
             let deleted = query(
                 &client,
                 concat!(
@@ -318,7 +410,7 @@ impl Namespace for PostgresNamespace {
         let key = key.to_vec();
         let expected = expected.map(<[u8]>::to_vec);
         let new = new.map(<[u8]>::to_vec);
-        self.run(move |client, name| async move {
+        self.write(key.clone(), move |client, name| async move {
             // Each case is one statement, atomic on its own: no read-then-write window. An expired row counts as
             // absent, and a swap makes the key permanent.
             let changed = match (expected, new) {

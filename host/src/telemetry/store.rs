@@ -64,6 +64,10 @@ impl Store for MeteredStore {
         self.inner.lease_backend()
     }
 
+    fn changes(&self) -> Option<tokio::sync::broadcast::Receiver<crate::store::KeyChange>> {
+        self.inner.changes()
+    }
+
     fn exclusive(&self) -> bool {
         self.inner.exclusive()
     }
