@@ -20,12 +20,7 @@ source tools/bench/common.sh
 
 cargo build --release --quiet -p openhost -p openhost-enterprise -p openhost-tests --lib --bin openhost --bin fake-github
 
-target/release/fake-github "$fake_addr" 150 >"$work/fake.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 200); do grep -q "client_secret" "$work/fake.log" && break; sleep 0.05; done
-pat="$(sed -n 's/.*personal access token: //p' "$work/fake.log")"
-client_id="$(sed -n 's/.*client_id: //p' "$work/fake.log")"
-client_secret="$(sed -n 's/.*client_secret: //p' "$work/fake.log")"
+start_fake_github "$fake_addr"
 
 # start_host NAME ADDR [EXTRA_TOML]: a host with its own data and plugin directories.
 start_host() {
@@ -61,24 +56,13 @@ run() {
 
 start_host oss "$oss_addr"
 curl -fs -X POST "http://$oss_addr/api/add-git-providers" -H 'content-type: application/json' \
-    -d "{\"provider_tokens\":{\"github\":{\"token\":\"$pat\",\"host\":null}}}" >/dev/null
+    -d "{\"provider_tokens\":{\"github\":{\"token\":\"$fake_pat\",\"host\":null}}}" >/dev/null
 curl -fs -X POST "http://$oss_addr/api/settings" -H 'content-type: application/json' -d '{"language":"en"}' >/dev/null
 
 mkdir -p "$work/saas/plugins"
 cp target/release/libopenhost_enterprise.so "$work/saas/plugins/"
-export BENCH_CLIENT_SECRET="$client_secret"
-BENCH_SECRET_KEY="$(head -c 32 /dev/urandom | base64)"
-export BENCH_SECRET_KEY
-start_host saas "$saas_addr" "[plugins.enterprise.config]
-github_client_id = \"$client_id\"
-github_client_secret = \"\${BENCH_CLIENT_SECRET}\"
-public_url = \"http://$saas_addr\"
-secret_key = \"\${BENCH_SECRET_KEY}\"
-github_web_url = \"http://$fake_addr\"
-github_api_url = \"http://$fake_addr\""
-# Sign in as a browser would: the fake GitHub approves at once; curl follows the redirects and keeps the cookies.
-curl -fs -c "$work/jar" -b "$work/jar" -L "http://$saas_addr/oauth/github/login?redirect=/healthz" >/dev/null
-session="$(awk '$6 == "openhost_session" {print $7}' "$work/jar")"
+start_host saas "$saas_addr" "$(enterprise_toml "$saas_addr" "$fake_addr")"
+session="$(sign_in "$saas_addr")"
 curl -fs -X POST "http://$saas_addr/api/settings" -H "Cookie: openhost_session=$session" \
     -H 'content-type: application/json' -d '{"language":"en"}' >/dev/null
 

@@ -39,14 +39,7 @@ host_pid=$!
 pids+=("$host_pid")
 wait_for "http://$host_addr/healthz"
 
-curl -fs "http://$host_addr/healthz" >"$work/healthz.json"
-curl -fs "http://$host_addr/api/options/config" >"$work/config.json"
-target/release/bare-warp "$bare_addr" "/healthz=$work/healthz.json" "/api/options/config=$work/config.json" \
-    2>"$work/bare.log" &
-bare_pid=$!
-pids+=("$bare_pid")
-wait_for "http://$bare_addr/healthz"
-cmp -s <(curl -fs "http://$bare_addr/api/options/config") "$work/config.json" || { echo "bodies differ" >&2; exit 1; }
+start_bare_warp "$host_addr" "$bare_addr"
 
 if [[ -n "$baseline" ]]; then
     sed "s/$host_addr/$baseline_addr/" "$work/host/plugins.toml" >"$work/host/baseline.toml"
