@@ -37,6 +37,8 @@ pub struct App {
     pub secrets: UserRecords<UserSecrets>,
     pub http: reqwest::Client,
     pub telemetry: Arc<Telemetry>,
+    /// The last `server_config` text found to be JSON: the same text again is served without parsing it again.
+    pub checked_server_config: std::sync::RwLock<String>,
 }
 
 /// One request's view of the application: the app, and the registry generation the request started on, which

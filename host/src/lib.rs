@@ -179,6 +179,7 @@ pub async fn build_app(
         settings,
         secrets,
         http,
+        checked_server_config: Default::default(),
     })
 }
 

@@ -57,14 +57,14 @@ pub struct CurrentRequest<'g> {
 
 impl<'g> RequestContext<'g> {
     /// The context of a request as it arrived, routed on `registry` and classified by its cross-site rule.
-    pub fn new(parts: Parts, peer: Option<SocketAddr>, registry: &'g Registry) -> RequestContext<'g> {
+    pub fn new(parts: Parts, peer: PeerText, registry: &'g Registry) -> RequestContext<'g> {
         let routing = registry.route(parts.method.as_str(), parts.uri.path());
         let mut request = CurrentRequest {
             parts,
             routing,
             bearer_only: false,
             body: None,
-            peer: PeerText::new(peer),
+            peer,
         };
         // Only a write can be refused as cross-site: a safe method needs no look at its headers.
         let unsafe_method = !request.parts.method.is_safe();
@@ -148,14 +148,16 @@ impl<'g> CurrentRequest<'g> {
     }
 }
 
-/// The peer address as text, formatted once on the stack: an address is at most 47 bytes (`[v6%scope]:port`).
-struct PeerText {
+/// The peer address as text, formatted once per connection on the stack: an address is at most 47 bytes
+/// (`[v6%scope]:port`).
+#[derive(Clone, Copy)]
+pub struct PeerText {
     buffer: [u8; 64],
     len: usize,
 }
 
 impl PeerText {
-    fn new(peer: Option<SocketAddr>) -> PeerText {
+    pub fn new(peer: Option<SocketAddr>) -> PeerText {
         let mut buffer = [0u8; 64];
         let len = peer.map_or(0, |addr| format_into(&mut buffer, addr).len());
         PeerText { buffer, len }

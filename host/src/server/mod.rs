@@ -21,7 +21,6 @@ use std::{convert::Infallible, future::Future, sync::Arc, time::Duration};
 use hyper::{server::conn::http1, service::service_fn};
 use hyper_util::rt::{TokioIo, TokioTimer};
 
-use self::connections::{Activity, Tracked};
 pub use self::{
     accept_failures::AcceptFailures,
     body::MAX_BODY_BYTES,
@@ -29,6 +28,10 @@ pub use self::{
     http::{header_views, text_headers},
     pipeline::GENERATION_HEADER,
     steering::{Accept, Steering},
+};
+use self::{
+    connections::{Activity, Tracked},
+    context::PeerText,
 };
 use crate::app::App;
 
@@ -92,13 +95,14 @@ pub async fn serve(
         let activity = Activity::new();
         let app = Arc::clone(&app);
         let requests = activity.clone();
+        let peer_text = PeerText::new(Some(peer));
         let closing = steering.clone();
         let service = service_fn(move |request| {
             let app = Arc::clone(&app);
             let serving = requests.request();
             let closing = closing.clone();
             async move {
-                let mut response = app.answer(request, Some(peer)).await;
+                let mut response = app.answer(request, peer_text).await;
                 drop(serving);
                 if closing.closing() {
                     // The server is draining: this answer ends the connection, and the client's next request

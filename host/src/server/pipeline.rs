@@ -8,16 +8,14 @@
 //! request through ([`super::body`]), so that a rejected or oversized request costs no memory and still gets the
 //! chain's headers (request id, CORS).
 
-use std::net::SocketAddr;
-
 use abi_stable::std_types::{ROption, RSlice};
 use bytes::Bytes;
 use http::HeaderMap;
 use http_body::Body;
 use http_body_util::Full;
 use openhost_plugin_api::{
-    Decision, Header, HeaderChange, HeaderView, Identity, MiddlewareAction, PluginError, RequestView, Response,
-    ResponseView, Slot,
+    Decision, HeaderChange, HeaderView, Identity, MiddlewareAction, PluginError, RequestView, Response, ResponseView,
+    Slot,
 };
 
 use crate::{
@@ -27,8 +25,8 @@ use crate::{
     registry::{LinkObject, Owner, Registry, RouteTarget},
     server::{
         body::{MAX_BODY_BYTES, MAX_DRAINED_BYTES, body_too_large, body_too_slow, drain, read_body},
-        context::{CurrentRequest, RequestContext},
-        http::{format_into, to_http},
+        context::{CurrentRequest, PeerText, RequestContext},
+        http::to_http,
     },
     wasm::{Held, RequestOutcome},
 };
@@ -42,7 +40,7 @@ impl App {
     pub async fn answer<B: Body + Unpin>(
         &self,
         request: http::Request<B>,
-        peer: Option<SocketAddr>,
+        peer: PeerText,
     ) -> http::Response<Full<Bytes>> {
         let serving = self.serving();
         let (parts, body) = request.into_parts();
@@ -376,7 +374,7 @@ impl Serving<'_> {
     }
 
     /// The answer's last steps: the request counted under its route, and the generation that served it named.
-    fn finish(&self, context: &RequestContext<'_>, mut response: Response) -> http::Response<Full<Bytes>> {
+    fn finish(&self, context: &RequestContext<'_>, response: Response) -> http::Response<Full<Bytes>> {
         if self.telemetry.enabled() {
             let metrics = context
                 .request
@@ -389,10 +387,13 @@ impl Serving<'_> {
                 context.received.elapsed(),
             );
         }
-        let mut generation = [0u8; 20];
-        let generation = format_into(&mut generation, self.registry.generation);
-        response.headers.push(Header::new(GENERATION_HEADER, generation));
-        to_http(response)
+        let mut answer = to_http(response);
+        // Straight into hyper's map: a number is a valid header value, nothing to check or copy again.
+        answer.headers_mut().append(
+            http::header::HeaderName::from_static(GENERATION_HEADER),
+            http::HeaderValue::from(self.registry.generation),
+        );
+        answer
     }
 }
 

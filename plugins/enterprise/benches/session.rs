@@ -9,8 +9,10 @@ use std::{hint::black_box, sync::Arc};
 use criterion::{Criterion, criterion_group, criterion_main};
 use futures_util::FutureExt;
 use openhost_enterprise::{
+    clock::now,
     keys::Keyring,
-    session::{SessionPolicy, Sessions},
+    session::{SessionPolicy, Sessions, verify_cookie, verify_cookie_remembered},
+    verified_cookies::VerifiedCookies,
 };
 use openhost_plugin_test::{TestHost, block_on};
 
@@ -32,6 +34,13 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("enterprise_session");
     group.bench_function("verify_cookie_only", |b| {
         b.iter(|| black_box(keys.verify(black_box(&cookie))))
+    });
+    group.bench_function("verify_cookie_claims", |b| {
+        b.iter(|| black_box(verify_cookie(&keys, Some(black_box(&cookie)), now()).is_ok()))
+    });
+    let verified = VerifiedCookies::default();
+    group.bench_function("verify_cookie_remembered", |b| {
+        b.iter(|| black_box(verify_cookie_remembered(&verified, &keys, Some(black_box(&cookie)), now()).is_ok()))
     });
     group.bench_function("authenticate_cookie_and_record", |b| {
         b.iter(|| {

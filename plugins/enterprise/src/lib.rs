@@ -5,7 +5,8 @@
 //! What each module does:
 //! - [`config`]: the settings, read and checked;
 //! - [`keys`]: HKDF-derived cookie MAC and token encryption keys;
-//! - [`session`]: signed cookies with server-side records;
+//! - [`session`]: signed cookies with server-side records; [`verified_cookies`]: the cookies whose signature
+//!   checked out, so a signature is checked once;
 //! - [`provider`]: whoever signs users in (the GitHub App, or an OpenID Connect provider) and its OAuth client;
 //! - [`sign_in`]: the sign-in routes;
 //! - [`tokens`]: the users' tokens, sealed, refreshed single-flight and revoked;
@@ -29,6 +30,7 @@ pub mod sign_in;
 pub mod tokens;
 pub mod transport;
 pub mod user_auth;
+pub mod verified_cookies;
 
 pub use enterprise::Enterprise;
 

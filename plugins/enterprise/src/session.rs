@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     clock::{now, now_millis},
     keys::Keyring,
+    verified_cookies::VerifiedCookies,
 };
 
 /// The cookie's name over plain http (loopback development).
@@ -137,6 +138,7 @@ pub struct Sessions {
     host: Host,
     keys: Arc<Keyring>,
     policy: SessionPolicy,
+    verified: VerifiedCookies<Claims>,
 }
 
 /// The claims of a session cookie whose signature and expiry check out; the server-side record is the caller's
@@ -148,10 +150,40 @@ pub fn verify_cookie(keys: &Keyring, cookie: Option<&str>, now: u64) -> Result<C
     if claims.typ != SESSION_TYPE {
         return Err(SessionError::Invalid);
     }
-    if now >= claims.exp {
+    if claims.expired(now) {
         return Err(SessionError::Expired);
     }
     Ok(claims)
+}
+
+/// [`verify_cookie`], once per cookie text: a cookie verified before gives the claims `verified` remembers,
+/// checked against the clock again.
+pub fn verify_cookie_remembered(
+    verified: &VerifiedCookies<Claims>,
+    keys: &Keyring,
+    cookie: Option<&str>,
+    now: u64,
+) -> Result<Claims, SessionError> {
+    let Some(text) = cookie else {
+        return verify_cookie(keys, cookie, now);
+    };
+    if let Some(claims) = verified.remembered(text) {
+        if claims.expired(now) {
+            verified.forget(text);
+            return Err(SessionError::Expired);
+        }
+        return Ok(claims);
+    }
+    let claims = verify_cookie(keys, cookie, now)?;
+    verified.remember(text, claims.clone());
+    Ok(claims)
+}
+
+impl Claims {
+    /// Whether the cookie has expired at `now` (seconds).
+    pub fn expired(&self, now: u64) -> bool {
+        now >= self.exp
+    }
 }
 
 const RECORD_PREFIX: &str = "session/";
@@ -184,7 +216,12 @@ fn index_key(uid: &str, sid: &str) -> Vec<u8> {
 
 impl Sessions {
     pub fn new(host: Host, keys: Arc<Keyring>, policy: SessionPolicy) -> Sessions {
-        Sessions { host, keys, policy }
+        Sessions {
+            host,
+            keys,
+            policy,
+            verified: VerifiedCookies::default(),
+        }
     }
 
     /// The session cookie's name.
@@ -290,7 +327,7 @@ impl Sessions {
     /// half its life.
     pub async fn authenticate(&self, cookie: Option<&str>) -> Result<Session, SessionError> {
         let now = now();
-        let claims = verify_cookie(&self.keys, cookie, now)?;
+        let claims = verify_cookie_remembered(&self.verified, &self.keys, cookie, now)?;
         let (bytes, record) = self.record(&claims.sid).await?.ok_or(SessionError::Invalid)?;
         if record.uid != claims.uid {
             return Err(SessionError::Invalid);
@@ -489,5 +526,43 @@ impl Sessions {
             }
         }
         self.host.kv_flush().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cookie(keys: &Keyring, sid: &str, exp: u64) -> String {
+        let claims = format!(r#"{{"typ":"session","sid":"{sid}","uid":"1","login":"octocat","iat":100,"exp":{exp}}}"#);
+        keys.sign(claims.as_bytes())
+    }
+
+    #[test]
+    fn a_remembered_cookie_still_expires_and_an_unsigned_one_is_never_remembered() {
+        let keys = Keyring::new(&[7u8; 32], &[]);
+        let verified = VerifiedCookies::default();
+        let good = cookie(&keys, "a", 200);
+        assert!(verify_cookie_remembered(&verified, &keys, Some(&good), 150).is_ok());
+        assert!(verified.remembered(&good).is_some());
+        assert!(verify_cookie_remembered(&verified, &keys, Some(&good), 199).is_ok());
+        assert!(matches!(
+            verify_cookie_remembered(&verified, &keys, Some(&good), 200),
+            Err(SessionError::Expired)
+        ));
+        assert!(verified.remembered(&good).is_none(), "forgotten once expired");
+
+        let forged = cookie(&Keyring::new(&[8u8; 32], &[]), "b", 200);
+        for _ in 0..2 {
+            assert!(matches!(
+                verify_cookie_remembered(&verified, &keys, Some(&forged), 150),
+                Err(SessionError::Invalid)
+            ));
+        }
+        assert!(verified.remembered(&forged).is_none(), "nothing unverified is kept");
+        assert!(matches!(
+            verify_cookie_remembered(&verified, &keys, None, 150),
+            Err(SessionError::NoCredentials)
+        ));
     }
 }
