@@ -12,7 +12,7 @@ use crate::{
     registry::{
         Active, ChainLink, Hooks, LinkObject, Owner, Route, RouteTarget,
         instance::Instance,
-        route_table::{RouteRefusal, RouteTable},
+        route_table::{RouteRefusal, RouteTable, is_admin_path},
     },
     routes::HostRoute,
     telemetry::{CallSite, RequestMetrics},
@@ -167,6 +167,9 @@ pub fn route_table(instances: &mut [Instance]) -> Result<RouteTable, RegistryErr
             };
             if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
                 return Err(invalid(RouteRefusal::Method));
+            }
+            if is_admin_path(&path) {
+                return Err(invalid(RouteRefusal::Admin));
             }
             // A plugin declares far fewer than 2^32 routes; `routes()` is the plugin's own list.
             let index = u32::try_from(index).unwrap_or(u32::MAX);

@@ -51,8 +51,20 @@ pub type Methods = BTreeMap<String, Route>;
 pub enum RouteRefusal {
     #[error("a route's method is an upper-case token")]
     Method,
+    /// A page on the public listener at the admin console's address would look like the console to an operator
+    /// (and could ask for an admin token), so no plugin serves one.
+    #[error("`/admin` and the paths under it are the admin console's (docs/operating.md, \"Admin API\")")]
+    Admin,
     #[error(transparent)]
     Path(#[from] PathError),
+}
+
+/// Whether a declared path is the admin console's: `/admin` or a path whose first segment is `admin` (any
+/// letter case: a browser may be sent to `/ADMIN/`). A pattern whose first segment is a parameter is not
+/// refused: it names a shape such as `/{owner}/{repo}`, not the console.
+pub fn is_admin_path(path: &str) -> bool {
+    let first = path.trim_start_matches('/').split('/').next().unwrap_or_default();
+    first.eq_ignore_ascii_case("admin")
 }
 
 /// Every route of one registry generation.
@@ -129,6 +141,16 @@ impl RouteTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_admin_consoles_paths_are_told_apart() {
+        for path in ["/admin", "/admin/", "/admin/api/plugins", "/Admin/x", "/admin/{rest}"] {
+            assert!(is_admin_path(path), "{path}");
+        }
+        for path in ["/", "/administrator", "/api/admin", "/{owner}/{repo}", "/adminx/y"] {
+            assert!(!is_admin_path(path), "{path}");
+        }
+    }
     use crate::{registry::RouteTarget, routes::HostRoute, telemetry::RequestMetrics};
 
     fn route(path: &str, tag: HostRoute) -> Route {
