@@ -141,6 +141,7 @@ impl RouteTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{registry::RouteTarget, routes::HostRoute, telemetry::RequestMetrics};
 
     #[test]
     fn the_admin_consoles_paths_are_told_apart() {
@@ -151,7 +152,6 @@ mod tests {
             assert!(!is_admin_path(path), "{path}");
         }
     }
-    use crate::{registry::RouteTarget, routes::HostRoute, telemetry::RequestMetrics};
 
     fn route(path: &str, tag: HostRoute) -> Route {
         Route {
