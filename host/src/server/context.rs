@@ -157,9 +157,9 @@ pub struct PeerText {
 }
 
 impl PeerText {
-    pub fn new(peer: Option<SocketAddr>) -> PeerText {
+    pub fn new(peer: SocketAddr) -> PeerText {
         let mut buffer = [0u8; 64];
-        let len = peer.map_or(0, |addr| format_into(&mut buffer, addr).len());
+        let len = format_into(&mut buffer, peer).len();
         PeerText { buffer, len }
     }
 

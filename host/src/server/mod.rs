@@ -95,7 +95,7 @@ pub async fn serve(
         let activity = Activity::new();
         let app = Arc::clone(&app);
         let requests = activity.clone();
-        let peer_text = PeerText::new(Some(peer));
+        let peer_text = PeerText::new(peer);
         let closing = steering.clone();
         let service = service_fn(move |request| {
             let app = Arc::clone(&app);
