@@ -1,8 +1,9 @@
 //! The admin API on `admin_listen` (docs/operating.md, "Admin API"), against the real host binary: a missing or
 //! wrong token is refused, a write from a foreign Origin is refused and changes nothing, the plugins are shown
 //! with their settings as written (placeholders, never resolved secrets) and an ETag, a reload is recorded in
-//! the audit trail with the token's name, an upgrade hands the admin listener on, and the public listener never
-//! serves `/admin`.
+//! the audit trail with the token's name, an upgrade hands the admin listener on (a change reaching the old process
+//! meanwhile waits for it and is refused, never saved where the new process does not read), and the public
+//! listener never serves `/admin`.
 
 use openhost_tests::{Answer, Host, Site, assert_error, client, free_port, get_json, send};
 use serde_json::json;
@@ -359,6 +360,95 @@ fn a_plugin_change_is_built_first_then_saved_with_the_files_comments_and_recorde
         json!({"header": "x-served-by", "value": "${STAMP_VALUE}"})
     );
     assert!(!audit.to_string().contains(STAMP_VALUE), "{audit}");
+}
+
+/// Sends one request on `connection` (kept open) and reads its answer: the status and the body, or `None` when
+/// the connection closed before an answer.
+fn exchange(connection: &mut std::net::TcpStream, request: &str) -> Option<(u16, serde_json::Value)> {
+    use std::io::{Read, Write};
+    connection.write_all(request.as_bytes()).ok()?;
+    let mut read = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let text = String::from_utf8_lossy(&read).into_owned();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let head = &text[..end];
+            let length: usize = head
+                .lines()
+                .find_map(|line| {
+                    line.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().to_owned())
+                })
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            if read.len() >= end + 4 + length {
+                let status = head.split(' ').nth(1)?.parse().ok()?;
+                let body = serde_json::from_slice(&read[end + 4..end + 4 + length]).unwrap_or_default();
+                return Some((status, body));
+            }
+        }
+        match connection.read(&mut chunk) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => read.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
+#[test]
+fn a_plugin_change_reaching_the_old_process_during_an_upgrade_waits_for_it_and_is_never_lost() {
+    let port = free_port();
+    let site = admin_site(port);
+    let host = site.start_with_env(&[("OPENHOST_ADMIN_TOKEN", OPS_TOKEN), ("STAMP_VALUE", STAMP_VALUE)]);
+    let config_path = site.config_path();
+    let before = std::fs::read_to_string(&config_path).expect("config");
+    // A connection the old process accepted (its answer proves it) and keeps open across the upgrade.
+    let mut old = std::net::TcpStream::connect(("127.0.0.1", port)).expect("admin connection");
+    old.set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .expect("timeout");
+    let auth = format!("Host: 127.0.0.1:{port}\r\nAuthorization: Bearer {OPS_TOKEN}\r\n");
+    let (status, plugins) =
+        exchange(&mut old, &format!("GET /admin/api/plugins HTTP/1.1\r\n{auth}\r\n")).expect("an answer");
+    assert_eq!((status, &plugins["generation"]), (200, &json!(1)), "{plugins}");
+
+    let config = config_path.display().to_string();
+    std::thread::scope(|scope| {
+        let upgrade = scope.spawn(|| site.cli(&["upgrade", "--config", &config]));
+        host.wait_for_log("upgrade: started the new process", std::time::Duration::from_secs(30));
+        // The new process has started and may have read plugins.toml already: a change the old one saved now
+        // would never be served. It waits for the upgrade, then is refused.
+        let body = r#"{"config": {"header": "x-served-by", "value": "late"}}"#;
+        let change = format!(
+            "PATCH /admin/api/plugins/header-stamp HTTP/1.1\r\n{auth}If-Match: *\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        let answer = exchange(&mut old, &change);
+        let (status, stdout, stderr) = upgrade.join().expect("upgrade");
+        assert!(status.success(), "{stdout}{stderr}");
+        // The old process refuses it, or (exiting before it could answer) closes the connection: never 200.
+        if let Some((status, body)) = &answer {
+            assert_eq!((status, &body["code"]), (&503, &json!("handed_over")), "{body}");
+        }
+    });
+    assert_eq!(
+        std::fs::read_to_string(&config_path).expect("config"),
+        before,
+        "nothing saved by the old process"
+    );
+    // The new process serves the settings as they were, and makes the change when asked again.
+    let admin = |path: &str| format!("http://127.0.0.1:{port}{path}");
+    let listed = admin_get(&admin("/admin/api/plugins"), OPS_TOKEN);
+    assert_eq!((listed.0, &listed.2["generation"]), (200, &json!(2)), "{}", listed.2);
+    let again = patch(
+        &admin("/admin/api/plugins/header-stamp"),
+        OPS_TOKEN,
+        Some(&etag_of(&listed)),
+        &json!({"config": {"header": "x-served-by", "value": "late"}}),
+    );
+    assert_eq!((again.0, &again.2["generation"]), (200, &json!(3)), "{}", again.2);
+    let (_, headers, _) = get_json(&host.url("/healthz"));
+    assert_eq!(headers["x-served-by"], "late");
 }
 
 /// A host on the PostgreSQL database `url` with header-stamp and an admin listener on `port`.

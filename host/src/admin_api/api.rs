@@ -148,7 +148,10 @@ async fn change_plugin(admin: &Admin, who: &str, name: &str, if_match: Option<&s
         );
     };
     // One change (or reload) at a time: the ETag checked and the file written under the same turn.
-    let _turn = app.generations.reload_turn().await;
+    let _turn = match app.generations.reload_turn().await {
+        Ok(turn) => turn,
+        Err(handed_on) => return error(503, "handed_over", &handed_on.to_string()),
+    };
     let settings = &app.plugin_settings;
     let saved = match settings.read().await {
         Ok(saved) => saved,
@@ -245,9 +248,14 @@ async fn reload(admin: &Admin, who: &str) -> HttpResponse {
     {
         return error(503, "stopping", "the server is stopping");
     }
-    let outcome = answered
-        .await
-        .unwrap_or_else(|_| Err("the server is stopping".to_owned()));
+    // No answer: the process stopped, or handed the server on (an upgrade) with this reload still queued.
+    let Ok(outcome) = answered.await else {
+        return error(
+            503,
+            "stopping",
+            "this process is stopping or handed the server to its successor: ask again",
+        );
+    };
     let done = match outcome {
         Ok(done) => done,
         Err(why) => {

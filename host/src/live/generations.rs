@@ -22,11 +22,30 @@ const DRAIN_REPORT_AFTER: Duration = Duration::from_secs(60);
 /// How long a stopping process waits for retired generations to drain.
 const RETIRING_AT_EXIT: Duration = Duration::from_secs(5);
 
+/// The turn to change what this process serves, held until the change is made ([`Generations::reload_turn`]).
+pub struct ReloadTurn<'a>(tokio::sync::MutexGuard<'a, bool>);
+
+impl ReloadTurn<'_> {
+    /// An upgrade handed the server on: every later turn is refused.
+    pub fn handed_on(mut self) {
+        *self.0 = true;
+    }
+}
+
+/// Why no turn is given: this process handed the server to its successor.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error(
+    "this process handed the server to its successor (an upgrade) and changes nothing any more: ask again, the new process answers on the same address"
+)]
+pub struct HandedOn;
+
 /// The serving registry and the ones retiring.
 pub struct Generations {
     current: ArcSwap<Registry>,
-    /// One reload at a time: two at once would both build "the next" generation.
-    reloading: tokio::sync::Mutex<()>,
+    /// One change at a time (a reload, a plugin change, an upgrade): two reloads at once would both build "the
+    /// next" generation, and a change made while an upgrade hands the server on would be saved where the new
+    /// process no longer reads. Holds whether an upgrade has handed the server on: then no turn is given.
+    reloading: tokio::sync::Mutex<bool>,
     /// Retired generations waiting for their requests to finish.
     retiring: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
@@ -35,7 +54,7 @@ impl Generations {
     pub fn new(first: Registry) -> Generations {
         Generations {
             current: ArcSwap::from_pointee(first),
-            reloading: tokio::sync::Mutex::new(()),
+            reloading: tokio::sync::Mutex::new(false),
             retiring: Mutex::new(Vec::new()),
         }
     }
@@ -45,10 +64,15 @@ impl Generations {
         self.current.load_full()
     }
 
-    /// Waits for the turn to reload: one reload at a time, since two at once would both build "the next"
-    /// generation.
-    pub async fn reload_turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
-        self.reloading.lock().await
+    /// Waits for the turn to change what this process serves: one reload, plugin change or upgrade at a time.
+    /// Refused once an upgrade handed the server to the new process: what this one would change now, its
+    /// successor would not serve.
+    pub async fn reload_turn(&self) -> Result<ReloadTurn<'_>, HandedOn> {
+        let turn = self.reloading.lock().await;
+        if *turn {
+            return Err(HandedOn);
+        }
+        Ok(ReloadTurn(turn))
     }
 
     /// Swaps `next` in and starts retiring the generation it replaces: once no request holds it, its plugins

@@ -29,6 +29,8 @@ pub enum ReloadError {
     Settings(#[from] SettingsError),
     #[error("the new generation built, but its settings were not saved: {0}")]
     Save(#[from] SaveError),
+    #[error(transparent)]
+    HandedOn(#[from] super::generations::HandedOn),
 }
 
 /// What a reload did.
@@ -61,8 +63,10 @@ impl std::fmt::Display for Reloaded {
 /// Re-reads `plugins.toml` and `plugin_dir`, builds the next generation with every startup check, and swaps
 /// it in. On any error the serving generation stays as it was.
 pub async fn reload(app: &App) -> Result<Reloaded, ReloadError> {
-    let _turn = app.generations.reload_turn().await;
-    let result = build_next(app).await;
+    let result = match app.generations.reload_turn().await {
+        Ok(_turn) => build_next(app).await,
+        Err(handed_on) => return Err(handed_on.into()),
+    };
     match &result {
         Ok(reloaded) => {
             app.telemetry.reloaded("ok");

@@ -97,6 +97,8 @@ pub enum UpgradeError {
     NotReady,
     #[error("cannot hand the database over: {0}")]
     Store(String),
+    #[error(transparent)]
+    HandedOn(#[from] super::generations::HandedOn),
 }
 
 /// The listening sockets a running server hands on.
@@ -115,6 +117,9 @@ pub struct HandedOver {
 /// The old process's side: starts the new process and waits until it serves. On success this process must stop
 /// accepting, drain and exit; on error it serves on as before (the database taken back if it was handed over).
 pub async fn hand_over(app: &App, steering: &Steering, sockets: Sockets) -> Result<HandedOver, UpgradeError> {
+    // Held to the end: a plugin change through the admin API waits, and once the new process serves it is
+    // refused here (the new process read plugins.toml when it started, and would never serve it).
+    let turn = app.generations.reload_turn().await?;
     let path = EXECUTABLE.get().cloned().flatten().ok_or(UpgradeError::NoExecutable)?;
     let (ours, theirs) = std::os::unix::net::UnixStream::pair().map_err(UpgradeError::Sockets)?;
     let generation = app.generations.current().generation;
@@ -134,6 +139,7 @@ pub async fn hand_over(app: &App, steering: &Steering, sockets: Sockets) -> Resu
     };
     match outcome {
         Ok(()) => {
+            turn.handed_on();
             // The new process is reparented when this one exits; nothing waits for it here.
             drop(child);
             Ok(HandedOver { pid })
