@@ -61,6 +61,12 @@ try {
 
   step = "refused config";
   await page.getByLabel("edit the config of header-stamp").click();
+  // The keys header-stamp's schema declares are shown beside the editor, with their types and defaults.
+  const key = (name) => page.locator(`#editor-schema tbody tr[data-key="${name}"]`);
+  await key("header").waitFor();
+  check((await key("header").textContent()).includes("x-openhost-stamp"), "the header key shows no default");
+  check((await key("block_paths").textContent()).includes("array of string"), "block_paths shows no item type");
+  check((await key("order").textContent()).includes("integer"), "order shows no type");
   await page.locator("#editor-text").fill('{"header": "not a header"}');
   await page.getByRole("button", { name: "Save" }).click();
   await page.locator("#editor-error").filter({ hasText: "header-stamp" }).waitFor();

@@ -132,9 +132,38 @@ async function change(name, fields, control) {
   return why;
 }
 
+// What a schema says a value is: its type (an array's items too), "one of" its allowed values.
+function typeOf(schema) {
+  if (Array.isArray(schema.enum)) return `one of ${schema.enum.map((v) => JSON.stringify(v)).join(", ")}`;
+  const type = Array.isArray(schema.type) ? schema.type.join(" or ") : schema.type || "any";
+  if (type === "array" && schema.items && typeof schema.items === "object") return `array of ${typeOf(schema.items)}`;
+  return type;
+}
+
+// The keys the plugin's config schema declares (top-level properties), beside the editor: the schema is the
+// plugin's own word on what its config takes; the host checks the config against it on save.
+function renderSchema(schema) {
+  const table = $("editor-schema");
+  const body = table.querySelector("tbody");
+  body.replaceChildren();
+  const properties = schema && typeof schema.properties === "object" ? schema.properties : {};
+  const required = new Set(Array.isArray(schema && schema.required) ? schema.required : []);
+  for (const [key, property] of Object.entries(properties)) {
+    const row = document.createElement("tr");
+    row.dataset.key = key;
+    cell(row, required.has(key) ? `${key} (required)` : key);
+    cell(row, property && typeof property === "object" ? typeOf(property) : "any");
+    cell(row, property && property.default !== undefined ? JSON.stringify(property.default) : "");
+    cell(row, property && property.description ? property.description : "");
+    body.appendChild(row);
+  }
+  table.hidden = body.children.length === 0;
+}
+
 function openEditor(plugin) {
   editing = plugin.name;
   $("editor-plugin").textContent = plugin.name;
+  renderSchema(plugin.config_schema);
   const config = plugin.settings.config === undefined ? {} : plugin.settings.config;
   $("editor-text").value = JSON.stringify(config, null, 2);
   $("editor-error").textContent = "";
