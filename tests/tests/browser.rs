@@ -1,8 +1,8 @@
 //! Tests in a real browser: scripts in `tests/browser` drive Debian's Chromium (playwright-core, installed by
 //! `.ci/run` with `npm ci` there) against the real host.
 //!
-//! - The admin console (`console.mjs`): sign in, toggle header-stamp and see the answers change, the keys its config schema
-//!   declares beside the editor, a refused config shown in place, the audit rows.
+//! - The admin console (`console.mjs`): sign in, toggle header-stamp and see the answers change, the keys its
+//!   config schema declares beside the editor, a refused config shown in place, the audit rows.
 //! - The real OpenHands web frontend, v0.62.0 (`openhands-walk.mjs`, docs/frontend.md): a new user's first steps
 //!   on the open-source host, and the same signed in through the enterprise plugin's GitHub sign-in.
 //!
