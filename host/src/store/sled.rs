@@ -7,11 +7,16 @@
 //!
 //! Expiries live in a companion tree per namespace (key -> deadline, milliseconds since the Unix epoch, big
 //! endian), so that values keep the bytes they always had. Every write goes through one transaction over both
-//! trees: a value and its expiry never disagree, even between two writers of one key.
+//! trees: a value and its expiry never disagree, even between two writers of one key. Until a key is written with
+//! an expiry, no companion tree holds one and a read skips its lookup there: most deployments never write one,
+//! and a read is then one lookup, not two.
 
 use std::{
     path::{Path, PathBuf},
-    sync::{Arc, Mutex, RwLock, Weak},
+    sync::{
+        Arc, Mutex, RwLock, Weak,
+        atomic::{AtomicBool, Ordering},
+    },
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
@@ -56,6 +61,9 @@ pub struct SledStore {
     namespaces: Mutex<Vec<(String, Weak<TreesCell>)>>,
     /// Only this process opens the database, so its leases can live in its memory.
     leases: Arc<MemoryLeases>,
+    /// Whether any companion tree may hold an expiry: read from the database when it is opened, set by the first
+    /// write of an expiring key. Only this process writes the database, so while it is false no key expires.
+    expiring: Arc<AtomicBool>,
 }
 
 /// A namespace's tree and its companion (key -> deadline, for the keys that expire).
@@ -71,6 +79,16 @@ fn handed_over() -> StoreError {
     StoreError::Unavailable("the database has been handed to another openhost process".into())
 }
 
+/// Whether any namespace of `db` holds a key with an expiry.
+fn holds_expiring(db: &::sled::Db) -> Result<bool, StoreError> {
+    for name in db.tree_names() {
+        if name.starts_with(EXPIRY_TREE.as_bytes()) && !db.open_tree(&name)?.is_empty() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// The trees of namespace `name` in `db`, created if new.
 fn open_trees(db: &::sled::Db, name: &str) -> Result<Trees, StoreError> {
     Ok((db.open_tree(name)?, db.open_tree(format!("{EXPIRY_TREE}{name}"))?))
@@ -84,11 +102,14 @@ impl SledStore {
         if loosened > 0 {
             tracing::warn!(entries = loosened, dir = %dir.display(), "the data directory was readable by other users; made it private");
         }
+        let db = open_db(dir)?;
+        let expiring = holds_expiring(&db)?;
         Ok(SledStore {
             dir: dir.to_owned(),
-            db: RwLock::new(Some(open_db(dir)?)),
+            db: RwLock::new(Some(db)),
             namespaces: Mutex::default(),
             leases: Arc::default(),
+            expiring: Arc::new(AtomicBool::new(expiring)),
         })
     }
 
@@ -132,7 +153,10 @@ impl SledStore {
         let mut namespaces = self.namespaces.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         namespaces.retain(|(_, namespace)| namespace.strong_count() > 0);
         namespaces.push((name.to_owned(), Arc::downgrade(&trees)));
-        Ok(SledNamespace { trees })
+        Ok(SledNamespace {
+            trees,
+            expiring: Arc::clone(&self.expiring),
+        })
     }
 
     /// Sets the trees of every namespace still in use: `None` to let go of the database, reopened to take it back.
@@ -219,6 +243,8 @@ impl Store for SledStore {
         let mut db = self.db.write().unwrap_or_else(|poisoned| poisoned.into_inner());
         if db.is_none() {
             let reopened = open_db(&self.dir)?;
+            // The other process may have written expiring keys while it had the database.
+            self.expiring.store(holds_expiring(&reopened)?, Ordering::Release);
             self.reset_namespaces(|name| open_trees(&reopened, name).map(Some))?;
             *db = Some(reopened);
         }
@@ -250,6 +276,8 @@ impl Store for SledStore {
 
 struct SledNamespace {
     trees: Arc<TreesCell>,
+    /// The store's: whether a read must look for an expiry.
+    expiring: Arc<AtomicBool>,
 }
 
 /// Runs `write` as one transaction over a namespace's values and their expiries.
@@ -289,6 +317,14 @@ fn sweep(tree: &::sled::Tree, expiry: &::sled::Tree) -> Result<u64, StoreError> 
 }
 
 impl SledNamespace {
+    /// Whether `key`'s companion entry says it is past its deadline (no lookup while no key has an expiry).
+    fn expired(&self, expiry: &::sled::Tree, key: &[u8], now: i64) -> Result<bool, StoreError> {
+        if !self.expiring.load(Ordering::Acquire) {
+            return Ok(false);
+        }
+        Ok(is_expired(expiry.get(key)?.as_ref(), now))
+    }
+
     /// The namespace's tree and its companion, unless the database has been handed over.
     fn trees(&self) -> Result<Trees, StoreError> {
         let trees = self.trees.read().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -310,7 +346,7 @@ impl Namespace for SledNamespace {
         let read = || {
             let (tree, expiry) = self.trees()?;
             match tree.get(key)? {
-                Some(value) if !is_expired(expiry.get(key)?.as_ref(), now_millis()) => Ok(Some(value.to_vec())),
+                Some(value) if !self.expired(&expiry, key, now_millis())? => Ok(Some(value.to_vec())),
                 _ => Ok(None),
             }
         };
@@ -327,6 +363,8 @@ impl Namespace for SledNamespace {
 
     fn put_expiring(&self, key: &[u8], value: &[u8], ttl: Duration) -> StoreFuture<()> {
         let deadline = now_millis().saturating_add(ttl_millis(ttl)).to_be_bytes();
+        // Before the write: a read that finds the key finds the flag set.
+        self.expiring.store(true, Ordering::Release);
         done(self.write(|tree, expiry| {
             tree.insert(key, value)?;
             expiry.insert(key, &deadline)?;
@@ -378,10 +416,10 @@ impl Namespace for SledNamespace {
                 Ok(entry) => entry,
                 Err(e) => return done(Err(e.into())),
             };
-            match expiry.get(&key) {
-                Ok(deadline) if is_expired(deadline.as_ref(), now) => continue,
-                Ok(_) => entries.push((key.to_vec(), value.to_vec())),
-                Err(e) => return done(Err(e.into())),
+            match self.expired(&expiry, &key, now) {
+                Ok(true) => continue,
+                Ok(false) => entries.push((key.to_vec(), value.to_vec())),
+                Err(e) => return done(Err(e)),
             }
         }
         done(Ok(entries))
@@ -423,6 +461,30 @@ mod tests {
         assert_eq!(a.scan_prefix(b"", 1).await.unwrap().len(), 1);
         assert!(a.delete(b"k").await.unwrap());
         assert!(!a.delete(b"k").await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn an_expiry_is_kept_whether_written_now_or_found_in_the_database() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = SledStore::open(dir.path()).unwrap();
+            let a = store.namespace("plugin/a").unwrap();
+            let b = store.namespace("plugin/b").unwrap();
+            a.put(b"plain", b"1").await.unwrap();
+            assert!(!store.expiring.load(Ordering::Acquire), "no expiry written yet");
+            b.put_expiring(b"short", b"2", Duration::from_millis(1)).await.unwrap();
+            b.put_expiring(b"long", b"3", Duration::from_secs(3600)).await.unwrap();
+            std::thread::sleep(Duration::from_millis(20));
+            assert_eq!(b.get(b"short").await.unwrap(), None);
+            assert_eq!(b.scan_prefix(b"", 10).await.unwrap().len(), 1);
+            assert_eq!(a.get(b"plain").await.unwrap().as_deref(), Some(&b"1"[..]));
+            store.flush_all().unwrap();
+        }
+        let store = SledStore::open(dir.path()).unwrap();
+        assert!(store.expiring.load(Ordering::Acquire), "read from the database");
+        let b = store.namespace("plugin/b").unwrap();
+        assert_eq!(b.get(b"short").await.unwrap(), None);
+        assert_eq!(b.get(b"long").await.unwrap().as_deref(), Some(&b"3"[..]));
     }
 
     /// Regression: with `flush_async`, a burst of concurrent flushes left some never completing (and could block
