@@ -238,6 +238,7 @@ impl Store for PostgresStore {
         Arc::new(leases::PostgresLeases {
             pool: self.pool.clone(),
             runtime: self.runtime.clone(),
+            cache: Arc::clone(&self.cache),
         })
     }
 }

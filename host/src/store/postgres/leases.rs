@@ -1,12 +1,13 @@
 //! Leases in PostgreSQL (`openhost_leases (name, holder, expires_at)`), shared by every host on the database.
 //! Each operation is one statement; the database's clock alone decides whether a lease has lapsed, so the hosts'
-//! clocks need not agree.
+//! clocks need not agree. Taking a lease empties this host's read cache ([`ReadCache::forget_all`]): the work a
+//! lease guards must read what the lease's last holder wrote, whose notification may not have arrived yet.
 
 use std::{sync::Arc, time::Duration};
 
 use deadpool_postgres::Pool;
 
-use super::{execute, run_with_client};
+use super::{execute, read_cache::ReadCache, run_with_client};
 use crate::{
     lease::LeaseBackend,
     store::{StoreFuture, ttl_millis},
@@ -15,6 +16,7 @@ use crate::{
 pub(super) struct PostgresLeases {
     pub(super) pool: Pool,
     pub(super) runtime: tokio::runtime::Handle,
+    pub(super) cache: Arc<ReadCache>,
 }
 
 impl PostgresLeases {
@@ -29,7 +31,7 @@ impl PostgresLeases {
 
 impl LeaseBackend for PostgresLeases {
     fn try_take(&self, name: &str, holder: &str, ttl: Duration) -> StoreFuture<bool> {
-        self.one_row(
+        let taken = self.one_row(
             "INSERT INTO openhost_leases AS lease (name, holder, expires_at)
              VALUES ($1, $2, now() + $3::BIGINT * INTERVAL '1 millisecond')
              ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
@@ -37,7 +39,15 @@ impl LeaseBackend for PostgresLeases {
             name,
             holder,
             ttl,
-        )
+        );
+        let cache = Arc::clone(&self.cache);
+        Box::pin(async move {
+            let taken = taken.await?;
+            if taken {
+                cache.forget_all();
+            }
+            Ok(taken)
+        })
     }
 
     fn renew(&self, name: &str, holder: &str, ttl: Duration) -> StoreFuture<bool> {

@@ -7,6 +7,9 @@
 //! - **A read that overlapped a change is not kept.** Each read takes a ticket (the count of changes seen so far)
 //!   before it asks the database, and its answer is kept only if no change arrived meanwhile: an answer read
 //!   before a write committed, but returning after the write's notification was applied, would otherwise stay.
+//! - **A lease taken forgets everything.** What a lease guards (a token refresh) reads what the lease's last holder
+//!   wrote before letting go, and that write's notification may still be on its way: the host that takes the
+//!   lease reads from the database ([`ReadCache::forget_all`], called by `leases.rs`).
 //! - **Nothing is kept longer than [`MAX_AGE`]**, nor past the key's own expiry. Notifications arrive within
 //!   milliseconds; if the listener's connection stalls without breaking, this bounds how long another host's
 //!   write can go unseen here. While the listener is not connected nothing is cached at all.
@@ -170,6 +173,14 @@ impl ReadCache {
         }
     }
 
+    /// Everything is read again from the database, and no read in flight keeps its answer: this host took a
+    /// lease, and must see every write made before its last holder let go, notified yet or not.
+    pub fn forget_all(&self) {
+        let mut inner = self.lock();
+        inner.changes += 1;
+        inner.clear();
+    }
+
     /// Changes are heard from now on (`true`), or no longer (`false`): either way what is kept is dropped, since
     /// changes may have been missed in between.
     pub fn set_live(&self, live: bool) {
@@ -205,6 +216,36 @@ mod tests {
         assert_eq!(cache.lookup("settings", b"bob"), Some(None), "other keys stay");
         cache.namespace_changed("settings");
         assert_eq!(cache.lookup("settings", b"bob"), None);
+    }
+
+    #[test]
+    fn a_lease_taken_forgets_what_is_kept_and_what_is_in_flight() {
+        let cache = live();
+        let tokens: Arc<str> = Arc::from("tokens");
+        cache.fill(
+            cache.ticket().expect("live"),
+            &tokens,
+            b"alice",
+            Some(b"before-refresh"),
+            None,
+        );
+        let in_flight = cache.ticket().expect("live");
+        cache.forget_all();
+        assert_eq!(cache.lookup("tokens", b"alice"), None, "read again from the database");
+        cache.fill(in_flight, &tokens, b"alice", Some(b"before-refresh"), None);
+        assert_eq!(
+            cache.lookup("tokens", b"alice"),
+            None,
+            "a read begun before is not kept"
+        );
+        cache.fill(
+            cache.ticket().expect("live"),
+            &tokens,
+            b"alice",
+            Some(b"refreshed"),
+            None,
+        );
+        assert_eq!(cache.lookup("tokens", b"alice"), Some(Some(b"refreshed".to_vec())));
     }
 
     #[test]
