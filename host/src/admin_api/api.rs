@@ -239,6 +239,14 @@ async fn change_plugin(admin: &Admin, who: &str, name: &str, if_match: Option<&s
 /// generation.
 async fn reload(admin: &Admin, who: &str) -> HttpResponse {
     let before = admin.app.generations.current().generation;
+    // Nobody takes the reload, or nobody answers it: the process stops, or handed the server on (an upgrade).
+    let stopping = || {
+        error(
+            503,
+            "stopping",
+            "this process is stopping or handed the server to its successor: ask again",
+        )
+    };
     let (answer, answered) = oneshot::channel();
     if admin
         .commands
@@ -246,15 +254,10 @@ async fn reload(admin: &Admin, who: &str) -> HttpResponse {
         .await
         .is_err()
     {
-        return error(503, "stopping", "the server is stopping");
+        return stopping();
     }
-    // No answer: the process stopped, or handed the server on (an upgrade) with this reload still queued.
     let Ok(outcome) = answered.await else {
-        return error(
-            503,
-            "stopping",
-            "this process is stopping or handed the server to its successor: ask again",
-        );
+        return stopping();
     };
     let done = match outcome {
         Ok(done) => done,
