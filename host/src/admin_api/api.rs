@@ -239,14 +239,7 @@ async fn change_plugin(admin: &Admin, who: &str, name: &str, if_match: Option<&s
 /// generation.
 async fn reload(admin: &Admin, who: &str) -> HttpResponse {
     let before = admin.app.generations.current().generation;
-    // Nobody takes the reload, or nobody answers it: the process stops, or handed the server on (an upgrade).
-    let stopping = || {
-        error(
-            503,
-            "stopping",
-            "this process is stopping or handed the server to its successor: ask again",
-        )
-    };
+    let stopping = || error(503, "stopping", admin::UNANSWERED);
     let (answer, answered) = oneshot::channel();
     if admin
         .commands

@@ -103,6 +103,10 @@ fn is_socket(path: &Path) -> bool {
     std::fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_socket())
 }
 
+/// Why a command got no answer: nobody took it, or nobody answered it, because the process stops or an upgrade
+/// handed the server on (a queued command is then dropped unanswered). The HTTP admin API says the same.
+pub const UNANSWERED: &str = "this process is stopping or handed the server to its successor: ask again";
+
 /// Answers admin connections, handing each command to `requests` and its answer back.
 pub async fn serve(listener: UnixListener, requests: mpsc::Sender<Request>) {
     loop {
@@ -129,11 +133,9 @@ pub async fn serve(listener: UnixListener, requests: mpsc::Sender<Request>) {
                     Some(command) => {
                         let (answer, answered) = oneshot::channel();
                         if requests.send((command, Some(answer))).await.is_err() {
-                            Err("the server is stopping".to_owned())
+                            Err(UNANSWERED.to_owned())
                         } else {
-                            answered
-                                .await
-                                .unwrap_or_else(|_| Err("the server is stopping".to_owned()))
+                            answered.await.unwrap_or_else(|_| Err(UNANSWERED.to_owned()))
                         }
                     }
                 },
