@@ -1,5 +1,7 @@
 //! The host's built-in middleware: request id (order 0), host names (10), per-IP rate limit (100), CORS (200),
-//! cross-site refusal (250) and cache control (900). They implement the SDK's `Middleware` trait and run in the chain exactly as a plugin's middleware does.
+//! cross-site refusal (250) and cache control (900). They implement the SDK's `Middleware` trait and run in the
+//! chain exactly as a plugin's middleware does; those that only decide about requests run, where no other link
+//! sits between them, as one link ([`run`]).
 
 pub mod cache_control;
 pub mod cors;
@@ -7,43 +9,37 @@ pub mod cross_site;
 pub mod host_names;
 pub mod rate_limit;
 pub mod request_id;
+pub mod run;
 
 use std::sync::Arc;
 
-use openhost_plugin_api::{Middleware, sdk};
+use openhost_plugin_api::{MiddlewareObject, PluginError, sdk};
 
-use crate::{
-    config::Config,
-    origins::Origins,
-    registry::RegistryError,
-    registry::{ChainLink, Hooks, LinkObject, Owner},
-};
+use self::run::RequestBuiltin;
+use crate::{config::Config, origins::Origins};
 
-fn link(name: &str, middleware: impl Middleware) -> ChainLink {
-    let object = sdk::middleware_object(middleware);
-    let hooks = Hooks::declared_by(&object);
-    ChainLink {
-        calls: crate::telemetry::CallSite::uncounted(),
-        name: name.to_owned(),
-        owner: Owner::Host,
-        order: object.order(),
-        object: LinkObject::Native(object),
-        hooks,
-    }
+/// The built-ins of a generation, before they take their places in the chain.
+pub struct Builtins {
+    /// Those that only decide about requests: a run of them with no other link between becomes one link.
+    pub requests: Vec<RequestBuiltin>,
+    /// Those with a response hook, by name: links of their own.
+    pub responses: Vec<(&'static str, MiddlewareObject)>,
 }
 
 /// The built-ins `config` asks for (a `rate_limit_per_sec` of 0 leaves the limiter out), trusting `origins`.
-pub fn builtins(config: &Config, origins: &Arc<Origins>) -> Result<Vec<ChainLink>, RegistryError> {
-    let request_id = request_id::RequestId::new().map_err(|e| RegistryError::Random(Box::new(e)))?;
-    let mut links = vec![link("request-id", request_id)];
+/// Fails only when the request ids' random prefix cannot be drawn.
+pub fn builtins(config: &Config, origins: &Arc<Origins>) -> Result<Builtins, PluginError> {
+    let mut requests = vec![RequestBuiltin::RequestId(request_id::RequestId::new()?)];
     if let Some(host_names) = host_names::HostNames::new(Arc::clone(origins)) {
-        links.push(link("host-names", host_names));
+        requests.push(RequestBuiltin::HostNames(host_names));
     }
     if let Some(limiter) = rate_limit::RateLimit::new(config.rate_limit_per_sec) {
-        links.push(link("rate-limit", limiter));
+        requests.push(RequestBuiltin::RateLimit(limiter));
     }
-    links.push(link("cors", cors::Cors::new(Arc::clone(origins))));
-    links.push(link("cross-site", cross_site::CrossSite::new(Arc::clone(origins))));
-    links.push(link("cache-control", cache_control::CacheControl));
-    Ok(links)
+    requests.push(RequestBuiltin::Cors(cors::Cors::new(Arc::clone(origins))));
+    requests.push(RequestBuiltin::CrossSite(cross_site::CrossSite::new(Arc::clone(
+        origins,
+    ))));
+    let responses = vec![("cache-control", sdk::middleware_object(cache_control::CacheControl))];
+    Ok(Builtins { requests, responses })
 }

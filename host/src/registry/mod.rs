@@ -21,7 +21,7 @@ use std::{collections::BTreeMap, path::PathBuf, sync::Arc};
 use openhost_plugin_api::{GitServiceObject, PluginModRef, ServerConfigObject, Slot, UserAuthObject};
 use serde_json::{Value, json};
 
-pub use chain::{ChainLink, Hooks, LinkObject};
+pub use chain::{ChainLink, ChainParts, Hooks, LinkObject};
 pub use discovery::{PluginRecord, survey};
 pub use error::RegistryError;
 pub use instance::HostDeps;
@@ -186,7 +186,12 @@ impl Registry {
             );
         }
         let origins = Arc::new(origins);
-        let mut links = crate::middleware::builtins(config, &origins)?;
+        let builtins = crate::middleware::builtins(config, &origins).map_err(|e| RegistryError::Random(Box::new(e)))?;
+        let mut links: Vec<ChainLink> = builtins
+            .responses
+            .into_iter()
+            .map(|(name, object)| ChainLink::host(name, object, Vec::new()))
+            .collect();
         links.extend(sandboxed::load(
             config,
             &modules,
@@ -195,7 +200,11 @@ impl Registry {
             previous,
             &mut records,
         )?);
-        Registry::resolve(config, generation, records, instances, defaults, links, origins)
+        let chain = ChainParts {
+            requests: builtins.requests,
+            links,
+        };
+        Registry::resolve(config, generation, records, instances, defaults, chain, origins)
     }
 
     fn resolve(
@@ -204,8 +213,8 @@ impl Registry {
         plugins: Vec<PluginRecord>,
         mut instances: Vec<Instance>,
         defaults: HostComponents,
-        // The host's built-ins and the sandboxed plugins: links made before resolution.
-        links: Vec<ChainLink>,
+        // The host's built-ins and the sandboxed plugins: made before resolution.
+        chain: ChainParts,
         origins: Arc<Origins>,
     ) -> Result<Registry, RegistryError> {
         use resolve::slot;
@@ -236,7 +245,7 @@ impl Registry {
             |i| i.git_service_decorator.take(),
             |decorator, inner| decorator.wrap(inner),
         )?;
-        let middleware = resolve::middleware_chain(links, &mut instances);
+        let middleware = resolve::middleware_chain(chain, &mut instances);
         let routes = resolve::route_table(&mut instances)?;
 
         Ok(Registry {
@@ -294,9 +303,9 @@ impl Registry {
                     "user_auth": self.user_auth.decorators,
                     "git_service": self.git_service.decorators,
                 },
-                "middleware": self.middleware.iter().map(|link| json!({
-                    "name": link.name, "owner": link.owner.name(), "order": link.order,
-                })).collect::<Vec<_>>(),
+                "middleware": self.middleware.iter().flat_map(|link| link.listed().map(|(name, order)| json!({
+                    "name": name, "owner": link.owner.name(), "order": order,
+                }))).collect::<Vec<_>>(),
                 "routes": routes,
             }
         })

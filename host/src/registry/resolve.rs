@@ -8,9 +8,10 @@ use openhost_plugin_api::{PluginError, Slot, route_path::RoutePath, types::RResu
 
 use crate::{
     config::Config,
+    middleware::run::RequestBuiltin,
     registry::RegistryError,
     registry::{
-        Active, ChainLink, Hooks, LinkObject, Owner, Route, RouteTarget,
+        Active, ChainLink, ChainParts, Hooks, LinkObject, Owner, Route, RouteTarget,
         instance::Instance,
         route_table::{RouteRefusal, RouteTable, is_admin_path},
     },
@@ -111,23 +112,41 @@ fn decorate<T, D>(
     Ok(active)
 }
 
-/// The middleware chain: `links` (the host's built-ins, the sandboxed plugins) and each native plugin's, by
-/// ascending order, ties by name.
-pub fn middleware_chain(links: Vec<ChainLink>, instances: &mut [Instance]) -> Vec<ChainLink> {
-    let mut chain = links;
+/// The middleware chain: the links made before resolution and each native plugin's, by ascending order, ties
+/// by name; the host's request built-ins placed among them the same way, those with no other link between them
+/// as one link (crate::middleware::run).
+pub fn middleware_chain(parts: ChainParts, instances: &mut [Instance]) -> Vec<ChainLink> {
+    let mut links = parts.links;
     for instance in instances.iter_mut() {
         if let Some(object) = instance.middleware.take() {
-            chain.push(ChainLink {
+            links.push(ChainLink {
                 name: instance.name.clone(),
                 owner: Owner::Plugin(instance.name.clone()),
                 order: object.order(),
                 hooks: Hooks::declared_by(&object),
                 object: LinkObject::Native(object),
                 calls: CallSite::default(),
+                members: Vec::new(),
             });
         }
     }
-    chain.sort_by(|a, b| (a.order, &a.name).cmp(&(b.order, &b.name)));
+    links.sort_by(|a, b| (a.order, &a.name).cmp(&(b.order, &b.name)));
+    let mut requests = parts.requests;
+    requests.sort_by_key(|builtin| (builtin.order(), builtin.name()));
+    let mut requests = requests.into_iter().peekable();
+    let mut chain = Vec::with_capacity(links.len() + 1);
+    for link in links {
+        let before = |builtin: &RequestBuiltin| (builtin.order(), builtin.name()) < (link.order, link.name.as_str());
+        let run: Vec<RequestBuiltin> = std::iter::from_fn(|| requests.next_if(before)).collect();
+        if !run.is_empty() {
+            chain.push(ChainLink::run(run));
+        }
+        chain.push(link);
+    }
+    let run: Vec<RequestBuiltin> = requests.collect();
+    if !run.is_empty() {
+        chain.push(ChainLink::run(run));
+    }
     chain
 }
 
@@ -205,4 +224,68 @@ pub fn route_table(instances: &mut [Instance]) -> Result<RouteTable, RegistryErr
         }
     }
     Ok(table)
+}
+
+#[cfg(test)]
+mod tests {
+    use openhost_plugin_api::{Middleware, sdk};
+
+    use super::*;
+    use crate::{middleware::builtins, origins::Origins};
+
+    /// A middleware of another owner, placed between the rate limiter (100) and CORS (200).
+    struct Between;
+
+    #[openhost_plugin_api::middleware]
+    impl Middleware for Between {
+        fn order(&self) -> i32 {
+            150
+        }
+
+        async fn on_request(
+            &self,
+            _request: &openhost_plugin_api::RequestView<'_>,
+        ) -> Result<openhost_plugin_api::MiddlewareAction, PluginError> {
+            Ok(openhost_plugin_api::MiddlewareAction::next())
+        }
+    }
+
+    #[test]
+    fn request_built_ins_run_as_one_link_only_where_nothing_sits_between_them() {
+        let text = "[host]\nrate_limit_per_sec = 5\n";
+        let config = Config::parse(std::path::Path::new("p.toml"), text, &Default::default()).unwrap();
+        let origins = Arc::new(Origins::new(config.listen, None, None, Vec::new()));
+        let builtins = builtins(&config, &origins).unwrap();
+        let mut links: Vec<ChainLink> = builtins
+            .responses
+            .into_iter()
+            .map(|(name, object)| ChainLink::host(name, object, Vec::new()))
+            .collect();
+        links.push(ChainLink::host("between", sdk::middleware_object(Between), Vec::new()));
+        let chain = middleware_chain(
+            ChainParts {
+                requests: builtins.requests,
+                links,
+            },
+            &mut [],
+        );
+        let links: Vec<(&str, usize)> = chain.iter().map(|l| (l.name.as_str(), l.members.len())).collect();
+        assert_eq!(
+            links,
+            [("request-id", 3), ("between", 0), ("cors", 2), ("cache-control", 0)]
+        );
+        let listed: Vec<(&str, i32)> = chain.iter().flat_map(ChainLink::listed).collect();
+        assert_eq!(
+            listed,
+            [
+                ("request-id", 0),
+                ("host-names", 10),
+                ("rate-limit", 100),
+                ("between", 150),
+                ("cors", 200),
+                ("cross-site", 250),
+                ("cache-control", 900)
+            ]
+        );
+    }
 }

@@ -113,6 +113,7 @@ pub fn load(
             },
             object: LinkObject::Sandboxed(Arc::new(plugin)),
             calls: CallSite::default(),
+            members: Vec::new(),
         });
     }
     Ok(links)
