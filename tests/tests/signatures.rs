@@ -45,9 +45,10 @@ impl Keys {
     fn read(secret: &Path, public_file: &Path) -> Keys {
         let text = std::fs::read_to_string(public_file).unwrap();
         let mut lines = text.lines();
-        // minisign writes the id without leading zeros (`%PRIX64`); the host always writes its 16 digits.
+        // Read as a number and written as minisign writes it (`%PRIX64`, no leading zeros), as the host does too:
+        // the comment may come from either.
         let comment_id = lines.next().unwrap().rsplit(' ').next().unwrap();
-        let id = format!("{:016X}", u64::from_str_radix(comment_id, 16).unwrap());
+        let id = format!("{:X}", u64::from_str_radix(comment_id, 16).unwrap());
         Keys {
             secret: secret.to_owned(),
             public_file: public_file.to_owned(),

@@ -3,7 +3,8 @@
 
 use base64::Engine;
 
-/// A minisign key id: eight bytes, shown as minisign shows them (16 hex digits of the little-endian number).
+/// A minisign key id: eight bytes, shown as minisign shows them: the little-endian number in upper-case hex
+/// without leading zeros (`%PRIX64`), so that an operator comparing the host's id with minisign's sees one text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KeyId([u8; 8]);
 
@@ -16,7 +17,7 @@ impl KeyId {
 
 impl std::fmt::Display for KeyId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:016X}", u64::from_le_bytes(self.0))
+        write!(f, "{:X}", u64::from_le_bytes(self.0))
     }
 }
 
@@ -78,5 +79,18 @@ impl TrustedKeys {
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_key_id_is_written_as_minisign_writes_it() {
+        let id = super::KeyId(0x0328_27B3_ECB8_52A0_u64.to_le_bytes());
+        assert_eq!(
+            id.to_string(),
+            "32827B3ECB852A0",
+            "no leading zero, as minisign's `%PRIX64`"
+        );
     }
 }
