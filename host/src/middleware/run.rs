@@ -6,11 +6,11 @@
 //! one SDK middleware ([`BuiltinRun`]) that calls them one after the other as plain Rust: the chain, its order
 //! and `/api/plugins` are unchanged, and the run goes through the SDK like any other middleware.
 //!
-//! Running them back to back is what the chain would do because no request built-in changes the request, reads
-//! the body or has a response hook (those would make the chain's next link see something else); the identity of
-//! a member that set one would still reach the chain, the run's later members just would not see it. The
-//! response-hook built-in (cache control) stays a link of its own: in a run, its hook would also run on the
-//! answers of members before it that answered early, which the chain does not do.
+//! Calling them back to back does what the chain would do because no request built-in changes the request or
+//! reads the body (a later member would have to see the change); the identity of a member that set one would
+//! still reach the chain, only the run's later members would not see it. The built-in with a response hook
+//! (cache control) stays a link of its own: inside a run its hook would also run on the early answers of the
+//! members before it, which the chain does not do.
 
 use abi_stable::std_types::{ROption, RVec};
 use openhost_plugin_api::{Middleware, MiddlewareAction, PluginError, RequestView};

@@ -136,7 +136,8 @@ pub fn middleware_chain(parts: ChainParts, instances: &mut [Instance]) -> Vec<Ch
     let mut requests = requests.into_iter().peekable();
     let mut chain = Vec::with_capacity(links.len() + 1);
     for link in links {
-        let before = |builtin: &RequestBuiltin| (builtin.order(), builtin.name()) < (link.order, link.name.as_str());
+        // On a tie of order and name the built-in goes first, as it did when every link was sorted together.
+        let before = |builtin: &RequestBuiltin| (builtin.order(), builtin.name()) <= (link.order, link.name.as_str());
         let run: Vec<RequestBuiltin> = std::iter::from_fn(|| requests.next_if(before)).collect();
         if !run.is_empty() {
             chain.push(ChainLink::run(run));
