@@ -72,8 +72,11 @@ type Trees = (::sled::Tree, ::sled::Tree);
 /// A namespace's trees; `None` while another process has the database.
 type TreesCell = RwLock<Option<Trees>>;
 
-/// How long [`SledStore::open_waiting`] waits for another process to let go of the database.
+/// How often [`SledStore::open_waiting`] and a take-back look again whether the database's lock is free.
 const LOCK_WAIT_STEP: Duration = Duration::from_millis(20);
+/// How long taking the database back waits for its lock: whoever had it has already let go (the new process
+/// exited, or its store was dropped), so only its last moments are waited for.
+const TAKE_BACK_WAIT: Duration = Duration::from_secs(2);
 
 fn handed_over() -> StoreError {
     StoreError::Unavailable("the database has been handed to another openhost process".into())
@@ -98,11 +101,17 @@ impl SledStore {
     /// Opens (or creates) the database. A second process on the same directory, or a damaged database, is an
     /// error here with sled's reason, not a panic later.
     pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
+        SledStore::open_waiting(dir, Duration::ZERO)
+    }
+
+    /// Opens the database once the process that holds it lets go, waiting up to `wait` (a host upgrade: the old
+    /// process releases it while the new one starts).
+    pub fn open_waiting(dir: &Path, wait: Duration) -> Result<SledStore, StoreError> {
         let loosened = crate::data_dir::make_private(dir).map_err(|e| StoreError::Backend(e.into()))?;
         if loosened > 0 {
             tracing::warn!(entries = loosened, dir = %dir.display(), "the data directory was readable by other users; made it private");
         }
-        let db = open_db(dir)?;
+        let db = open_db_waiting(dir, wait)?;
         let expiring = holds_expiring(&db)?;
         Ok(SledStore {
             dir: dir.to_owned(),
@@ -112,16 +121,15 @@ impl SledStore {
             expiring: Arc::new(AtomicBool::new(expiring)),
         })
     }
+}
 
-    /// Opens the database once the process that holds it lets go, waiting up to `wait` (a host upgrade: the old
-    /// process releases it while the new one starts).
-    pub fn open_waiting(dir: &Path, wait: Duration) -> Result<SledStore, StoreError> {
-        let started = Instant::now();
-        loop {
-            match SledStore::open(dir) {
-                Err(StoreError::Locked) if started.elapsed() < wait => std::thread::sleep(LOCK_WAIT_STEP),
-                other => return other,
-            }
+/// [`open_db`], trying again while another holder lets go of the lock, for up to `wait`.
+fn open_db_waiting(dir: &Path, wait: Duration) -> Result<::sled::Db, StoreError> {
+    let started = Instant::now();
+    loop {
+        match open_db(dir) {
+            Err(StoreError::Locked) if started.elapsed() < wait => std::thread::sleep(LOCK_WAIT_STEP),
+            other => return other,
         }
     }
 }
@@ -242,7 +250,9 @@ impl Store for SledStore {
     fn take_back(&self) -> Result<(), StoreError> {
         let mut db = self.db.write().unwrap_or_else(|poisoned| poisoned.into_inner());
         if db.is_none() {
-            let reopened = open_db(&self.dir)?;
+            // The holder has let go, but its last handles may close a moment later (sled's threads stop after the
+            // last handle; seen in a CI run): the lock is waited for, briefly.
+            let reopened = open_db_waiting(&self.dir, TAKE_BACK_WAIT)?;
             // The other process may have written expiring keys while it had the database.
             self.expiring.store(holds_expiring(&reopened)?, Ordering::Release);
             self.reset_namespaces(|name| open_trees(&reopened, name).map(Some))?;
@@ -531,7 +541,10 @@ mod tests {
         assert!(matches!(namespace.get(b"k").await, Err(StoreError::Unavailable(_))));
         store.flush_all().unwrap();
         {
-            let other = SledStore::open(dir.path()).expect("the lock is released once handed over");
+            // As the new process of an upgrade opens it: sled's threads let go of the lock a moment after the
+            // last handle is dropped.
+            let other = SledStore::open_waiting(dir.path(), Duration::from_secs(2))
+                .expect("the lock is released once handed over");
             let there = other.namespace("plugin/x").unwrap();
             assert_eq!(there.get(b"k").await.unwrap().as_deref(), Some(&b"before"[..]));
             there.put(b"k", b"while away").await.unwrap();
